@@ -1,0 +1,118 @@
+"""The ``meltproof`` command line."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from stack import Ports, Stack, StackConfig, StackStartError, start_stack
+
+
+EXIT_HARNESS_ERROR = 3
+_console = Console(highlight=False, soft_wrap=True)
+_errors = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _default_run_dir() -> Path:
+    """``.meltproof/runs/<UTC time>`` below the current directory."""
+    return Path(".meltproof") / "runs" / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+
+
+def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
+    """Treat SIGTERM and SIGHUP like Ctrl-C, so that the stack is torn down."""
+    raise KeyboardInterrupt
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="meltproof")
+def main() -> None:
+    """meltproof: prove that an AI gateway holds up under real load and real faults."""
+
+
+_port = click.IntRange(1, 65535)
+
+
+@main.command()
+@click.option(
+    "--run-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where logs and stack.json go.  [default: .meltproof/runs/<UTC time>]",
+)
+@click.option(
+    "--provider-config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON file with the simulated provider's models, latencies and rate limits.",
+)
+@click.option("--gateway-port", type=_port, help="Gateway port.  [default: ephemeral]")
+@click.option("--provider-port", type=_port, help="Provider port.  [default: ephemeral]")
+@click.option("--toxiproxy-port", type=_port, help="Toxiproxy API port.  [default: ephemeral]")
+@click.option("--postgres-port", type=_port, help="PostgreSQL port.  [default: ephemeral]")
+@click.option("--redis-port", type=_port, help="Redis port.  [default: ephemeral]")
+def up(
+    run_dir: Path | None,
+    provider_config: Path | None,
+    gateway_port: int | None,
+    provider_port: int | None,
+    toxiproxy_port: int | None,
+    postgres_port: int | None,
+    redis_port: int | None,
+) -> None:
+    """Start the whole stack on loopback and keep it up until Ctrl-C.
+
+    PostgreSQL with pgvector, Redis, Toxiproxy, the simulated LLM provider and the gateway
+    start on ephemeral loopback ports; the gateway reaches each dependency through its own
+    Toxiproxy proxy (named postgres, redis and provider). DATABASE_URL, REDIS_URL and
+    TOXIPROXY_URL use existing servers instead.
+    """
+    # Explicit, as a shell starts background jobs with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_interrupt)
+    config = StackConfig.from_env(
+        (run_dir or _default_run_dir()).resolve(),
+        provider_config=provider_config,
+        ports=Ports(
+            postgres=postgres_port,
+            redis=redis_port,
+            toxiproxy=toxiproxy_port,
+            provider=provider_port,
+            gateway=gateway_port,
+        ),
+    )
+    started = time.monotonic()
+    stack: Stack | None = None
+    try:
+        with _console.status("starting the stack") as status:
+            stack = start_stack(config, progress=status.update)
+        _print_ready(stack, time.monotonic() - started)
+        while True:
+            signal.pause()
+    except StackStartError as exc:
+        _errors.print(f"[bold red]error:[/] {escape(str(exc))}")
+        sys.exit(EXIT_HARNESS_ERROR)
+    except KeyboardInterrupt:
+        _console.print("stopping…" if stack else "interrupted; what had started is stopped")
+    finally:
+        if stack is not None:
+            with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C is no error
+                stack.stop()
+    _console.print("stopped; no process of the stack is left")
+
+
+def _print_ready(stack: Stack, elapsed_s: float) -> None:
+    """Sources and versions, one line per endpoint, the run directory, then ``ready``."""
+    for info in stack.services.values():
+        _console.print(f"[dim]{info.name:<10} {info.version} — {info.source}[/]")
+    for label, url in stack.endpoints.labelled():
+        _console.print(f"{label:<20} {url}")
+    _console.print(f"{'run dir':<20} {stack.run_dir}")
+    _console.print(f"[bold green]ready[/] in {elapsed_s:.1f} s — press Ctrl-C to stop the stack")

@@ -1,0 +1,65 @@
+"""How the stack is started: ports, binaries, existing servers, where to write."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .cache import default_cache_dir
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ports:
+    """Fixed loopback ports per service; None picks an ephemeral port."""
+
+    postgres: int | None = None
+    redis: int | None = None
+    toxiproxy: int | None = None
+    provider: int | None = None
+    gateway: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackConfig:
+    """Everything ``start_stack`` needs; ``from_env`` fills it from the environment."""
+
+    run_dir: Path
+    ports: Ports = field(default_factory=Ports)
+    provider_config: Path | None = None
+    database_url: str | None = None
+    redis_url: str | None = None
+    toxiproxy_url: str | None = None
+    postgres_bindir: Path | None = None
+    redis_server: Path | None = None
+    toxiproxy_server: Path | None = None
+    go: str | None = None
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    start_timeout_s: float = 30.0
+
+    @classmethod
+    def from_env(
+        cls, run_dir: Path, *, environ: Mapping[str, str] = os.environ, **overrides: Any
+    ) -> StackConfig:
+        """Read ``DATABASE_URL``, ``REDIS_URL``, ``TOXIPROXY_URL`` and ``MELTPROOF_*`` settings.
+
+        Keyword ``overrides`` win over the environment.
+        """
+
+        def path(name: str) -> Path | None:
+            value = environ.get(name)
+            return Path(value) if value else None
+
+        from_environ = cls(
+            run_dir=run_dir,
+            database_url=environ.get("DATABASE_URL") or None,
+            redis_url=environ.get("REDIS_URL") or None,
+            toxiproxy_url=environ.get("TOXIPROXY_URL") or None,
+            postgres_bindir=path("MELTPROOF_POSTGRES_BINDIR"),
+            redis_server=path("MELTPROOF_REDIS_SERVER"),
+            toxiproxy_server=path("MELTPROOF_TOXIPROXY_SERVER"),
+            cache_dir=path("MELTPROOF_CACHE_DIR") or default_cache_dir(),
+        )
+        return replace(from_environ, **overrides)

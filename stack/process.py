@@ -1,0 +1,172 @@
+"""One child process of the stack: spawned with its log in the run directory, stopped for sure.
+
+Children run in their own session, so a Ctrl-C in the terminal reaches only the harness, which
+then stops them in order. On Linux each child also gets a parent-death signal: if the harness
+itself is killed (SIGKILL, a crash), the kernel stops its children too.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pwd
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import StackStartError
+
+
+_PR_SET_PDEATHSIG = 1
+_POLL_INTERVAL_S = 0.05
+
+
+@dataclass(frozen=True)
+class RunAs:
+    """An unprivileged account to run a child as (the harness must be root to use one)."""
+
+    user: str
+    uid: int
+    gid: int
+
+    @classmethod
+    def lookup(cls, user: str) -> RunAs:
+        """Find ``user`` in the password database."""
+        entry = pwd.getpwnam(user)
+        return cls(user=user, uid=entry.pw_uid, gid=entry.pw_gid)
+
+
+def _death_signal_setter(sig: signal.Signals) -> Callable[[], None] | None:
+    """Return a pre-exec hook that asks Linux to send ``sig`` to the child when we die."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+
+    def set_death_signal() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(sig))
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return set_death_signal
+
+
+class ManagedProcess:
+    """A child process of one service, from spawn to a stop that leaves nothing behind."""
+
+    def __init__(
+        self,
+        service: str,
+        argv: Sequence[str],
+        *,
+        log_path: Path,
+        env: Mapping[str, str] | None = None,
+        run_as: RunAs | None = None,
+        stop_signal: signal.Signals = signal.SIGTERM,
+        death_signal: signal.Signals = signal.SIGKILL,
+        stop_timeout_s: float = 10.0,
+    ) -> None:
+        self.service = service
+        self.argv = tuple(argv)
+        self.log_path = log_path
+        self._env = dict(env) if env is not None else None
+        self._run_as = run_as
+        self._stop_signal = stop_signal
+        self._death_signal = death_signal
+        self._stop_timeout_s = stop_timeout_s
+        self._popen: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The child's pid once spawned."""
+        return self._popen.pid if self._popen else None
+
+    def spawn(self) -> None:
+        """Start the child; its stdout and stderr go to ``log_path``.
+
+        Must run in the main thread: the parent-death signal fires when the spawning thread
+        ends, so a child spawned from a short-lived thread would die with that thread.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError(f"{self.service}: spawn child processes from the main thread only")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        run_as = self._run_as
+        with self.log_path.open("ab") as log:
+            try:
+                self._popen = subprocess.Popen(  # noqa: S603 - argv is built by the stack
+                    self.argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=self._env,
+                    start_new_session=True,
+                    user=run_as.uid if run_as else None,
+                    group=run_as.gid if run_as else None,
+                    extra_groups=[] if run_as else None,
+                    preexec_fn=_death_signal_setter(self._death_signal),  # noqa: PLW1509
+                )
+            except OSError as exc:
+                raise StackStartError(
+                    self.service,
+                    f"cannot run {self.argv[0]}: {exc.strerror}",
+                    "check that the binary exists and is executable",
+                ) from exc
+
+    def exit_code(self) -> int | None:
+        """The child's exit code, or None while it runs (or before it was spawned)."""
+        return self._popen.poll() if self._popen else None
+
+    def wait_ready(self, probe: Callable[[], bool], deadline: float) -> None:
+        """Poll ``probe`` until it returns True; fail clearly if the child dies or time runs out."""
+        while True:
+            code = self.exit_code()
+            if code is not None:
+                raise StackStartError(
+                    self.service,
+                    f"exited with code {code} during start; last lines of its log:\n"
+                    f"{self.log_tail()}",
+                    f"read the whole log at {self.log_path}",
+                )
+            if probe():
+                return
+            if time.monotonic() > deadline:
+                raise StackStartError(
+                    self.service,
+                    "not ready before the start timeout; last lines of its log:\n"
+                    f"{self.log_tail()}",
+                    f"read the log at {self.log_path}; on a loaded machine raise the start timeout",
+                )
+            time.sleep(_POLL_INTERVAL_S)
+
+    def send_signal(self, sig: signal.Signals) -> None:
+        """Send ``sig`` to the child if it still runs."""
+        if self._popen and self._popen.poll() is None:
+            self._popen.send_signal(sig)
+
+    def stop(self) -> None:
+        """Ask the child to stop, kill it after the stop timeout, and reap it."""
+        popen = self._popen
+        if popen is None or popen.poll() is not None:
+            return
+        popen.send_signal(signal.SIGCONT)  # a frozen child cannot act on the stop signal
+        popen.send_signal(self._stop_signal)
+        try:
+            popen.wait(self._stop_timeout_s)
+        except subprocess.TimeoutExpired:
+            popen.kill()
+            popen.wait()
+
+    def log_tail(self, lines: int = 15) -> str:
+        """The last ``lines`` lines of the child's log, indented for error messages."""
+        try:
+            with self.log_path.open(errors="replace") as log:
+                tail = deque(log, maxlen=lines)
+        except OSError:
+            return "    (no log)"
+        return "".join(f"    {line}" for line in tail).rstrip() or "    (empty log)"

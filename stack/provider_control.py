@@ -1,0 +1,48 @@
+"""A client of the simulated provider's control API: faults, configuration, ground truth."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import ProviderControlError
+from .http_json import HttpJsonError, request_json
+
+
+class ProviderControl:
+    """``/_control/...`` of one provider; bodies are the provider's JSON models."""
+
+    def __init__(self, base_url: str, *, timeout_s: float = 5.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._timeout_s = timeout_s
+
+    def config(self) -> dict[str, Any]:
+        """The provider configuration in force (models, latencies, rate limits)."""
+        return dict(self._request("GET", "/_control/config"))
+
+    def set_config(self, config: Mapping[str, Any]) -> None:
+        """Replace the configuration; deployments and rate-limit buckets start afresh."""
+        self._request("PUT", "/_control/config", config)
+
+    def set_fault(self, fault: Mapping[str, Any], *, model: str | None = None) -> None:
+        """Inject a fault for one model, or for every model without its own."""
+        body = dict(fault) | ({"model": model} if model else {})
+        self._request("PUT", "/_control/faults", body)
+
+    def clear_faults(self) -> None:
+        """Heal: remove every fault."""
+        self._request("DELETE", "/_control/faults")
+
+    def stats(self) -> dict[str, Any]:
+        """Ground truth: calls, statuses, tokens, in-flight (total, per tenant, per model)."""
+        return dict(self._request("GET", "/_control/stats"))
+
+    def reset(self) -> None:
+        """Back to the provider's start config; clear stats, faults and rate-limit buckets."""
+        self._request("POST", "/_control/reset")
+
+    def _request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+        try:
+            return request_json(self.base_url + path, method, body, timeout_s=self._timeout_s)
+        except HttpJsonError as exc:
+            raise ProviderControlError(exc.status, str(exc)) from exc

@@ -1,0 +1,248 @@
+"""Bring the whole stack up on loopback, record it, and tear it down whatever happens.
+
+Start order: everything that can fail without starting a process is resolved first (ports,
+binaries, the one-time Toxiproxy build); then PostgreSQL, Redis, Toxiproxy and the provider are
+launched together and waited for; then the three Toxiproxy links are created, before any client
+can connect; last the gateway, which reaches every dependency through its link. A failure at any
+step stops what already runs and raises ``StackStartError``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from . import links
+from .config import StackConfig
+from .ports import LOOPBACK, claim_port
+from .postgres import ExistingPostgres, PostgresServer
+from .postgres_install import find_postgres
+from .provider_control import ProviderControl
+from .python_service import PythonService
+from .redis_server import ExistingRedis, RedisServer, find_redis_server
+from .service import Service, ServiceInfo
+from .toxiproxy import ExistingToxiproxy, Proxy, ToxiproxyClient, ToxiproxyServer, find_toxiproxy
+from .urls import host_and_port, with_host_port
+
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where each service answers, directly and through its Toxiproxy link."""
+
+    provider: str
+    toxiproxy: str
+    gateway: str
+    postgres: str
+    redis: str
+    provider_proxied: str
+    postgres_proxied: str
+    redis_proxied: str
+
+    def labelled(self) -> list[tuple[str, str]]:
+        """(label, URL) pairs in the order ``meltproof up`` prints them."""
+        return [
+            ("provider", self.provider),
+            ("provider via proxy", self.provider_proxied),
+            ("toxiproxy api", self.toxiproxy),
+            ("gateway", self.gateway),
+            ("postgres", self.postgres),
+            ("postgres via proxy", self.postgres_proxied),
+            ("redis", self.redis),
+            ("redis via proxy", self.redis_proxied),
+        ]
+
+
+class Stack:
+    """The running stack. Use it as a context manager, or call ``stop`` yourself."""
+
+    def __init__(self, run_dir: Path, toxiproxy: ToxiproxyClient) -> None:
+        self.run_dir = run_dir
+        self.toxiproxy = toxiproxy
+        self.services: dict[str, ServiceInfo] = {}
+        self.proxies: dict[str, Proxy] = {}
+        self._started: list[Service] = []
+        self._endpoints: Endpoints | None = None
+
+    @property
+    def endpoints(self) -> Endpoints:
+        """Every URL of the stack (available once the start has completed)."""
+        if self._endpoints is None:
+            raise RuntimeError("the stack has not finished starting")
+        return self._endpoints
+
+    @property
+    def provider(self) -> ProviderControl:
+        """The simulated provider's control API."""
+        return ProviderControl(self.endpoints.provider)
+
+    def launch(self, service: Service) -> None:
+        """Launch a service and remember to stop it."""
+        self._started.append(service)
+        service.launch()
+
+    def stop(self) -> None:
+        """Stop every service, last started first; Ctrl-C cannot interrupt the teardown."""
+        with _signals_deferred():
+            while self._started:
+                self._started.pop().stop()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def record(self, endpoints: Endpoints) -> Path:
+        """Set the endpoints and write ``stack.json`` into the run directory."""
+        self._endpoints = endpoints
+        path = self.run_dir / "stack.json"
+        document = {
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "harness_pid": os.getpid(),
+            "endpoints": asdict(endpoints),
+            "services": {name: asdict(info) for name, info in self.services.items()},
+            "links": {name: {"listen": p.listen, "upstream": p.upstream}
+                      for name, p in self.proxies.items()},
+        }  # fmt: skip
+        path.write_text(json.dumps(document, indent=2) + "\n")
+        return path
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back while the block runs (main thread only), then resend."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {
+        sig: signal.signal(sig, lambda signum, _frame: received.append(signum))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for signum in received[:1]:
+            signal.raise_signal(signum)
+
+
+def start_stack(config: StackConfig, *, progress: Progress | None = None) -> Stack:
+    """Start every service of the stack (see the module docstring); the caller must stop it."""
+    say = progress or (lambda _message: None)
+    log_dir = config.run_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    postgres, redis, toxiproxy = _dependencies(config, log_dir, say)
+    provider_args = ["--config", str(config.provider_config)] if config.provider_config else []
+    provider = PythonService(
+        "provider",
+        "stack.provider",
+        port=claim_port("provider", config.ports.provider, "--provider-port"),
+        log_dir=log_dir,
+        args=provider_args,
+    )
+    gateway_port = claim_port("gateway", config.ports.gateway, "--gateway-port")
+    stack = Stack(config.run_dir, toxiproxy.client)
+    try:
+        for service in (postgres, redis, toxiproxy, provider):
+            say(f"starting {service.name}")
+            stack.launch(service)
+        deadline = time.monotonic() + config.start_timeout_s
+        for service in (postgres, redis, toxiproxy, provider):
+            stack.services[service.name] = service.wait_ready(deadline)
+        stack.proxies = links.create_links(
+            toxiproxy.client,
+            {
+                links.POSTGRES: _address(postgres.url, 5432),
+                links.REDIS: _address(redis.url, 6379),
+                links.PROVIDER: _address(provider.url, 80),
+            },
+        )
+        provider_proxied = _via(provider.url, stack.proxies[links.PROVIDER])
+        gateway = PythonService(
+            "gateway",
+            "reference_impl",
+            port=gateway_port,
+            log_dir=log_dir,
+            args=["--provider-url", provider_proxied],
+        )
+        say("starting gateway")
+        stack.launch(gateway)
+        stack.services[gateway.name] = gateway.wait_ready(time.monotonic() + config.start_timeout_s)
+        stack.record(
+            Endpoints(
+                provider=provider.url,
+                toxiproxy=toxiproxy.url,
+                gateway=gateway.url,
+                postgres=postgres.url,
+                redis=redis.url,
+                provider_proxied=provider_proxied,
+                postgres_proxied=_via(postgres.url, stack.proxies[links.POSTGRES]),
+                redis_proxied=_via(redis.url, stack.proxies[links.REDIS]),
+            )
+        )
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
+
+
+def _dependencies(
+    config: StackConfig, log_dir: Path, say: Progress
+) -> tuple[
+    PostgresServer | ExistingPostgres, RedisServer | ExistingRedis,
+    ToxiproxyServer | ExistingToxiproxy,
+]:  # fmt: skip
+    """Resolve PostgreSQL, Redis and Toxiproxy: ports, binaries, or the existing servers."""
+    postgres: PostgresServer | ExistingPostgres
+    if config.database_url:
+        postgres = ExistingPostgres(config.database_url)
+    else:
+        port = claim_port("postgres", config.ports.postgres, "--postgres-port")
+        postgres = PostgresServer(find_postgres(config.postgres_bindir), port=port, log_dir=log_dir)
+    redis: RedisServer | ExistingRedis
+    if config.redis_url:
+        redis = ExistingRedis(config.redis_url)
+    else:
+        port = claim_port("redis", config.ports.redis, "--redis-port")
+        redis = RedisServer(find_redis_server(config.redis_server), port=port, log_dir=log_dir)
+    toxiproxy: ToxiproxyServer | ExistingToxiproxy
+    if config.toxiproxy_url:
+        toxiproxy = ExistingToxiproxy(config.toxiproxy_url, links.LINKS)
+    else:
+        port = claim_port("toxiproxy", config.ports.toxiproxy, "--toxiproxy-port")
+        binary = find_toxiproxy(
+            config.cache_dir, configured=config.toxiproxy_server, go=config.go, on_build=say
+        )
+        toxiproxy = ToxiproxyServer(binary, port=port, log_dir=log_dir)
+    return postgres, redis, toxiproxy
+
+
+def _address(url: str, default_port: int) -> str:
+    """``host:port`` of a service URL, as a Toxiproxy upstream."""
+    host, port = host_and_port(url, default_port=default_port)
+    return f"{host}:{port}"
+
+
+def _via(url: str, proxy: Proxy) -> str:
+    """The service URL rewritten to go through its proxy."""
+    return with_host_port(url, LOOPBACK, proxy.port)

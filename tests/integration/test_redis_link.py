@@ -1,0 +1,53 @@
+"""Redis through its Toxiproxy link: latency and resets injected on the wire."""
+
+import time
+
+import pytest
+import redis
+
+from stack import Toxic, links
+
+
+def _ping_seconds(client: redis.Redis) -> float:
+    started = time.perf_counter()
+    assert client.ping()
+    return time.perf_counter() - started
+
+
+@pytest.fixture
+def redis_via_proxy(stack):
+    with redis.Redis.from_url(stack.endpoints.redis_proxied, socket_timeout=5) as client:
+        yield client
+
+
+def test_ping_through_the_proxy(redis_via_proxy):
+    assert redis_via_proxy.ping()
+
+
+def test_a_latency_toxic_delays_ping_and_removing_it_restores_it(stack, redis_via_proxy):
+    baseline = min(_ping_seconds(redis_via_proxy) for _ in range(5))
+    assert baseline < 0.05
+    stack.toxiproxy.add_toxic(
+        links.REDIS, Toxic("slow", "latency", attributes={"latency": 200, "jitter": 0})
+    )
+    delayed = _ping_seconds(redis_via_proxy)  # an existing connection is slowed too
+    assert delayed >= 0.2
+    stack.toxiproxy.remove_toxic(links.REDIS, "slow")
+    restored = min(_ping_seconds(redis_via_proxy) for _ in range(5))
+    assert restored < 0.05
+
+
+def test_a_reset_peer_toxic_breaks_the_connection(stack, redis_via_proxy):
+    assert redis_via_proxy.ping()
+    stack.toxiproxy.add_toxic(links.REDIS, Toxic("reset", "reset_peer", attributes={"timeout": 0}))
+    with pytest.raises(redis.ConnectionError):
+        redis_via_proxy.ping()
+
+
+def test_a_disabled_link_refuses_connections(stack):
+    stack.toxiproxy.set_enabled(links.REDIS, False)
+    with (
+        redis.Redis.from_url(stack.endpoints.redis_proxied, socket_timeout=2) as client,
+        pytest.raises(redis.ConnectionError),
+    ):
+        client.ping()
