@@ -1,0 +1,1 @@
+"""Open-loop load, measurement, run history, reports and comparisons."""

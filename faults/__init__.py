@@ -1,0 +1,1 @@
+"""Perturbations on a timeline: Toxiproxy toxics, provider faults, process faults."""
