@@ -8,7 +8,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .cache import default_cache_dir
+import platformdirs
+
+
+def default_cache_dir() -> Path:
+    """The user's cache directory for meltproof (``MELTPROOF_CACHE_DIR`` overrides it)."""
+    return Path(platformdirs.user_cache_dir("meltproof"))
 
 
 @dataclass(frozen=True, kw_only=True)

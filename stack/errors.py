@@ -1,8 +1,10 @@
 """Errors raised while bringing the stack up or talking to its services.
 
 StackError
-├── StackStartError      a service could not start: names the service, the cause, the fix
-└── ToxiproxyError       the Toxiproxy API refused a request or could not be reached
+├── StackStartError          a service could not start: names the service, the cause, the fix
+└── ControlApiError          a control API refused a request (``status``) or was unreachable (None)
+    ├── ToxiproxyError       ... the Toxiproxy API
+    └── ProviderControlError ... the simulated provider's control API
 """
 
 from __future__ import annotations
@@ -22,17 +24,17 @@ class StackStartError(StackError):
         super().__init__(f"{service}: {cause}\n  fix: {fix}")
 
 
-class ToxiproxyError(StackError):
+class ControlApiError(StackError):
+    """A control API answered with an error status, or not at all (``status`` None)."""
+
+    def __init__(self, status: int | None, message: str) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class ToxiproxyError(ControlApiError):
     """The Toxiproxy API answered with an error, or not at all."""
 
-    def __init__(self, status: int | None, message: str) -> None:
-        self.status = status
-        super().__init__(message)
 
-
-class ProviderControlError(StackError):
+class ProviderControlError(ControlApiError):
     """The simulated provider's control API answered with an error, or not at all."""
-
-    def __init__(self, status: int | None, message: str) -> None:
-        self.status = status
-        super().__init__(message)

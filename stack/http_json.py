@@ -1,4 +1,4 @@
-"""A JSON-over-HTTP call with the standard library, for the stack's control APIs."""
+"""JSON over HTTP with the standard library: the base of the stack's control-API clients."""
 
 from __future__ import annotations
 
@@ -6,31 +6,33 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
+
+from .errors import ControlApiError
 
 
-class HttpJsonError(Exception):
-    """The server answered with an error status, or could not be reached (``status`` None)."""
+class JsonApiClient:
+    """A client of one JSON API at ``base_url``; failures raise the subclass's ``error``."""
 
-    def __init__(self, status: int | None, message: str) -> None:
-        self.status = status
-        super().__init__(message)
+    error: ClassVar[type[ControlApiError]] = ControlApiError
 
+    def __init__(self, base_url: str, *, timeout_s: float = 5.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._timeout_s = timeout_s
 
-def request_json(
-    url: str, method: str, body: Mapping[str, Any] | None = None, *, timeout_s: float = 5.0
-) -> Any:
-    """Send ``body`` as JSON and return the decoded answer (None for an empty one)."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(  # noqa: S310 - the stack's own loopback services
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
-            payload = response.read()
-    except urllib.error.HTTPError as exc:
-        detail = exc.read().decode(errors="replace").strip()
-        raise HttpJsonError(exc.code, f"{method} {url}: HTTP {exc.code}: {detail}") from exc
-    except (urllib.error.URLError, OSError) as exc:
-        raise HttpJsonError(None, f"{method} {url}: unreachable: {exc}") from exc
-    return json.loads(payload) if payload else None
+    def _request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+        """Send ``body`` as JSON; return the decoded answer (None for an empty one)."""
+        url = self.base_url + path
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(  # noqa: S310 - the stack's own loopback services
+            url, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout_s) as response:  # noqa: S310
+                payload = response.read()
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace").strip()
+            raise self.error(exc.code, f"{method} {url}: HTTP {exc.code}: {detail}") from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise self.error(None, f"{method} {url}: unreachable: {exc}") from exc
+        return json.loads(payload) if payload else None

@@ -6,15 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from .errors import ProviderControlError
-from .http_json import HttpJsonError, request_json
+from .http_json import JsonApiClient
 
 
-class ProviderControl:
+class ProviderControl(JsonApiClient):
     """``/_control/...`` of one provider; bodies are the provider's JSON models."""
 
-    def __init__(self, base_url: str, *, timeout_s: float = 5.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._timeout_s = timeout_s
+    error = ProviderControlError
 
     def config(self) -> dict[str, Any]:
         """The provider configuration in force (models, latencies, rate limits)."""
@@ -40,9 +38,3 @@ class ProviderControl:
     def reset(self) -> None:
         """Back to the provider's start config; clear stats, faults and rate-limit buckets."""
         self._request("POST", "/_control/reset")
-
-    def _request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
-        try:
-            return request_json(self.base_url + path, method, body, timeout_s=self._timeout_s)
-        except HttpJsonError as exc:
-            raise ProviderControlError(exc.status, str(exc)) from exc

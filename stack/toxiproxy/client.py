@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..errors import ToxiproxyError
-from ..http_json import HttpJsonError, request_json
+from ..http_json import JsonApiClient
 
 
 Stream = Literal["upstream", "downstream"]
@@ -65,12 +65,10 @@ class Proxy:
         )
 
 
-class ToxiproxyClient:
+class ToxiproxyClient(JsonApiClient):
     """Proxies and toxics of one Toxiproxy server."""
 
-    def __init__(self, base_url: str, *, timeout_s: float = 5.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._timeout_s = timeout_s
+    error = ToxiproxyError
 
     def version(self) -> str:
         """The server's version string."""
@@ -111,9 +109,3 @@ class ToxiproxyClient:
     def reset(self) -> None:
         """Enable every proxy and remove every toxic."""
         self._request("POST", "/reset")
-
-    def _request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
-        try:
-            return request_json(self.base_url + path, method, body, timeout_s=self._timeout_s)
-        except HttpJsonError as exc:
-            raise ToxiproxyError(exc.status, str(exc)) from exc
