@@ -11,15 +11,14 @@ from pathlib import Path
 from types import FrameType
 
 import click
-from rich.console import Console
 from rich.markup import escape
 
 from stack import Ports, Stack, StackConfig, StackStartError, start_stack
 
-
-EXIT_HARNESS_ERROR = 3
-_console = Console(highlight=False, soft_wrap=True)
-_errors = Console(stderr=True, highlight=False, soft_wrap=True)
+from .console import EXIT_HARNESS_ERROR
+from .console import console as _console
+from .console import errors as _errors
+from .load_command import load
 
 
 def _default_run_dir() -> Path:
@@ -116,3 +115,6 @@ def _print_ready(stack: Stack, elapsed_s: float) -> None:
         _console.print(f"{label:<20} {url}")
     _console.print(f"{'run dir':<20} {stack.run_dir}")
     _console.print(f"[bold green]ready[/] in {elapsed_s:.1f} s — press Ctrl-C to stop the stack")
+
+
+main.add_command(load)

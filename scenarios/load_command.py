@@ -1,0 +1,272 @@
+"""``meltproof load``: open-loop load at any OpenAI-compatible URL, with live progress."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from rich.live import Live
+from rich.markup import escape
+from rich.table import Table
+
+from benchmarks.arrivals import Arrivals, Constant, Ramp
+from benchmarks.endpoints import ENDPOINTS
+from benchmarks.engine import LiveCounts, Target
+from benchmarks.event_loop import run_with_fast_loop
+from benchmarks.history import write_history
+from benchmarks.popularity import PromptCatalogue
+from benchmarks.runner import LoadPlan, LoadResult, run_load
+from benchmarks.summary import Percentiles, Summary
+from benchmarks.workload import EndpointShare, FanOut, TenantShare, Workload
+
+from .console import EXIT_HARNESS_ERROR, console, errors
+
+
+Weights = tuple[tuple[str, float], ...]
+
+
+def _weights(_ctx: click.Context, param: click.Parameter, value: str) -> Weights:
+    """Parse ``name=weight,name=weight`` (a bare ``name`` weighs 1)."""
+    pairs: list[tuple[str, float]] = []
+    for item in value.split(","):
+        name, _, weight = (part.strip() for part in item.partition("="))
+        if not name:
+            raise click.BadParameter(f"{item!r}: a name is missing before '='", param=param)
+        try:
+            pairs.append((name, float(weight) if weight else 1.0))
+        except ValueError:
+            raise click.BadParameter(
+                f"{item!r}: the weight after '=' must be a number", param=param
+            ) from None
+    return tuple(pairs)
+
+
+PLAIN_PROGRESS_EVERY_S = 5.0
+"""How often progress is printed when the output is not a terminal."""
+
+
+def _default_out() -> Path:
+    return Path(".meltproof") / "runs" / datetime.now(UTC).strftime("%Y%m%d-%H%M%S") / "load"
+
+
+@click.command()
+@click.option("--url", required=True, help="Base URL of the target, e.g. http://127.0.0.1:8080.")
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    required=True,
+    help="Clicks per second (requests per second without --fanout).",
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0, min_open=True),
+    required=True,
+    help="Seconds of load.",
+)
+@click.option(
+    "--ramp-to",
+    type=click.FloatRange(min=0),
+    help="Ramp linearly from --rate to this rate over the run.",
+)
+@click.option(
+    "--arrivals",
+    type=click.Choice(["poisson", "regular"]),
+    default="poisson",
+    show_default=True,
+    help="Poisson arrivals (real traffic) or evenly spaced ones.",
+)
+@click.option(
+    "--endpoints",
+    callback=_weights,
+    metavar="NAME=WEIGHT,...",
+    default="chat",
+    show_default=True,
+    help=f"Request mix by weight; endpoints: {', '.join(ENDPOINTS)}.",
+)
+@click.option(
+    "--tenants",
+    callback=_weights,
+    metavar="NAME=WEIGHT,...",
+    default="default",
+    show_default=True,
+    help="Tenants by weight, e.g. 'acme=1,globex=1,noisy=10'.",
+)
+@click.option("--model", default="gpt-4o-mini", show_default=True, help="Chat model requested.")
+@click.option("--max-tokens", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option(
+    "--prompts",
+    type=(click.IntRange(min=1), click.IntRange(min=1)),
+    default=(20, 500),
+    show_default=True,
+    metavar="TEMPLATES ENTITIES",
+    help="Size of the prompt catalogue.",
+)
+@click.option(
+    "--skew",
+    type=click.FloatRange(min=0),
+    default=1.1,
+    show_default=True,
+    help="Zipf exponent of prompt popularity; 0 is uniform, higher repeats more.",
+)
+@click.option(
+    "--fanout",
+    type=(click.IntRange(min=1), click.IntRange(min=1)),
+    default=(1, 1),
+    show_default=True,
+    metavar="MIN MAX",
+    help="Parallel requests per click.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same schedule.")
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Generator processes; one sustains a few thousand requests/s.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="Seconds before the client gives up; such requests count as unknown, not failed.",
+)
+@click.option(
+    "--api-key", envvar="MELTPROOF_API_KEY", help="Bearer token.  [env: MELTPROOF_API_KEY]"
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="History directory to write.  [default: .meltproof/runs/<UTC time>/load]",
+)
+def load(
+    url: str,
+    rate: float,
+    duration: float,
+    ramp_to: float | None,
+    arrivals: str,
+    endpoints: Weights,
+    tenants: Weights,
+    model: str,
+    max_tokens: int,
+    prompts: tuple[int, int],
+    skew: float,
+    fanout: tuple[int, int],
+    seed: int,
+    processes: int,
+    timeout: float,
+    api_key: str | None,
+    out: Path | None,
+) -> None:
+    """Send open-loop load to URL and write the run's history.
+
+    Requests leave on a seeded schedule whether or not earlier ones were answered, and latency
+    counts from when each request was due, so a stalling target shows in the percentiles.
+    The run fails (exit 3) if the generator could not keep up with the schedule.
+    """
+    for name, _ in endpoints:
+        if name not in ENDPOINTS:
+            raise click.BadParameter(
+                f"unknown endpoint {name!r}; known: {', '.join(ENDPOINTS)}",
+                param_hint="--endpoints",
+            )
+    shape = Constant(rate) if ramp_to is None else Ramp(rate, ramp_to, duration)
+    try:
+        workload = Workload(
+            arrivals=Arrivals(shape, "poisson" if arrivals == "poisson" else "regular"),
+            tenants=tuple(TenantShare(name, weight) for name, weight in tenants),
+            endpoints=tuple(EndpointShare(name, weight) for name, weight in endpoints),
+            prompts=PromptCatalogue(templates=prompts[0], entities=prompts[1], skew=skew),
+            fanout=FanOut(*fanout),
+            model=model,
+            max_tokens=max_tokens,
+            seed=seed,
+        )
+        plan = LoadPlan(
+            workload, duration, Target(url, timeout_s=timeout, api_key=api_key), processes
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    path = out or _default_out()
+    if path.exists():
+        raise click.BadParameter(
+            f"{path} exists; histories are never overwritten", param_hint="--out"
+        )
+    result = _run_with_progress(plan)
+    history = write_history(result, path)
+    _print_summary(history.summary)
+    console.print(f"history: {escape(str(path))}")
+    if history.summary.ok == 0:
+        errors.print("[yellow]warning:[/] no request succeeded; check --url and --api-key")
+    if (shortfall := result.shortfall()) is not None:
+        errors.print(f"[bold red]error:[/] {escape(shortfall)}")
+        sys.exit(EXIT_HARNESS_ERROR)
+
+
+def _run_with_progress(plan: LoadPlan) -> LoadResult:
+    """Run ``plan``: a live line on a terminal, else a progress line every few seconds."""
+    started = time.monotonic()
+    with Live(console=console, auto_refresh=False, transient=False) as live:
+        last_line = started
+
+        def show(counts: LiveCounts) -> None:
+            nonlocal last_line
+            now = time.monotonic()
+            line = _progress_line(counts, now - started, plan)
+            if console.is_terminal:
+                live.update(line, refresh=True)
+            elif now - last_line >= PLAIN_PROGRESS_EVERY_S or counts.done == counts.scheduled:
+                console.print(line)
+                last_line = now
+
+        try:
+            return run_with_fast_loop(run_load(plan, progress=show))
+        except KeyboardInterrupt:
+            errors.print("interrupted; nothing was written")
+            sys.exit(130)
+
+
+def _progress_line(counts: LiveCounts, elapsed_s: float, plan: LoadPlan) -> str:
+    rate = counts.sent / elapsed_s if elapsed_s > 0 else 0.0
+    latency = Percentiles.of(counts.latency)
+    return (
+        f"{min(elapsed_s, plan.duration_s):5.1f} / {plan.duration_s:g} s · "
+        f"sent {counts.sent:,} of {counts.scheduled:,} · {rate:,.0f} req/s · "
+        f"errors {counts.failed:,} · unknown {counts.unknown:,} · "
+        f"p50 {_ms(latency.p50_s)} · p99 {_ms(latency.p99_s)}"
+    )
+
+
+def _ms(seconds: float | None) -> str:
+    if seconds is None or math.isnan(seconds):  # nothing recorded yet
+        return "—"
+    return f"{seconds * 1e3:,.1f} ms"
+
+
+def _print_summary(summary: Summary) -> None:
+    console.print(
+        f"[bold]{summary.scheduled:,} requests[/] in {summary.duration_s:g} s: achieved "
+        f"{summary.achieved_rate_rps:,.1f} req/s of {summary.target_rate_rps:,.1f} scheduled"
+    )
+    console.print(
+        f"ok {summary.ok:,} · failed {summary.failed:,} · "
+        f"unknown (client timeout) {summary.unknown:,} · error rate {summary.error_rate:.2%}"
+    )
+    if summary.errors:
+        kinds = ", ".join(f"{kind}: {count:,}" for kind, count in summary.errors.items())
+        console.print(f"errors by kind: {kinds}")
+    table = Table("", "p50", "p95", "p99", "max", box=None, padding=(0, 2))
+    rows = [
+        ("latency", summary.latency_s),
+        ("uncorrected", summary.uncorrected_latency_s),
+        ("schedule lag", summary.lag_s),
+    ]
+    if summary.ttft_s.count:
+        rows += [("TTFT", summary.ttft_s), ("TPOT", summary.tpot_s), ("ITL", summary.itl_s)]
+    for label, p in rows:
+        table.add_row(label, _ms(p.p50_s), _ms(p.p95_s), _ms(p.p99_s), _ms(p.max_s))
+    console.print(table)

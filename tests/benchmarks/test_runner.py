@@ -1,0 +1,33 @@
+"""Load plans and the generator-shortfall verdict."""
+
+import pytest
+from op_support import answered, table_of
+
+from benchmarks.arrivals import Arrivals, Constant
+from benchmarks.engine import Target
+from benchmarks.hdr import DurationHistogram
+from benchmarks.runner import LoadPlan, LoadResult
+from benchmarks.workload import Workload
+
+
+def _plan(duration_s: float = 10.0) -> LoadPlan:
+    return LoadPlan(Workload(arrivals=Arrivals(Constant(10))), duration_s, Target("http://x"))
+
+
+def test_a_generator_that_kept_up_has_no_shortfall() -> None:
+    table = table_of([answered(0.1 * i, 0.5, sent_s=0.1 * i + 0.002) for i in range(100)])
+    assert LoadResult(_plan(), table, DurationHistogram(), 0.0).shortfall() is None
+
+
+def test_a_generator_that_fell_behind_says_by_how_much() -> None:
+    table = table_of([answered(0.1 * i, 0.5, sent_s=0.2 * i) for i in range(100)])
+    shortfall = LoadResult(_plan(), table, DurationHistogram(), 0.0).shortfall()
+    assert shortfall is not None
+    assert "sent 51 of 100" in shortfall
+    assert "--processes" in shortfall
+
+
+@pytest.mark.parametrize(("duration_s", "processes"), [(0, 1), (-1, 1), (1, 0)])
+def test_a_plan_is_validated(duration_s: float, processes: int) -> None:
+    with pytest.raises(ValueError, match=r"duration_s|processes"):
+        LoadPlan(Workload(arrivals=Arrivals(Constant(1))), duration_s, Target("x"), processes)
