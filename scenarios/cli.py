@@ -8,7 +8,6 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 
 import click
 from rich.markup import escape
@@ -18,17 +17,13 @@ from stack import Ports, Stack, StackConfig, StackStartError, start_stack
 from .console import EXIT_HARNESS_ERROR
 from .console import console as _console
 from .console import errors as _errors
+from .interrupts import interrupt_on_signals
 from .load_command import load
 
 
 def _default_run_dir() -> Path:
     """``.meltproof/runs/<UTC time>`` below the current directory."""
     return Path(".meltproof") / "runs" / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-
-
-def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
-    """Treat SIGTERM and SIGHUP like Ctrl-C, so that the stack is torn down."""
-    raise KeyboardInterrupt
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -72,10 +67,7 @@ def up(
     Toxiproxy proxy (named postgres, redis and provider). DATABASE_URL, REDIS_URL and
     TOXIPROXY_URL use existing servers instead.
     """
-    # Explicit, as a shell starts background jobs with SIGINT ignored.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _raise_interrupt)
+    interrupt_on_signals()
     config = StackConfig.from_env(
         (run_dir or _default_run_dir()).resolve(),
         provider_config=provider_config,

@@ -19,11 +19,13 @@ from benchmarks.engine import LiveCounts, Target
 from benchmarks.event_loop import run_with_fast_loop
 from benchmarks.history import write_history
 from benchmarks.popularity import PromptCatalogue
+from benchmarks.processes import GeneratorProcessError
 from benchmarks.runner import LoadPlan, LoadResult, run_load
 from benchmarks.summary import Percentiles, Summary
 from benchmarks.workload import EndpointShare, FanOut, TenantShare, Workload
 
 from .console import EXIT_HARNESS_ERROR, console, errors
+from .interrupts import interrupt_on_signals
 
 
 Weights = tuple[tuple[str, float], ...]
@@ -196,6 +198,7 @@ def load(
         raise click.BadParameter(
             f"{path} exists; histories are never overwritten", param_hint="--out"
         )
+    interrupt_on_signals()
     result = _run_with_progress(plan)
     history = write_history(result, path)
     _print_summary(history.summary)
@@ -219,7 +222,7 @@ def _run_with_progress(plan: LoadPlan) -> LoadResult:
             line = _progress_line(counts, now - started, plan)
             if console.is_terminal:
                 live.update(line, refresh=True)
-            elif now - last_line >= PLAIN_PROGRESS_EVERY_S or counts.done == counts.scheduled:
+            elif now - last_line >= PLAIN_PROGRESS_EVERY_S:
                 console.print(line)
                 last_line = now
 
@@ -228,14 +231,20 @@ def _run_with_progress(plan: LoadPlan) -> LoadResult:
         except KeyboardInterrupt:
             errors.print("interrupted; nothing was written")
             sys.exit(130)
+        except GeneratorProcessError as exc:
+            errors.print(f"[bold red]error:[/] {escape(str(exc))}")
+            sys.exit(EXIT_HARNESS_ERROR)
 
 
 def _progress_line(counts: LiveCounts, elapsed_s: float, plan: LoadPlan) -> str:
-    rate = counts.sent / elapsed_s if elapsed_s > 0 else 0.0
     latency = Percentiles.of(counts.latency)
+    if counts.sent < counts.scheduled:
+        rate = counts.sent / elapsed_s if elapsed_s > 0 else 0.0
+        doing = f"sent {counts.sent:,} of {counts.scheduled:,} · {rate:,.0f} req/s"
+    else:
+        doing = f"all {counts.sent:,} sent · waiting for {counts.sent - counts.done:,} answers"
     return (
-        f"{min(elapsed_s, plan.duration_s):5.1f} / {plan.duration_s:g} s · "
-        f"sent {counts.sent:,} of {counts.scheduled:,} · {rate:,.0f} req/s · "
+        f"{elapsed_s:5.1f} / {plan.duration_s:g} s · {doing} · "
         f"errors {counts.failed:,} · unknown {counts.unknown:,} · "
         f"p50 {_ms(latency.p50_s)} · p99 {_ms(latency.p99_s)}"
     )

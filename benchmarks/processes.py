@@ -1,0 +1,174 @@
+"""Several generator processes for one plan: dealt the schedule, started together, merged.
+
+The schedule is dealt round-robin to N spawned processes (each on uvloop where available).
+Every process rebuilds the same schedule from the workload's seed, reports ready, and waits;
+once all are ready the parent sets one wall-clock start instant and they all begin. Progress
+and results come back over one queue. The parent owns the children: they ignore Ctrl-C, and
+whatever ends the run (an error, a child's death, an interrupt) terminates them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import queue
+import signal
+import time
+import traceback
+from dataclasses import dataclass
+from multiprocessing.context import SpawnProcess
+from multiprocessing.sharedctypes import Synchronized
+from multiprocessing.synchronize import Event
+from typing import TYPE_CHECKING, Any
+
+from .engine import EngineResult, LiveCounts, OpenLoopEngine, Progress, now
+from .event_loop import run_with_fast_loop
+from .hdr import DurationHistogram
+
+
+if TYPE_CHECKING:
+    from .runner import LoadPlan
+
+START_MARGIN_S = 0.05
+"""Between the moment every process is ready and the first intended send."""
+
+_POLL_S = 0.2
+
+Message = tuple[Any, ...]
+
+
+class GeneratorProcessError(RuntimeError):
+    """A generator process failed or died; the message says which and why."""
+
+
+@dataclass(frozen=True, eq=False)
+class ProcessesResult:
+    """Every process's result, in process order, and the shared start (Unix seconds)."""
+
+    results: list[EngineResult]
+    started_at: float
+
+
+async def run_in_processes(plan: LoadPlan, progress: Progress | None) -> ProcessesResult:
+    """Run ``plan`` on ``plan.processes`` child processes."""
+    context = multiprocessing.get_context("spawn")
+    messages: multiprocessing.Queue[Message] = context.Queue()
+    go = context.Event()
+    start_at = context.Value("d", 0.0)
+    children = [
+        context.Process(
+            target=_child_main,
+            args=(plan, index, messages, go, start_at),
+            name=f"meltproof-load-{index}",
+            daemon=True,
+        )
+        for index in range(plan.processes)
+    ]
+    board = _Board(children, messages, progress)
+    try:
+        for child in children:
+            child.start()
+        await board.pump(until=lambda: board.ready == len(children))
+        start_at.value = time.time() + START_MARGIN_S
+        go.set()
+        await board.pump(until=lambda: len(board.results) == len(children))
+    finally:
+        for child in children:
+            if child.is_alive():
+                child.terminate()
+        await asyncio.to_thread(_join, children)
+    if progress:
+        progress(board.merged())
+    return ProcessesResult([board.results[i] for i in range(len(children))], start_at.value)
+
+
+def _join(children: list[SpawnProcess]) -> None:
+    for child in children:
+        child.join(timeout=5)
+
+
+class _Board:
+    """What the children said: who is ready, their latest progress, their results."""
+
+    def __init__(
+        self,
+        children: list[SpawnProcess],
+        messages: multiprocessing.Queue[Message],
+        progress: Progress | None,
+    ) -> None:
+        self.ready = 0
+        self.results: dict[int, EngineResult] = {}
+        self._children = children
+        self._messages = messages
+        self._progress = progress
+        self._latest: dict[int, Message] = {}
+
+    async def pump(self, *, until: Any) -> None:
+        """Handle messages until ``until()``; a failed or dead child raises."""
+        while not until():
+            try:
+                message = await asyncio.to_thread(self._messages.get, True, _POLL_S)
+            except queue.Empty:
+                self._check_alive()
+                continue
+            self._handle(message)
+
+    def _handle(self, message: Message) -> None:
+        kind, index, *values = message
+        if kind == "ready":
+            self.ready += 1
+        elif kind == "progress":
+            self._latest[index] = tuple(values)
+            if self._progress:
+                self._progress(self.merged())
+        elif kind == "result":
+            self.results[index] = values[0]
+        else:
+            raise GeneratorProcessError(f"generator process {index} failed:\n{values[0]}")
+
+    def _check_alive(self) -> None:
+        for index, child in enumerate(self._children):
+            if index not in self.results and child.exitcode is not None:
+                raise GeneratorProcessError(
+                    f"generator process {index} died (exit code {child.exitcode})"
+                )
+
+    def merged(self) -> LiveCounts:
+        """Every child's latest progress, summed."""
+        total = LiveCounts(scheduled=0)
+        for scheduled, sent, done, failed, unknown, latency in self._latest.values():
+            total.scheduled += scheduled
+            total.sent += sent
+            total.done += done
+            total.failed += failed
+            total.unknown += unknown
+            total.latency.add(DurationHistogram.decode(latency))
+        return total
+
+
+def _child_main(
+    plan: LoadPlan,
+    index: int,
+    messages: multiprocessing.Queue[Message],
+    go: Event,
+    start_at: Synchronized[float],
+) -> None:
+    """One generator process: its share of the schedule, started with the others."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    try:
+        schedule = plan.workload.schedule(plan.duration_s).slice_for(index, plan.processes)
+        engine = OpenLoopEngine(plan.workload, schedule, plan.target)
+
+        def report(live: LiveCounts) -> None:
+            stats = (live.scheduled, live.sent, live.done, live.failed, live.unknown)
+            messages.put(("progress", index, *stats, live.latency.encode()))
+
+        async def main() -> EngineResult:
+            messages.put(("ready", index))
+            await asyncio.to_thread(go.wait)
+            start = now() + (start_at.value - time.time())
+            return await engine.run(start_at=start, progress=report)
+
+        messages.put(("result", index, run_with_fast_loop(main())))
+    except Exception:  # noqa: BLE001 - every failure goes to the parent, with its traceback
+        messages.put(("error", index, traceback.format_exc()))
