@@ -24,10 +24,11 @@ from yarl import URL
 
 from .endpoints import HttpRequest, RequestSpec, endpoint
 from .hdr import DurationHistogram
-from .op import ErrorKind, OpTable, Outcome, empty_ops
+from .op import ErrorKind, OpTable, Outcome, ops_for
 from .response import BodyFacts, HeaderFacts, ProtocolError, StreamReader, read_json_body
 from .schedule import Schedule
 from .stream_timing import stream_timing
+from .target import Target
 from .workload import Workload
 
 
@@ -36,18 +37,6 @@ TIMER_RESOLUTION_S = 0.001
 
 now = time.perf_counter
 """The measuring clock: monotonic with sub-microsecond resolution, unlike ``loop.time()``."""
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where the load goes and how long a request may take before the client gives up."""
-
-    base_url: str
-    timeout_s: float = 30.0
-    max_connections: int = 0
-    """0: a connection per outstanding request, as real clients behave under load."""
-    api_key: str | None = None
-    """Sent for tenants whose share has no key of its own."""
 
 
 @dataclass
@@ -88,9 +77,7 @@ class OpenLoopEngine:
         base = target.base_url.rstrip("/")
         self._urls: dict[str, URL] = {}
         self._base = base
-        self._ops = empty_ops(len(schedule))
-        for name in ("row", "tenant", "endpoint", "prompt", "click", "part", "intended_s"):
-            self._ops[name] = getattr(schedule, name)
+        self._ops = ops_for(schedule)
         self._columns = {name: self._ops[name] for name in self._ops.dtype.names or ()}
         self._models: list[str] = []
         self._gaps = array("d")

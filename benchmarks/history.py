@@ -29,12 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Target
 from .hdr import DurationHistogram
 from .op import OP_DTYPE, OpTable
 from .oracle import distinct_requests_per_window, min_upstream_calls
-from .runner import LoadPlan, LoadResult
+from .plan import LoadPlan, LoadResult
 from .summary import Summary
+from .target import Target
 from .timeseries import time_series, to_dicts
 from .workload import Workload
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from .schedule import Schedule
+
 
 class Outcome(enum.IntEnum):
     """Whether a request succeeded; ``INFO`` means unknown (e.g. the client gave up waiting)."""
@@ -81,12 +83,24 @@ OP_DTYPE = np.dtype(
 OpArray = npt.NDArray[np.void]
 
 
+SCHEDULE_COLUMNS = ("row", "tenant", "endpoint", "prompt", "click", "part", "intended_s")
+"""The columns a schedule fills in before the run; every other column is measured."""
+
+
 def empty_ops(count: int) -> OpArray:
     """``count`` pending rows: times NaN, model -1, everything else zero."""
     ops = np.zeros(count, dtype=OP_DTYPE)
     for name in ("sent_s", "first_byte_s", "end_s", "ttft_s", "tpot_s", "itl_max_s"):
         ops[name] = np.nan
     ops["model"] = -1
+    return ops
+
+
+def ops_for(schedule: Schedule) -> OpArray:
+    """Pending rows for every request of ``schedule``, its columns filled in."""
+    ops = empty_ops(len(schedule))
+    for name in SCHEDULE_COLUMNS:
+        ops[name] = getattr(schedule, name)
     return ops
 
 

@@ -27,7 +27,7 @@ from .hdr import DurationHistogram
 
 
 if TYPE_CHECKING:
-    from .runner import LoadPlan
+    from .plan import LoadPlan
 
 START_MARGIN_S = 0.05
 """Between the moment every process is ready and the first intended send."""

@@ -15,13 +15,15 @@ from rich.table import Table
 
 from benchmarks.arrivals import Arrivals, Constant, Ramp
 from benchmarks.endpoints import ENDPOINTS
-from benchmarks.engine import LiveCounts, Target
+from benchmarks.engine import LiveCounts
 from benchmarks.event_loop import run_with_fast_loop
 from benchmarks.history import write_history
+from benchmarks.plan import LoadPlan, LoadResult
 from benchmarks.popularity import PromptCatalogue
 from benchmarks.processes import GeneratorProcessError
-from benchmarks.runner import LoadPlan, LoadResult, run_load
+from benchmarks.runner import run_load
 from benchmarks.summary import Percentiles, Summary
+from benchmarks.target import Target
 from benchmarks.workload import EndpointShare, FanOut, TenantShare, Workload
 
 from .console import EXIT_HARNESS_ERROR, console, errors

@@ -5,11 +5,11 @@ import json
 import pytest
 
 from benchmarks.arrivals import Arrivals, Constant
-from benchmarks.engine import Target
 from benchmarks.hdr import DurationHistogram
 from benchmarks.history import HistoryError, read_history, write_history
 from benchmarks.op import OpTable, Outcome, empty_ops
-from benchmarks.runner import LoadPlan, LoadResult
+from benchmarks.plan import LoadPlan, LoadResult
+from benchmarks.target import Target
 from benchmarks.workload import TenantShare, Workload
 
 

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from benchmarks.arrivals import Arrivals, Constant
-from benchmarks.engine import Target
 from benchmarks.op import ErrorKind
+from benchmarks.plan import LoadPlan
 from benchmarks.processes import GeneratorProcessError
-from benchmarks.runner import LoadPlan, run_load
+from benchmarks.runner import run_load
+from benchmarks.target import Target
 from benchmarks.workload import EndpointShare, Workload
 from stack.ports import ephemeral_port
 

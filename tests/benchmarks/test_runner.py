@@ -4,9 +4,9 @@ import pytest
 from op_support import answered, table_of
 
 from benchmarks.arrivals import Arrivals, Constant
-from benchmarks.engine import Target
 from benchmarks.hdr import DurationHistogram
-from benchmarks.runner import LoadPlan, LoadResult
+from benchmarks.plan import LoadPlan, LoadResult
+from benchmarks.target import Target
 from benchmarks.workload import Workload
 
 

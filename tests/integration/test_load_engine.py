@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from benchmarks.arrivals import Arrivals, Constant
-from benchmarks.engine import Target
 from benchmarks.history import read_history
 from benchmarks.op import ErrorKind, Outcome
-from benchmarks.runner import LoadPlan, run_load
+from benchmarks.plan import LoadPlan
+from benchmarks.runner import run_load
+from benchmarks.target import Target
 from benchmarks.workload import EndpointShare, TenantShare, Workload
 from stack.ports import ephemeral_port
 

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 
 from benchmarks.arrivals import Arrivals, Constant
-from benchmarks.engine import Target
-from benchmarks.runner import LoadPlan, run_load
+from benchmarks.plan import LoadPlan
+from benchmarks.runner import run_load
 from benchmarks.summary import Percentiles
+from benchmarks.target import Target
 from benchmarks.workload import Workload
 from stack import Toxic, links
 

@@ -1,0 +1,174 @@
+"""Locust in distributed mode sends the engine's seeded schedule; its results become a history."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from benchmarks.arrivals import Arrivals, Constant
+from benchmarks.distributed.convert import convert_results
+from benchmarks.distributed.launch import run_distributed
+from benchmarks.hdr import DurationHistogram
+from benchmarks.history import read_history
+from benchmarks.op import ErrorKind, Outcome
+from benchmarks.workload import EndpointShare, TenantShare, Workload
+from stack.ports import ephemeral_port
+from stack.provider_control import ProviderControl
+from stack.python_service import PythonService
+
+
+TTFT_S = 0.020
+FAST_MODEL = {
+    "name": "fast",
+    "ttft_ms": TTFT_S * 1000,
+    "tpot_ms": 2,
+    "jitter": 0,
+    "output_tokens_min": 6,
+    "output_tokens_max": 6,
+}
+
+
+def _workload(rate_rps: float = 40) -> Workload:
+    return Workload(
+        arrivals=Arrivals(Constant(rate_rps), "regular"),
+        tenants=(TenantShare("acme", 1), TenantShare("globex", 1)),
+        endpoints=(EndpointShare("chat", 1), EndpointShare("chat_stream", 1)),
+        model="fast",
+        max_tokens=6,
+        seed=11,
+    )
+
+
+@pytest.fixture
+def provider(tmp_path: Path) -> Iterator[str]:
+    """The simulated provider alone, with a fast jitter-free model, stopped whatever happens."""
+    config = tmp_path / "provider.json"
+    config.write_text(json.dumps({"models": [FAST_MODEL]}))
+    service = PythonService(
+        "provider",
+        "stack.provider",
+        port=ephemeral_port(),
+        log_dir=tmp_path,
+        args=["--config", str(config)],
+    )
+    service.launch()
+    try:
+        service.wait_ready(time.monotonic() + 30)
+        yield service.url
+    finally:
+        service.stop()
+
+
+@pytest.mark.integration
+def test_a_master_and_two_workers_send_every_scheduled_request_once(
+    provider: str, tmp_path: Path
+) -> None:
+    workload, duration_s = _workload(), 3.0
+    workload_file = tmp_path / "workload.json"
+    workload_file.write_text(json.dumps(workload.to_dict()))
+    path = run_distributed(
+        url=provider,
+        workload_file=workload_file,
+        duration_s=duration_s,
+        workers=2,
+        out_dir=tmp_path / "run",
+        api_key="sk-test",
+    )
+    history = read_history(path)
+    schedule = workload.schedule(duration_s)
+    ops = history.table.ops
+    assert len(ops) == len(schedule) == 120
+    assert np.array_equal(ops["row"], schedule.row)
+    assert np.array_equal(ops["intended_s"], schedule.intended_s)
+    not_ok = ops["outcome"] != Outcome.OK
+    assert not not_ok.any(), history.table.op(int(np.argmax(not_ok)))
+    assert (history.table.latency_s >= TTFT_S).all()
+    assert (ops["sent_s"] >= ops["intended_s"]).all()
+    assert history.plan.processes == 2
+    assert history.meta["distributed"] == {"workers": 2, "pending_rows": 0, "silent_workers": []}
+    assert history.table.models == ("fast",)
+    assert "sk-test" not in (tmp_path / "run" / "results.jsonl").read_text()
+
+    streams = ops[ops["endpoint"] == schedule.endpoints.index("chat_stream")]
+    chats = ops[ops["endpoint"] == schedule.endpoints.index("chat")]
+    assert len(streams) + len(chats) == len(ops)
+    assert len(streams) > 0
+    assert len(chats) > 0
+    assert (streams["ttft_s"] >= TTFT_S).all()
+    assert np.isfinite(streams["tpot_s"]).all()
+    assert np.isnan(chats["ttft_s"]).all()
+    assert history.itl.count == 5 * len(streams)  # six tokens, five gaps, one chunk each
+
+    stats = ProviderControl(provider).stats()
+    assert stats["total"]["requests"] == len(schedule)
+    assert stats["total"]["status"] == {"200": len(schedule)}
+    for code, tenant in enumerate(schedule.tenants):
+        assert stats["tenants"][tenant]["requests"] == int((schedule.tenant == code).sum())
+    assert stats["total"]["completion_tokens"] == int(ops["completion_tokens"].sum())
+
+
+def _results_of_one_worker_of_two(path: Path, workload: Workload, duration_s: float) -> int:
+    """A results file whose worker 1 died before reporting; returns worker 0's row count."""
+    rows = workload.schedule(duration_s).slice_for(0, 2).row.tolist()
+    count = len(rows)
+    columns: dict[str, list[Any]] = {
+        "row": rows,
+        "sent_s": [0.5] * count,
+        "end_s": [1.0] * count,
+        "first_byte_s": [None] * count,
+        "status": [200] * count,
+        "outcome": [int(Outcome.OK)] * count,
+        "error": [int(ErrorKind.NONE)] * count,
+        "model": [0] * (count - 1) + [-1],
+    }
+    itl = DurationHistogram()
+    itl.record(0.002)
+    plan = {"workers": 2, "duration_s": duration_s, "workload": workload.to_dict()}
+    records = [
+        {"kind": "plan", **plan, "target": {"base_url": "http://127.0.0.1:9", "timeout_s": 5.0}},
+        {"kind": "start", "started_at": 1_700_000_000.0},
+        {"kind": "ops", "worker": 0, "models": ["fast"], "columns": columns},
+        {"kind": "done", "worker": 0, "sent": count, "itl_hdr": itl.encode()},
+    ]
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    return count
+
+
+def test_rows_of_a_worker_that_died_stay_pending_and_are_reported(tmp_path: Path) -> None:
+    workload, duration_s = _workload(rate_rps=10), 2.0
+    results = tmp_path / "results.jsonl"
+    reported = _results_of_one_worker_of_two(results, workload, duration_s)
+    collected = convert_results(results, tmp_path / "history")
+    history = read_history(tmp_path / "history")
+    ops = history.table.ops
+    assert len(ops) == 20
+    assert collected.pending_rows == 20 - reported == 10
+    assert collected.silent_workers == (1,)
+    assert "10 of 20 scheduled requests" in (collected.problems() or "")
+    assert history.meta["distributed"] == {"workers": 2, "pending_rows": 10, "silent_workers": [1]}
+    assert (ops["outcome"][1::2] == Outcome.PENDING).all()
+    assert (ops["outcome"][0::2] == Outcome.OK).all()
+    assert np.array_equal(ops["intended_s"], workload.schedule(duration_s).intended_s)
+    assert math.isnan(float(ops["first_byte_s"][0]))
+    assert history.table.op(0).model == "fast"
+    assert history.table.op(18).model is None
+    assert history.started_at == 1_700_000_000.0
+    assert history.itl.count == 1
+
+
+def test_only_the_locustfile_imports_locust_or_gevent() -> None:
+    check = (
+        "import sys, benchmarks.distributed, benchmarks.distributed.launch, "
+        "benchmarks.distributed.convert; "
+        "assert not {'locust', 'gevent'} & set(sys.modules), sorted(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", check], check=True, timeout=60)
