@@ -1,4 +1,4 @@
-"""Development sessions: ``nox -s tests``, ``nox -s lint``."""
+"""Development sessions: ``nox -s tests``, ``nox -s lint``; on demand ``nox -s bench``."""
 
 from __future__ import annotations
 
@@ -27,3 +27,15 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")  # the packages listed in pyproject.toml
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks of the load generator: capacity per process, agreement with vegeta.
+
+    Pass names and options after --: ``nox -s bench -- generator_capacity --quick``.
+    vegeta is built once with Go (``go install``) into the meltproof cache unless it is on
+    PATH or named by MELTPROOF_VEGETA.
+    """
+    session.install(".")
+    session.run("python", "-m", "benchmarks.bench", *session.posargs)

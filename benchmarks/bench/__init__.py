@@ -1,0 +1,1 @@
+"""Benchmarks of the harness itself: ``python -m benchmarks.bench [NAME ...]``."""
