@@ -7,7 +7,9 @@ for an answer. Each request's figures go into preallocated numpy columns (see ``
 
 Outcomes: a 2xx response with a well-formed body is ``ok``; an error status, a refused or cut
 connection, or a malformed body is ``fail``; a client timeout is ``info``, since the request
-may still have succeeded upstream.
+may still have succeeded upstream. So is a request the generator could not make for want of
+its own resources (``ErrorKind.CLIENT``, e.g. out of file descriptors): that is the harness's
+failure, not the target's, and ``LoadResult.shortfall`` reports it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from yarl import URL
 from .endpoints import HttpRequest, RequestSpec, endpoint
 from .hdr import DurationHistogram
 from .op import ErrorKind, OpTable, Outcome, ops_for
+from .open_files import CLIENT_ERRNOS, connection_cap
 from .response import BodyFacts, HeaderFacts, ProtocolError, StreamReader, read_json_body
 from .schedule import Schedule
 from .stream_timing import stream_timing
@@ -90,7 +93,9 @@ class OpenLoopEngine:
         """Send the whole schedule, starting at ``start_at`` on the ``now`` clock (default: now)."""
         loop = asyncio.get_running_loop()
         self._start = now() if start_at is None else start_at
-        connector = aiohttp.TCPConnector(limit=self._target.max_connections, limit_per_host=0)
+        connector = aiohttp.TCPConnector(
+            limit=connection_cap(self._target.max_connections), limit_per_host=0
+        )
         timeout = aiohttp.ClientTimeout(total=self._target.timeout_s)
         reporter = asyncio.create_task(self._report(progress)) if progress else None
         try:
@@ -171,8 +176,11 @@ class OpenLoopEngine:
                 error = ErrorKind.HTTP
         except TimeoutError:
             outcome, error = Outcome.INFO, ErrorKind.TIMEOUT
-        except aiohttp.ClientConnectorError:
-            error = ErrorKind.CONNECT
+        except aiohttp.ClientConnectorError as exc:
+            if exc.os_error.errno in CLIENT_ERRNOS:
+                outcome, error = Outcome.INFO, ErrorKind.CLIENT
+            else:
+                error = ErrorKind.CONNECT
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientPayloadError):
             error = ErrorKind.DISCONNECT
         except (ProtocolError, aiohttp.ClientResponseError):

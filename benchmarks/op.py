@@ -41,6 +41,8 @@ class ErrorKind(enum.IntEnum):
     CONNECT = 3
     DISCONNECT = 4
     PROTOCOL = 5
+    CLIENT = 6
+    """The generator's own machine failed the request (out of file descriptors, ports)."""
 
 
 class CacheStatus(enum.IntEnum):

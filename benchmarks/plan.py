@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from .endpoints import endpoint
 from .hdr import DurationHistogram
-from .op import OpTable
+from .op import ErrorKind, OpTable
 from .target import Target
 from .workload import Workload
 
@@ -44,13 +44,22 @@ class LoadResult:
     """Wall-clock time (Unix seconds) of the run's time zero."""
 
     def shortfall(self) -> str | None:
-        """Why the generator did not keep up with the schedule, or None if it did."""
+        """Why the generator failed its schedule, or None if it kept it.
+
+        It fails when it sent too little within the duration, or when its own machine
+        could not make some requests (``ErrorKind.CLIENT``).
+        """
         duration = self.plan.duration_s
         scheduled = len(self.table)
-        if not scheduled:
-            return None
+        client_errors = int((self.table.ops["error"] == ErrorKind.CLIENT).sum())
+        if client_errors:
+            return (
+                f"the load generator could not make {client_errors:,} requests for want of "
+                "file descriptors or local ports; lower --rate, raise `ulimit -n`, or "
+                "set Target.max_connections"
+            )
         sent_in_time = int((self.table.ops["sent_s"] <= duration).sum())
-        if sent_in_time >= (1 - SHORTFALL_TOLERANCE) * scheduled:
+        if not scheduled or sent_in_time >= (1 - SHORTFALL_TOLERANCE) * scheduled:
             return None
         return (
             f"the load generator fell behind: it sent {sent_in_time:,} of {scheduled:,} scheduled "

@@ -37,8 +37,8 @@ class Percentiles:
     mean_s: float
 
     @classmethod
-    def of(cls, histogram: DurationHistogram) -> Percentiles:
-        """Read from a histogram."""
+    def of(cls, histogram: DurationHistogram, *, mean_s: float | None = None) -> Percentiles:
+        """Read from a histogram (its mean, unless the exact one is given)."""
         p = histogram.percentiles_s(PERCENTILES)
         return cls(
             histogram.count,
@@ -48,15 +48,17 @@ class Percentiles:
             p[99.0],
             p[99.9],
             histogram.max_s,
-            histogram.mean_s,
+            histogram.mean_s if mean_s is None else mean_s,
         )
 
     @classmethod
     def of_values(cls, seconds: npt.ArrayLike) -> Percentiles:
-        """Through a histogram of ``seconds`` (NaNs skipped)."""
+        """Through a histogram of ``seconds`` (NaNs skipped); the mean is exact."""
+        values = np.asarray(seconds, dtype=np.float64)
+        values = values[~np.isnan(values)]
         histogram = DurationHistogram()
-        histogram.record_many(seconds)
-        return cls.of(histogram)
+        histogram.record_many(values)
+        return cls.of(histogram, mean_s=float(values.mean()) if len(values) else math.nan)
 
 
 def error_key(error: ErrorKind, status: int) -> str:

@@ -11,7 +11,8 @@ class Target:
 
     base_url: str
     timeout_s: float = 30.0
-    max_connections: int = 0
-    """0: a connection per outstanding request, as real clients behave under load."""
+    max_connections: int | None = None
+    """None: a connection per outstanding request (as independent clients behave), up to
+    what the open-files limit allows; see ``open_files``."""
     api_key: str | None = None
     """Sent for tenants whose share has no key of its own."""

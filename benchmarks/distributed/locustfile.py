@@ -61,6 +61,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from benchmarks.endpoints import HttpRequest, RequestSpec, endpoint
 from benchmarks.hdr import DurationHistogram
 from benchmarks.op import OP_DTYPE, SCHEDULE_COLUMNS, ErrorKind, Outcome, empty_ops
+from benchmarks.open_files import CLIENT_ERRNOS
 from benchmarks.response import BodyFacts, HeaderFacts, ProtocolError, StreamReader, read_json_body
 from benchmarks.stream_timing import stream_timing
 from benchmarks.workload import Workload
@@ -438,7 +439,7 @@ class _Replay:
         except ProtocolError:
             error = ErrorKind.PROTOCOL
         except OSError as exc:
-            error = ErrorKind.CONNECT if _is_connect_error(exc) else ErrorKind.DISCONNECT
+            outcome, error = _classify_os_error(exc)
         finally:
             deadline.cancel()
         ops["end_s"][index] = self._now()
@@ -490,9 +491,13 @@ def _without_api_keys(plan: Mapping[str, Any]) -> dict[str, Any]:
     return {**plan, "target": {**plan["target"], "api_key": None}, "workload": workload}
 
 
-def _is_connect_error(exc: OSError) -> bool:
-    """The connection could not be made (as opposed to one that broke)."""
-    return isinstance(exc, socket.gaierror) or exc.errno in _CONNECT_ERRNOS
+def _classify_os_error(exc: OSError) -> tuple[Outcome, ErrorKind]:
+    """This machine's limits (unknown outcome), a connection not made, or one that broke."""
+    if exc.errno in CLIENT_ERRNOS:
+        return Outcome.INFO, ErrorKind.CLIENT
+    if isinstance(exc, socket.gaierror) or exc.errno in _CONNECT_ERRNOS:
+        return Outcome.FAIL, ErrorKind.CONNECT
+    return Outcome.FAIL, ErrorKind.DISCONNECT
 
 
 def _plain(column: npt.NDArray[Any]) -> list[Any]:

@@ -66,3 +66,13 @@ def test_empty_histogram_reads_nan() -> None:
     histogram = DurationHistogram()
     assert math.isnan(histogram.percentile_s(99))
     assert math.isnan(histogram.max_s)
+
+
+def test_record_many_equals_one_by_one_over_many_decades() -> None:
+    values = np.random.default_rng(3).lognormal(mean=-2, sigma=2.5, size=5_000)
+    one_by_one, at_once = DurationHistogram(), DurationHistogram()
+    for v in values:
+        one_by_one.record(float(v))
+    at_once.record_many(values)
+    assert one_by_one.encode() == at_once.encode()
+    assert one_by_one.max_s == at_once.max_s

@@ -5,6 +5,7 @@ from op_support import answered, table_of
 
 from benchmarks.arrivals import Arrivals, Constant
 from benchmarks.hdr import DurationHistogram
+from benchmarks.op import ErrorKind, Outcome
 from benchmarks.plan import LoadPlan, LoadResult
 from benchmarks.target import Target
 from benchmarks.workload import Workload
@@ -31,3 +32,11 @@ def test_a_generator_that_fell_behind_says_by_how_much() -> None:
 def test_a_plan_is_validated(duration_s: float, processes: int) -> None:
     with pytest.raises(ValueError, match=r"duration_s|processes"):
         LoadPlan(Workload(arrivals=Arrivals(Constant(1))), duration_s, Target("x"), processes)
+
+
+def test_requests_the_generator_could_not_make_fail_the_run() -> None:
+    rows = [answered(0.1 * i, 0.5) for i in range(99)]
+    rows.append(answered(9.9, 0.0, outcome=Outcome.INFO, error=ErrorKind.CLIENT, status=0))
+    shortfall = LoadResult(_plan(), table_of(rows), DurationHistogram(), 0.0).shortfall()
+    assert shortfall is not None
+    assert "could not make 1 requests" in shortfall
