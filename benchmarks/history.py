@@ -16,6 +16,7 @@ sees half a history.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import shutil
@@ -31,7 +32,7 @@ import numpy as np
 
 from .hdr import DurationHistogram
 from .op import OP_DTYPE, OpTable
-from .oracle import distinct_requests_per_window, min_upstream_calls
+from .oracle import min_upstream_calls
 from .plan import LoadPlan, LoadResult
 from .summary import Summary
 from .target import Target
@@ -74,8 +75,15 @@ def testbed() -> dict[str, Any]:
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
         "python": sys.version.split()[0],
-        "meltproof": metadata.version("meltproof"),
+        "meltproof": _version(),
     }
+
+
+def _version() -> str:
+    try:
+        return metadata.version("meltproof")
+    except metadata.PackageNotFoundError:  # run from a checkout that is not installed
+        return "unknown"
 
 
 def write_history(
@@ -93,7 +101,7 @@ def write_history(
         "duration_s": plan.duration_s,
         "processes": plan.processes,
         "target": asdict(plan.target) | {"api_key": None},
-        "workload": _without_api_keys(plan.workload.to_dict()),
+        "workload": without_api_keys(plan.workload.to_dict()),
         "testbed": testbed(),
         "tenants": list(table.tenants),
         "endpoints": list(table.endpoints),
@@ -101,9 +109,7 @@ def write_history(
         "summary": summary.to_dict(),
         "timeseries": to_dicts(time_series(table)),
         "oracle": {
-            "distinct_requests": int(
-                distinct_requests_per_window(schedule, plan.duration_s + 1).sum()
-            ),
+            "distinct_requests": min_upstream_calls(schedule, math.inf),
             "min_upstream_calls_by_ttl_s": {
                 f"{ttl:g}": min_upstream_calls(schedule, ttl) for ttl in ORACLE_TTLS_S
             },
@@ -124,7 +130,7 @@ def write_history(
     return LoadHistory(path, table, result.itl, plan, result.started_at, summary, meta)
 
 
-def _without_api_keys(workload: dict[str, Any]) -> dict[str, Any]:
+def without_api_keys(workload: dict[str, Any]) -> dict[str, Any]:
     """The workload as stored: tenants' API keys are secrets and stay out of histories."""
     tenants = workload.get("tenants")
     if isinstance(tenants, list):

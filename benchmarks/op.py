@@ -43,6 +43,13 @@ class ErrorKind(enum.IntEnum):
     PROTOCOL = 5
     CLIENT = 6
     """The generator's own machine failed the request (out of file descriptors, ports)."""
+    INTERNAL = 7
+    """A bug in the generator; the request's fate is unknown."""
+
+    @property
+    def blames_generator(self) -> bool:
+        """The generator, not the target, failed this request."""
+        return self in {ErrorKind.CLIENT, ErrorKind.INTERNAL}
 
 
 class CacheStatus(enum.IntEnum):
@@ -197,10 +204,6 @@ class OpTable:
     def latency_s(self) -> npt.NDArray[np.float64]:
         """Latency from the intended send time, per row (NaN while pending)."""
         return np.asarray(self.ops["end_s"] - self.ops["intended_s"], dtype=np.float64)
-
-    def where(self, mask: npt.NDArray[np.bool_]) -> OpTable:
-        """The rows selected by ``mask``, with the same name tables."""
-        return OpTable(self.ops[mask], self.tenants, self.endpoints, self.models)
 
     @classmethod
     def merge(cls, parts: Sequence[OpTable]) -> OpTable:

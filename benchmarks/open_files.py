@@ -14,27 +14,37 @@ import resource
 
 
 RESERVED_FDS = 256
-"""Kept for everything else: the event loop, logs, history files, child pipes."""
+"""Kept for everything else (event loop, logs, files, pipes); a quarter on small limits."""
 
 CLIENT_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.EADDRNOTAVAIL})
 """Errors of the generator's own machine (out of descriptors or ephemeral ports)."""
 
 
+_UNLIMITED_TRIES = (1 << 20, 10_240)
+"""Soft limits to try when the hard one is unlimited (macOS refuses above OPEN_MAX, 10240)."""
+
+
 def raise_open_files_limit() -> int:
-    """Raise the soft open-files limit to the hard one; return the new soft limit."""
+    """Raise this process's soft open-files limit as far as allowed; return it."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or soft < hard:
-        wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+    tries = _UNLIMITED_TRIES if hard == resource.RLIM_INFINITY else (hard,)
+    for wanted in tries:
+        if wanted <= soft:
+            break
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-            soft = wanted
         except (ValueError, OSError):
-            pass  # keep the current limit; the cap below follows it
+            continue  # not allowed: try a lower one, or keep the current limit
+        return wanted
     return soft
 
 
 def connection_cap(requested: int | None) -> int:
-    """``requested`` if given, else as many connections as the open-files limit allows."""
+    """``requested`` if given, else as many connections as the open-files limit allows.
+
+    Without a request this raises the process's soft open-files limit (see above).
+    """
     if requested is not None:
         return requested
-    return max(raise_open_files_limit() - RESERVED_FDS, 1)
+    limit = raise_open_files_limit()
+    return max(limit - min(RESERVED_FDS, limit // 4), 1)

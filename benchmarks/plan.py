@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .endpoints import endpoint
 from .hdr import DurationHistogram
-from .op import ErrorKind, OpTable
+from .op import ErrorKind, OpTable, Outcome
 from .target import Target
 from .workload import Workload
 
@@ -25,8 +26,8 @@ class LoadPlan:
     processes: int = 1
 
     def __post_init__(self) -> None:
-        if self.duration_s <= 0:
-            raise ValueError(f"duration_s must be positive, got {self.duration_s}")
+        if not (math.isfinite(self.duration_s) and self.duration_s > 0):
+            raise ValueError(f"duration_s must be positive and finite, got {self.duration_s}")
         if self.processes < 1:
             raise ValueError(f"processes must be at least 1, got {self.processes}")
         for share in self.workload.endpoints:
@@ -46,19 +47,26 @@ class LoadResult:
     def shortfall(self) -> str | None:
         """Why the generator failed its schedule, or None if it kept it.
 
-        It fails when it sent too little within the duration, or when its own machine
-        could not make some requests (``ErrorKind.CLIENT``).
+        It fails when it sent too little within the duration, when some requests never
+        finished, or when it could not make some requests itself (``ErrorKind.CLIENT``,
+        ``ErrorKind.INTERNAL``): figures that would otherwise blame the target.
         """
+        ops = self.table.ops
         duration = self.plan.duration_s
-        scheduled = len(self.table)
-        client_errors = int((self.table.ops["error"] == ErrorKind.CLIENT).sum())
-        if client_errors:
-            return (
-                f"the load generator could not make {client_errors:,} requests for want of "
-                "file descriptors or local ports; lower --rate, raise `ulimit -n`, or "
-                "set Target.max_connections"
-            )
-        sent_in_time = int((self.table.ops["sent_s"] <= duration).sum())
+        scheduled = len(ops)
+        error = ops["error"]
+        problems = {
+            "could not make {n:,} requests for want of file descriptors or local ports "
+            "(lower the rate or raise `ulimit -n`)": int((error == ErrorKind.CLIENT).sum()),
+            "failed {n:,} requests by a bug of its own (see the log)": int(
+                (error == ErrorKind.INTERNAL).sum()
+            ),
+            "never finished {n:,} requests": int((ops["outcome"] == Outcome.PENDING).sum()),
+        }
+        for message, n in problems.items():
+            if n:
+                return "the load generator " + message.format(n=n)
+        sent_in_time = int((ops["sent_s"] <= duration).sum())
         if not scheduled or sent_in_time >= (1 - SHORTFALL_TOLERANCE) * scheduled:
             return None
         return (

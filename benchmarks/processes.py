@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import queue
 import signal
 import time
@@ -21,7 +22,9 @@ from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event
 from typing import TYPE_CHECKING, Any
 
-from .engine import EngineResult, LiveCounts, OpenLoopEngine, Progress, now
+from stack.process import die_with_parent
+
+from .engine import PROGRESS_EVERY_S, EngineResult, LiveCounts, OpenLoopEngine, Progress, now
 from .event_loop import run_with_fast_loop
 from .hdr import DurationHistogram
 
@@ -29,8 +32,11 @@ from .hdr import DurationHistogram
 if TYPE_CHECKING:
     from .plan import LoadPlan
 
-START_MARGIN_S = 0.05
+START_MARGIN_S = 0.5
 """Between the moment every process is ready and the first intended send."""
+
+READY_TIMEOUT_S = 120.0
+"""How long a ready child waits for the start before it gives up."""
 
 _POLL_S = 0.2
 
@@ -58,7 +64,7 @@ async def run_in_processes(plan: LoadPlan, progress: Progress | None) -> Process
     children = [
         context.Process(
             target=_child_main,
-            args=(plan, index, messages, go, start_at),
+            args=(plan, index, os.getpid(), messages, go, start_at),
             name=f"meltproof-load-{index}",
             daemon=True,
         )
@@ -69,7 +75,7 @@ async def run_in_processes(plan: LoadPlan, progress: Progress | None) -> Process
         for child in children:
             child.start()
         await board.pump(until=lambda: board.ready == len(children))
-        start_at.value = time.time() + START_MARGIN_S
+        start_at.value = now() + START_MARGIN_S  # one monotonic clock for the whole machine
         go.set()
         await board.pump(until=lambda: len(board.results) == len(children))
     finally:
@@ -79,12 +85,16 @@ async def run_in_processes(plan: LoadPlan, progress: Progress | None) -> Process
         await asyncio.to_thread(_join, children)
     if progress:
         progress(board.merged())
-    return ProcessesResult([board.results[i] for i in range(len(children))], start_at.value)
+    started_at = time.time() + (start_at.value - now())
+    return ProcessesResult([board.results[i] for i in range(len(children))], started_at)
 
 
 def _join(children: list[SpawnProcess]) -> None:
     for child in children:
         child.join(timeout=5)
+        if child.is_alive():
+            child.kill()
+            child.join()
 
 
 class _Board:
@@ -102,6 +112,7 @@ class _Board:
         self._messages = messages
         self._progress = progress
         self._latest: dict[int, Message] = {}
+        self._shown_at = 0.0
 
     async def pump(self, *, until: Any) -> None:
         """Handle messages until ``until()``; a failed or dead child raises."""
@@ -113,13 +124,23 @@ class _Board:
                 continue
             self._handle(message)
 
+    def _drain(self) -> None:
+        """Handle what is already queued, without waiting."""
+        while True:
+            try:
+                message = self._messages.get_nowait()
+            except queue.Empty:
+                return
+            self._handle(message)
+
     def _handle(self, message: Message) -> None:
         kind, index, *values = message
         if kind == "ready":
             self.ready += 1
         elif kind == "progress":
             self._latest[index] = tuple(values)
-            if self._progress:
+            if self._progress and now() - self._shown_at >= PROGRESS_EVERY_S:
+                self._shown_at = now()
                 self._progress(self.merged())
         elif kind == "result":
             self.results[index] = values[0]
@@ -127,10 +148,15 @@ class _Board:
             raise GeneratorProcessError(f"generator process {index} failed:\n{values[0]}")
 
     def _check_alive(self) -> None:
-        for index, child in enumerate(self._children):
-            if index not in self.results and child.exitcode is not None:
+        exited = [i for i, child in enumerate(self._children) if child.exitcode is not None]
+        if not exited:
+            return
+        self._drain()  # a child that just sent its result and exited is fine
+        for index in exited:
+            if index not in self.results:
+                code = self._children[index].exitcode
                 raise GeneratorProcessError(
-                    f"generator process {index} died (exit code {child.exitcode})"
+                    f"generator process {index} exited (code {code}) without its result"
                 )
 
     def merged(self) -> LiveCounts:
@@ -149,12 +175,14 @@ class _Board:
 def _child_main(
     plan: LoadPlan,
     index: int,
+    parent: int,
     messages: multiprocessing.Queue[Message],
     go: Event,
     start_at: Synchronized[float],
 ) -> None:
     """One generator process: its share of the schedule, started with the others."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    die_with_parent(parent)  # and a killed parent leaves no generator sending load
     try:
         schedule = plan.workload.schedule(plan.duration_s).slice_for(index, plan.processes)
         engine = OpenLoopEngine(plan.workload, schedule, plan.target)
@@ -165,10 +193,14 @@ def _child_main(
 
         async def main() -> EngineResult:
             messages.put(("ready", index))
-            await asyncio.to_thread(go.wait)
-            start = now() + (start_at.value - time.time())
-            return await engine.run(start_at=start, progress=report)
+            await _wait_for_start(go)
+            return await engine.run(start_at=start_at.value, progress=report)
 
         messages.put(("result", index, run_with_fast_loop(main())))
     except Exception:  # noqa: BLE001 - every failure goes to the parent, with its traceback
         messages.put(("error", index, traceback.format_exc()))
+
+
+async def _wait_for_start(go: Event) -> None:
+    if not await asyncio.to_thread(go.wait, READY_TIMEOUT_S):
+        raise GeneratorProcessError(f"no start within {READY_TIMEOUT_S:g} s of being ready")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 
@@ -68,6 +69,15 @@ class Schedule:
     def __len__(self) -> int:
         return len(self.intended_s)
 
+    def fingerprint(self) -> str:
+        """A digest of every row and name table: equal exactly when the schedules are."""
+        digest = hashlib.sha256()
+        for column in (self.row, self.intended_s, self.tenant, self.endpoint, self.prompt,
+                       self.click, self.part):  # fmt: skip
+            digest.update(np.ascontiguousarray(column).tobytes())
+        digest.update("\0".join((*self.tenants, "", *self.endpoints)).encode())
+        return digest.hexdigest()
+
     def slice_for(self, index: int, count: int) -> Schedule:
         """The rows with ``row % count == index``: one of ``count`` generator processes' share."""
         if count < 1:
@@ -87,15 +97,3 @@ class Schedule:
             endpoints=self.endpoints,
             duration_s=self.duration_s,
         )
-
-    def rate_rps(self) -> float:
-        """Requests per second over ``duration_s``, else up to the last intended time.
-
-        0.0 for an empty schedule; inf when every request is intended at time 0.
-        """
-        span_s = self.duration_s
-        if span_s is None:
-            span_s = float(self.intended_s[-1]) if len(self) else 0.0
-        if span_s > 0:
-            return len(self) / span_s
-        return math.inf if len(self) else 0.0

@@ -2,7 +2,9 @@
 
 Latency percentiles come from HDR histograms of every request that ended: answered ones and
 those the client gave up on (recorded at the time it gave up, a lower bound), so that
-timeouts raise the tail instead of vanishing from it. ``ok_latency_s`` is the same over
+timeouts raise the tail instead of vanishing from it. Requests the generator itself could
+not make (``ErrorKind.CLIENT``, ``ErrorKind.INTERNAL``) say nothing of the target and are
+left out of latency. ``ok_latency_s`` is the same over
 successful requests only.
 """
 
@@ -77,6 +79,7 @@ class Summary:
     ok: int
     failed: int
     unknown: int
+    pending: int
     error_rate: float
     errors: dict[str, int]
     latency_s: Percentiles
@@ -92,7 +95,8 @@ class Summary:
         """Summarise a run of ``duration_s`` seconds."""
         ops = table.ops
         outcome = ops["outcome"]
-        ended = outcome != Outcome.PENDING
+        by_generator = np.isin(ops["error"], [ErrorKind.CLIENT, ErrorKind.INTERNAL])
+        ended = (outcome != Outcome.PENDING) & ~by_generator  # the target's doing
         ok = outcome == Outcome.OK
         failed = outcome == Outcome.FAIL
         unknown = outcome == Outcome.INFO
@@ -112,6 +116,7 @@ class Summary:
             ok=int(ok.sum()),
             failed=int(failed.sum()),
             unknown=int(unknown.sum()),
+            pending=int((outcome == Outcome.PENDING).sum()),
             error_rate=float(failed.sum()) / answered if answered else math.nan,
             errors=dict(errors.most_common()),
             latency_s=Percentiles.of_values(latency[ended]),

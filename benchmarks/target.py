@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .hdr import HIGHEST_US
 
 
 @dataclass(frozen=True)
@@ -16,3 +19,24 @@ class Target:
     what the open-files limit allows; see ``open_files``."""
     api_key: str | None = None
     """Sent for tenants whose share has no key of its own."""
+
+    def __post_init__(self) -> None:
+        url = urlsplit(self.base_url)
+        if url.scheme not in {"http", "https"} or not url.hostname:
+            raise ValueError(
+                f"target URL {self.base_url!r} must be http:// or https:// with a host, "
+                "e.g. http://127.0.0.1:8080"
+            )
+        if url.query or url.fragment:
+            raise ValueError(f"target URL {self.base_url!r} must not have a query or fragment")
+        if url.path.rstrip("/").endswith("/v1"):
+            raise ValueError(
+                f"target URL {self.base_url!r} ends in /v1, but request paths start with /v1: "
+                "give the base URL without it"
+            )
+        if not 0 < self.timeout_s <= HIGHEST_US / 1e6:
+            raise ValueError(
+                f"timeout_s must be in (0, {HIGHEST_US / 1e6:g}], got {self.timeout_s}"
+            )
+        if self.max_connections is not None and self.max_connections < 1:
+            raise ValueError(f"max_connections must be at least 1, got {self.max_connections}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from rich.console import Console
 
 
-EXIT_SLO_FAILED = 1
 EXIT_HARNESS_ERROR = 3
 
 console = Console(highlight=False, soft_wrap=True)

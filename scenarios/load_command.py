@@ -22,7 +22,7 @@ from benchmarks.plan import LoadPlan, LoadResult
 from benchmarks.popularity import PromptCatalogue
 from benchmarks.processes import GeneratorProcessError
 from benchmarks.runner import run_load
-from benchmarks.summary import Percentiles, Summary
+from benchmarks.summary import Summary
 from benchmarks.target import Target
 from benchmarks.workload import EndpointShare, FanOut, TenantShare, Workload
 
@@ -54,7 +54,13 @@ PLAIN_PROGRESS_EVERY_S = 5.0
 
 
 def _default_out() -> Path:
-    return Path(".meltproof") / "runs" / datetime.now(UTC).strftime("%Y%m%d-%H%M%S") / "load"
+    """``.meltproof/runs/<UTC time>/load``, with a suffix if a run of that second exists."""
+    base = Path(".meltproof") / "runs" / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    path, n = base / "load", 1
+    while path.exists():
+        n += 1
+        path = base / f"load-{n}"
+    return path
 
 
 @click.command()
@@ -63,7 +69,7 @@ def _default_out() -> Path:
     "--rate",
     type=click.FloatRange(min=0, min_open=True),
     required=True,
-    help="Clicks per second (requests per second without --fanout).",
+    help="Clicks per second; a click is one request, or --fanout parallel ones.",
 )
 @click.option(
     "--duration",
@@ -96,11 +102,17 @@ def _default_out() -> Path:
     callback=_weights,
     metavar="NAME=WEIGHT,...",
     default="default",
-    show_default=True,
-    help="Tenants by weight, e.g. 'acme=1,globex=1,noisy=10'.",
+    help="Tenants by weight, e.g. 'acme=1,globex=1,noisy=10'; all share --api-key (per-tenant "
+    "keys: benchmarks.workload.TenantShare in Python).  [default: one tenant, 'default']",
 )
 @click.option("--model", default="gpt-4o-mini", show_default=True, help="Chat model requested.")
-@click.option("--max-tokens", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option(
+    "--max-tokens",
+    type=click.IntRange(min=1),
+    default=64,
+    show_default=True,
+    help="max_tokens of each chat request.",
+)
 @click.option(
     "--prompts",
     type=(click.IntRange(min=1), click.IntRange(min=1)),
@@ -134,7 +146,7 @@ def _default_out() -> Path:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=click.FloatRange(min=0, max=3600, min_open=True),
     default=30.0,
     show_default=True,
     help="Seconds before the client gives up; such requests count as unknown, not failed.",
@@ -239,7 +251,7 @@ def _run_with_progress(plan: LoadPlan) -> LoadResult:
 
 
 def _progress_line(counts: LiveCounts, elapsed_s: float, plan: LoadPlan) -> str:
-    latency = Percentiles.of(counts.latency)
+    p50_s, p99_s = counts.latency.percentile_s(50), counts.latency.percentile_s(99)
     if counts.sent < counts.scheduled:
         rate = counts.sent / elapsed_s if elapsed_s > 0 else 0.0
         doing = f"sent {counts.sent:,} of {counts.scheduled:,} · {rate:,.0f} req/s"
@@ -248,7 +260,7 @@ def _progress_line(counts: LiveCounts, elapsed_s: float, plan: LoadPlan) -> str:
     return (
         f"{elapsed_s:5.1f} / {plan.duration_s:g} s · {doing} · "
         f"errors {counts.failed:,} · unknown {counts.unknown:,} · "
-        f"p50 {_ms(latency.p50_s)} · p99 {_ms(latency.p99_s)}"
+        f"p50 {_ms(p50_s)} · p99 {_ms(p99_s)}"
     )
 
 
@@ -264,8 +276,9 @@ def _print_summary(summary: Summary) -> None:
         f"{summary.achieved_rate_rps:,.1f} req/s of {summary.target_rate_rps:,.1f} scheduled"
     )
     console.print(
-        f"ok {summary.ok:,} · failed {summary.failed:,} · "
-        f"unknown (client timeout) {summary.unknown:,} · error rate {summary.error_rate:.2%}"
+        f"ok {summary.ok:,} · failed {summary.failed:,} · unknown outcome {summary.unknown:,}"
+        + (f" · never finished {summary.pending:,}" if summary.pending else "")
+        + f" · error rate {summary.error_rate:.2%}"
     )
     if summary.errors:
         kinds = ", ".join(f"{kind}: {count:,}" for kind, count in summary.errors.items())

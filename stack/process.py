@@ -8,6 +8,7 @@ itself is killed (SIGKILL, a crash), the kernel stops its children too.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import pwd
 import signal
@@ -42,19 +43,21 @@ class RunAs:
         return cls(user=user, uid=entry.pw_uid, gid=entry.pw_gid)
 
 
+def die_with_parent(parent: int, sig: signal.Signals = signal.SIGKILL) -> None:
+    """In a child: ask Linux to send ``sig`` when ``parent`` dies (no-op elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(sig))
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def _death_signal_setter(sig: signal.Signals) -> Callable[[], None] | None:
     """Return a pre-exec hook that asks Linux to send ``sig`` to the child when we die."""
     if not sys.platform.startswith("linux"):
         return None
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
     parent = os.getpid()
-
-    def set_death_signal() -> None:
-        prctl(_PR_SET_PDEATHSIG, int(sig))
-        if os.getppid() != parent:  # the parent died before prctl took effect
-            os._exit(1)
-
-    return set_death_signal
+    return functools.partial(die_with_parent, parent, sig)
 
 
 class ManagedProcess:

@@ -3,8 +3,8 @@
 Each benchmark prints its tables and verdict to stdout and writes ``<out>/<name>.json`` with
 its figures, parameters, testbed and the machine's load average (1, 5, 15 min) before and
 after; progress lines go to stderr. Logs of the servers a benchmark starts go to
-``<out>/logs/``. Exit status 0 once every benchmark has run (whatever its verdict), 1 if one
-could not run, 2 for a bad command line.
+``<out>/logs/``. Exit status: 0 every benchmark met its target, 1 one did not, 2 a bad
+command line, 3 one could not run.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ REGISTRY: Mapping[str, Benchmark] = MappingProxyType(
     {b.name: b for b in (generator_capacity.BENCHMARK, vegeta_agreement.BENCHMARK)}
 )
 DEFAULT_OUT = Path(".meltproof") / "bench"
+EXIT_TARGET_MISSED = 1
+EXIT_COULD_NOT_RUN = 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     names = args.names or list(REGISTRY)
     out: Path = args.out
     options = BenchOptions(quick=args.quick, log_dir=out / "logs")
+    missed = 0
     for name in names:
         load_before = os.getloadavg()
         say(
@@ -65,9 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         started_at = time.time()
         try:
             report = REGISTRY[name].run(options)
-        except StackError as exc:
+        except (StackError, RuntimeError) as exc:
             say(f"{name}: could not run: {exc}")
-            return 1
+            return EXIT_COULD_NOT_RUN
         elapsed_s = time.time() - started_at
         load_average = {"before": load_before, "after": os.getloadavg()}
         for table in report.tables:
@@ -82,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         say(f"{name}: done in {elapsed_s:.0f} s; wrote {path}")
-    return 0
+        missed += not report.passed
+    return EXIT_TARGET_MISSED if missed else 0
 
 
 if __name__ == "__main__":

@@ -37,6 +37,8 @@ class BenchReport:
     parameters: Mapping[str, Any]
     figures: Mapping[str, Any]
     verdict: str
+    passed: bool
+    """Whether the figures meet the benchmark's target."""
     tables: Sequence[str]
 
     def to_json(
@@ -50,6 +52,7 @@ class BenchReport:
             "elapsed_s": elapsed_s,
             "load_average": load_average,
             "verdict": self.verdict,
+            "passed": self.passed,
             "parameters": self.parameters,
             "figures": self.figures,
             "testbed": testbed(),

@@ -112,9 +112,21 @@ class EngineRun:
         )
 
 
+CHILD_GRACE_S = 120.0
+"""Beyond a run's duration, before a child that has not finished counts as hung."""
+
+
 def run_in_child(load: EngineLoad) -> EngineRun:
     """Run ``load`` in a fresh process; its stderr passes through."""
-    done = subprocess.run(load.argv(), stdout=subprocess.PIPE, check=False)  # noqa: S603
+    try:
+        done = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+            load.argv(),
+            stdout=subprocess.PIPE,
+            check=False,
+            timeout=load.duration_s + CHILD_GRACE_S,
+        )
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"the engine run did not finish in time: {load}") from None
     if done.returncode != 0:
         raise RuntimeError(f"the engine run failed with exit code {done.returncode}: {load}")
     return EngineRun.from_dict(json.loads(done.stdout))

@@ -207,6 +207,7 @@ def _report(
         },
         figures=figures,
         verdict=verdict,
+        passed=best >= TARGET_RPS,
         tables=[table],
     )
 

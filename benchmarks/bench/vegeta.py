@@ -135,14 +135,19 @@ def attack(
         f"-rate={rate_rps}/1s", f"-duration={duration_s:g}s", "-keepalive=true",
         "-timeout=30s", "-max-body=0", f"-output={results}",
     ]  # fmt: skip
-    _run(command)
-    report = _run([str(binary.path), "report", "-type=json", str(results)])
+    _run(command, timeout_s=duration_s + 120)
+    report = _run([str(binary.path), "report", "-type=json", str(results)], timeout_s=120)
     return VegetaReport.from_json(json.loads(report))
 
 
-def _run(command: list[str]) -> bytes:
+def _run(command: list[str], *, timeout_s: float) -> bytes:
     """Run vegeta; a failure shows its command and the last lines it printed."""
-    done = subprocess.run(command, capture_output=True, check=False)  # noqa: S603 - our arguments
+    try:
+        done = subprocess.run(  # noqa: S603 - our arguments
+            command, capture_output=True, check=False, timeout=timeout_s
+        )
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"{' '.join(command)} did not finish in {timeout_s:g} s") from None
     if done.returncode != 0:
         tail = done.stderr.decode(errors="replace").strip().splitlines()[-10:]
         raise RuntimeError(

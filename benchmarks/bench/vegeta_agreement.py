@@ -185,6 +185,7 @@ def _report(
             "runs": [p.to_dict() for p in pairs],
         },
         verdict=verdict,
+        passed=agree,
         tables=[runs, comparison],
     )
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from benchmarks.endpoints import endpoint
 from benchmarks.history import read_history
+from benchmarks.target import Target
 from benchmarks.workload import Workload
 from stack.process import ManagedProcess
 
@@ -84,6 +85,7 @@ def run_distributed(
     """
     echo = echo or _to_stderr
     expected = workers + remote_workers
+    Target(url, timeout_s=timeout_s)  # a bad URL or timeout fails here, not in every worker
     _check(workload_file, duration_s, workers, expected, out_dir)
     port = master_port or _free_port(master_host)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -214,7 +216,8 @@ examples:
 
 The workload file is Workload.to_dict() as JSON. Every worker starts on the same wall-clock
 instant, so the machines' clocks must be synced (NTP). Exit codes: 0 every request
-reported, 1 some requests were not reported (a worker died), 3 the run could not happen.""",
+reported, 1 some requests were not reported (a worker died), 3 the run could not happen or
+the generator failed its schedule (it fell behind, or ran out of descriptors).""",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
@@ -287,8 +290,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("interrupted; every process was stopped\n")
         return 130
     sys.stderr.write(f"history: {history}\n")
-    pending = read_history(history).meta["distributed"]["pending_rows"]
-    return EXIT_INCOMPLETE if pending else 0
+    stored = read_history(history)
+    problem = stored.result().shortfall()
+    if problem is None:
+        return 0
+    sys.stderr.write(f"error: {problem}\n")
+    return EXIT_INCOMPLETE if stored.meta["distributed"]["pending_rows"] else EXIT_CANNOT_RUN
 
 
 if __name__ == "__main__":

@@ -33,7 +33,6 @@ import logging
 import math
 import socket
 import time
-from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,12 +57,12 @@ from locust.exception import StopUser
 from locust.rpc.protocol import Message
 from locust.runners import MasterRunner, WorkerRunner
 
-from benchmarks.endpoints import HttpRequest, RequestSpec, endpoint
-from benchmarks.hdr import DurationHistogram
-from benchmarks.op import OP_DTYPE, SCHEDULE_COLUMNS, ErrorKind, Outcome, empty_ops
-from benchmarks.open_files import CLIENT_ERRNOS
-from benchmarks.response import BodyFacts, HeaderFacts, ProtocolError, StreamReader, read_json_body
-from benchmarks.stream_timing import stream_timing
+from benchmarks.endpoints import endpoint
+from benchmarks.history import without_api_keys
+from benchmarks.op import OP_DTYPE, SCHEDULE_COLUMNS, ErrorKind, Outcome
+from benchmarks.open_files import CLIENT_ERRNOS, connection_cap
+from benchmarks.recording import OpRecorder, body_facts, status_outcome, streams
+from benchmarks.response import BodyFacts, HeaderFacts, ProtocolError, StreamReader
 from benchmarks.workload import Workload
 
 
@@ -77,10 +76,10 @@ FLUSH_INTERVAL_S = 0.5
 """How often a worker sends the rows it finished."""
 READY_TIMEOUT_S = 60.0
 """The master gives up if the workers are not all ready this long after the plan."""
+EXIT_CANNOT_RUN = 3
+
 FINISH_GRACE_S = 10.0
 """Beyond the last request's timeout, before the master gives up on silent workers."""
-MAX_CONNECTIONS = 100_000
-"""Per worker: in practice a connection per outstanding request, as the engine does."""
 now = time.perf_counter
 """The measuring clock, as the engine's: monotonic, sub-microsecond."""
 
@@ -185,6 +184,7 @@ class _Master:
         self._options = options
         self._results = options.results.open("x")
         self._workers: tuple[str, ...] = ()
+        self._fingerprints: list[str] = []
         self._ready: set[int] = set()
         self._done: set[int] = set()
         self._started = False
@@ -209,13 +209,24 @@ class _Master:
             "workload": options.workload.to_dict(),
         }
         self._write("plan", _without_api_keys(plan))
+        schedule = options.workload.schedule(options.duration_s)
+        count = len(self._workers)
+        self._fingerprints = [schedule.slice_for(i, count).fingerprint() for i in range(count)]
         for index, client_id in enumerate(self._workers):
             self._runner.send_message(PLAN, {**plan, "index": index}, client_id)
         self._deadline = time.time() + READY_TIMEOUT_S
         gevent.spawn(self._watch)
 
     def _on_ready(self, msg: Message, **_kwargs: Any) -> None:
-        self._ready.add(int(msg.data["worker"]))
+        worker = int(msg.data["worker"])
+        if msg.data["fingerprint"] != self._fingerprints[worker]:
+            _logger.error(
+                f"worker {worker} built a different schedule from the same workload; "
+                "run the same meltproof version on every machine"
+            )
+            self._finish(EXIT_CANNOT_RUN)
+            return
+        self._ready.add(worker)
         if len(self._ready) < len(self._workers) or self._started:
             return
         self._started = True
@@ -296,8 +307,10 @@ class _Worker:
 
     def _on_plan(self, msg: Message, **_kwargs: Any) -> None:
         share = _Share.from_plan(msg.data)
-        self._replay.set(_Replay(share, self._runner.send_message))
-        self._runner.send_message(READY, {"worker": share.index})
+        replay = _Replay(share, self._runner.send_message)
+        self._replay.set(replay)
+        ready = {"worker": share.index, "fingerprint": replay.schedule.fingerprint()}
+        self._runner.send_message(READY, ready)
 
     def _on_go(self, msg: Message, **_kwargs: Any) -> None:
         self._start_at.set(float(msg.data["start_at"]))
@@ -312,31 +325,23 @@ class _Worker:
 
 
 class _Replay:
-    """Sends one worker's share of the schedule open-loop, measuring like the engine."""
+    """Sends one worker's share of the schedule open-loop, recording like the engine."""
 
     def __init__(self, share: _Share, send: Callable[[str, Any], None]) -> None:
         self._share = share
         self._send = send
         workload = share.workload
         schedule = workload.schedule(share.duration_s).slice_for(share.index, share.workers)
-        self._schedule = schedule
-        self._intended: list[float] = schedule.intended_s.tolist()
-        keys = {tenant.name: tenant.api_key for tenant in workload.tenants}
-        self._api_keys = [keys.get(name) or share.api_key for name in schedule.tenants]
-        self._endpoints = [endpoint(name) for name in schedule.endpoints]
+        self.schedule = schedule
+        self._recorder = OpRecorder(workload, schedule, api_key=share.api_key)
         self._path_prefix = urlsplit(share.base_url).path.rstrip("/")
         self._client = HTTPClient.from_url(
             share.base_url,
-            concurrency=MAX_CONNECTIONS,
+            concurrency=connection_cap(None),
             connection_timeout=share.timeout_s,
             network_timeout=share.timeout_s,
         )
-        self._ops = empty_ops(len(schedule))
-        self._ops["row"] = schedule.row
-        self._columns = {name: self._ops[name] for name in MEASURED_COLUMNS}
-        self._models: list[str] = []
         self._finished_rows: list[int] = []
-        self._gaps = array("d")
         self._zero = 0.0
         self._all_done = Event()
 
@@ -352,20 +357,18 @@ class _Replay:
             self._all_done.set()
             reporter.join()
             self._client.close()
-        itl = DurationHistogram()
-        itl.record_many(np.frombuffer(self._gaps, dtype=np.float64))
-        done = {"worker": self._share.index, "sent": len(self._intended), "itl_hdr": itl.encode()}
+        done = {"worker": self._share.index, "itl_hdr": self._recorder.itl().encode()}
         self._send(DONE, done)
 
     def _now(self) -> float:
         return now() - self._zero
 
     def _pace(self, requests: Group) -> None:
-        intended = self._intended
+        intended = self.schedule.intended_s.tolist()
         index, count = 0, len(intended)
         while index < count:
-            now = self._now()
-            while index < count and intended[index] <= now:
+            current = self._now()
+            while index < count and intended[index] <= current:
                 requests.spawn(self._one, index)
                 index += 1
             if index < count:
@@ -381,28 +384,16 @@ class _Replay:
         finished, self._finished_rows = self._finished_rows, []
         if not finished:
             return
-        batch = self._ops[np.asarray(finished)]
+        batch = self._recorder.ops[np.asarray(finished)]
         columns = {name: _plain(batch[name]) for name in ("row", *MEASURED_COLUMNS)}
-        data = {"worker": self._share.index, "models": list(self._models), "columns": columns}
-        self._send(OPS, data)
-
-    def _request(self, index: int) -> HttpRequest:
-        s = self._schedule
-        tenant = int(s.tenant[index])
-        spec = RequestSpec(
-            tenant=s.tenants[tenant],
-            api_key=self._api_keys[tenant],
-            prompt=self._share.workload.prompts.text(int(s.prompt[index])),
-            model=self._share.workload.model,
-            max_tokens=self._share.workload.max_tokens,
-        )
-        return self._endpoints[int(s.endpoint[index])].build(spec)
+        models = list(self._recorder.models)
+        self._send(OPS, {"worker": self._share.index, "models": models, "columns": columns})
 
     def _one(self, index: int) -> None:
-        ops = self._columns
-        ops["sent_s"][index] = self._now()
-        request = self._request(index)
-        outcome, error, status = Outcome.FAIL, ErrorKind.NONE, 0
+        recorder = self._recorder
+        recorder.sent(index, self._now())
+        request = recorder.request(index)
+        status = 0
         headers_read = False
         deadline = gevent.Timeout(self._share.timeout_s)
         deadline.start()
@@ -414,81 +405,60 @@ class _Replay:
                 headers=dict(request.headers),
             )
             try:
-                ops["first_byte_s"][index] = self._now()
+                recorder.first_byte(index, self._now())
                 headers_read = True
                 status = response.status_code
                 flags = HeaderFacts.read({name.lower(): value for name, value in response.items()})
-                facts = self._read_body(response, request, index)
+                if streams(request, status):
+                    facts = self._read_stream(response, index)
+                else:
+                    facts = body_facts(status, response.read())
             finally:
                 response.release()
-            self._record_facts(index, flags, facts)
-            if 200 <= status < 300:  # noqa: PLR2004 - the 2xx class
-                outcome = Outcome.OK
-            else:
-                error = ErrorKind.HTTP
+            recorder.answered(index, flags, facts)
+            outcome, error = status_outcome(status)
         except gevent.Timeout as exc:
             if exc is not deadline:
                 raise
             outcome, error = Outcome.INFO, ErrorKind.TIMEOUT
-        except TimeoutError:
-            outcome, error = Outcome.INFO, ErrorKind.TIMEOUT
-        except HTTPConnectionClosed:
-            error = ErrorKind.DISCONNECT
-        except HTTPParseError:  # a cut body is a disconnect, bad headers a protocol error
-            error = ErrorKind.DISCONNECT if headers_read else ErrorKind.PROTOCOL
-        except ProtocolError:
-            error = ErrorKind.PROTOCOL
-        except OSError as exc:
-            outcome, error = _classify_os_error(exc)
+        except Exception as exc:  # noqa: BLE001 - every request ends with a recorded outcome
+            outcome, error = _classify(exc, headers_read=headers_read)
         finally:
             deadline.cancel()
-        ops["end_s"][index] = self._now()
-        ops["status"][index] = status
-        ops["outcome"][index] = outcome
-        ops["error"][index] = error
+        recorder.ended(index, self._now(), status=status, outcome=outcome, error=error)
         self._finished_rows.append(index)
 
-    def _read_body(
-        self, response: HTTPSocketPoolResponse, request: HttpRequest, index: int
-    ) -> BodyFacts:
-        status = response.status_code
-        if not (request.stream and status == 200):  # noqa: PLR2004 - only a 200 streams
-            data = response.read()
-            if status < 300:  # noqa: PLR2004 - error bodies may be anything
-                return read_json_body(data)
-            return BodyFacts()
+    def _read_stream(self, response: HTTPSocketPoolResponse, index: int) -> BodyFacts:
         reader = StreamReader()
         while line := response.readline(b"\n"):
             reader.feed(line, self._now())
         if rest := response.read():  # a last line without a newline
             reader.feed(rest, self._now())
         facts = reader.finish()
-        timing = stream_timing(self._intended[index], reader.token_times_s, facts.completion_tokens)
-        ops = self._columns
-        ops["ttft_s"][index] = timing.ttft_s
-        ops["tpot_s"][index] = timing.tpot_s
-        ops["itl_max_s"][index] = timing.itl_max_s
-        self._gaps.extend(timing.itl_s)
+        self._recorder.streamed(index, reader, facts)
         return facts
-
-    def _record_facts(self, index: int, flags: HeaderFacts, facts: BodyFacts) -> None:
-        ops = self._columns
-        ops["cache"][index] = flags.cache
-        ops["degraded"][index] = flags.degraded or facts.degraded
-        ops["budget_warning"][index] = flags.budget_warning
-        ops["prompt_tokens"][index] = facts.prompt_tokens
-        ops["completion_tokens"][index] = facts.completion_tokens
-        if facts.model is not None:
-            if facts.model not in self._models:
-                self._models.append(facts.model)
-            ops["model"][index] = self._models.index(facts.model)
 
 
 def _without_api_keys(plan: Mapping[str, Any]) -> dict[str, Any]:
     """The plan as the results file keeps it: API keys never reach the disk."""
-    workload = dict(plan["workload"])
-    workload["tenants"] = [dict(tenant, api_key=None) for tenant in workload["tenants"]]
-    return {**plan, "target": {**plan["target"], "api_key": None}, "workload": workload}
+    target = {**plan["target"], "api_key": None}
+    return {**plan, "target": target, "workload": without_api_keys(dict(plan["workload"]))}
+
+
+def _classify(exc: Exception, *, headers_read: bool) -> tuple[Outcome, ErrorKind]:
+    """The outcome of a request that raised ``exc``, by the engine's rules."""
+    if isinstance(exc, TimeoutError):
+        return Outcome.INFO, ErrorKind.TIMEOUT
+    if isinstance(exc, HTTPConnectionClosed):
+        return Outcome.FAIL, ErrorKind.DISCONNECT
+    if isinstance(exc, HTTPParseError):  # a cut body is a disconnect, bad headers a protocol error
+        return Outcome.FAIL, ErrorKind.DISCONNECT if headers_read else ErrorKind.PROTOCOL
+    if isinstance(exc, ProtocolError | ValueError):
+        return Outcome.FAIL, ErrorKind.PROTOCOL
+    if isinstance(exc, OSError):
+        return _classify_os_error(exc)
+    _logger.error("request failed inside the load generator", exc_info=exc)
+    return Outcome.INFO, ErrorKind.INTERNAL
 
 
 def _classify_os_error(exc: OSError) -> tuple[Outcome, ErrorKind]:

@@ -9,7 +9,7 @@ import pytest
 from benchmarks.bench.agreement import Agreement, Pair
 from benchmarks.bench.engine_run import EngineLoad, EngineRun, bench_request
 from benchmarks.bench.vegeta import ENV, PROGRAM, VegetaReport, find_vegeta, target_line
-from benchmarks.engine import OpenLoopEngine
+from benchmarks.recording import OpRecorder
 from benchmarks.summary import Percentiles, Summary
 from stack.errors import StackStartError
 
@@ -52,8 +52,8 @@ def test_a_clean_report_has_no_failures():
 def test_vegeta_sends_the_engines_request_byte_for_byte():
     load = EngineLoad("http://127.0.0.1:9", rate_rps=10, duration_s=1, model="bench", max_tokens=16)
     plan = load.plan()
-    engine = OpenLoopEngine(plan.workload, plan.workload.schedule(1), plan.target)
-    sent = engine._request(0)
+    recorder = OpRecorder(plan.workload, plan.workload.schedule(1), api_key=plan.target.api_key)
+    sent = recorder.request(0)
     assert sent == bench_request("bench", 16)
     target = json.loads(target_line("http://127.0.0.1:9/", sent))
     assert target["method"] == "POST"
@@ -96,7 +96,7 @@ def _pair(ours: tuple[float, float], vegeta: tuple[float, float], repetition: in
     latency = _percentiles(*ours)
     nan = _percentiles(math.nan, math.nan)
     summary = Summary(
-        10.0, 100, 10.0, 10.0, 100, 0, 0, 0.0, {}, latency, latency, latency, nan, nan, nan, nan
+        10.0, 100, 10.0, 10.0, 100, 0, 0, 0, 0.0, {}, latency, latency, latency, nan, nan, nan, nan
     )
     report = VegetaReport(100, 10.0, 10.0, vegeta[0], vegeta[0], vegeta[1], vegeta[1], vegeta[0],
                           {"200": 100}, ())  # fmt: skip

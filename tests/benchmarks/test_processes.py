@@ -38,7 +38,7 @@ async def test_a_dead_generator_process_fails_the_run_and_no_child_is_left() -> 
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.5)
     os.kill(multiprocessing.active_children()[0].pid, signal.SIGKILL)
-    with pytest.raises(GeneratorProcessError, match="died"):
+    with pytest.raises(GeneratorProcessError, match="without its result"):
         await asyncio.wait_for(run, timeout=10)
     assert not multiprocessing.active_children()
 

@@ -1,4 +1,6 @@
-"""Load plans and the generator-shortfall verdict."""
+"""Load plans, targets and the generator-shortfall verdict."""
+
+import re
 
 import pytest
 from op_support import answered, table_of
@@ -28,10 +30,15 @@ def test_a_generator_that_fell_behind_says_by_how_much() -> None:
     assert "--processes" in shortfall
 
 
-@pytest.mark.parametrize(("duration_s", "processes"), [(0, 1), (-1, 1), (1, 0)])
+@pytest.mark.parametrize(("duration_s", "processes"), [(0, 1), (-1, 1), (float("inf"), 1), (1, 0)])
 def test_a_plan_is_validated(duration_s: float, processes: int) -> None:
     with pytest.raises(ValueError, match=r"duration_s|processes"):
-        LoadPlan(Workload(arrivals=Arrivals(Constant(1))), duration_s, Target("x"), processes)
+        LoadPlan(
+            Workload(arrivals=Arrivals(Constant(1))),
+            duration_s,
+            Target("http://127.0.0.1:1"),
+            processes,
+        )
 
 
 def test_requests_the_generator_could_not_make_fail_the_run() -> None:
@@ -40,3 +47,23 @@ def test_requests_the_generator_could_not_make_fail_the_run() -> None:
     shortfall = LoadResult(_plan(), table_of(rows), DurationHistogram(), 0.0).shortfall()
     assert shortfall is not None
     assert "could not make 1 requests" in shortfall
+
+
+@pytest.mark.parametrize(
+    ("url", "complaint"),
+    [
+        ("127.0.0.1:8080", "http:// or https://"),
+        ("localhost:8080", "http:// or https://"),
+        ("http://", "http:// or https://"),
+        ("http://127.0.0.1:8080/v1", "ends in /v1"),
+        ("http://127.0.0.1:8080/?a=1", "query"),
+    ],
+)
+def test_a_target_url_is_validated(url: str, complaint: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(complaint)):
+        Target(url)
+
+
+def test_a_target_timeout_must_fit_the_histograms() -> None:
+    with pytest.raises(ValueError, match="timeout_s"):
+        Target("http://127.0.0.1:1", timeout_s=7200)

@@ -45,3 +45,14 @@ def test_dict_round_trip_keeps_nan() -> None:
     back = Summary.from_dict(summary.to_dict())
     assert back.latency_s == summary.latency_s
     assert math.isnan(back.ttft_s.p50_s)
+
+
+def test_requests_the_generator_could_not_make_stay_out_of_latency() -> None:
+    rows = [answered(0.1 * i, 0.5) for i in range(10)]
+    rows.append(answered(1.0, 0.0, outcome=Outcome.INFO, error=ErrorKind.CLIENT, status=0))
+    rows.append({"intended_s": 1.1, "outcome": Outcome.PENDING})
+    summary = Summary.of(table_of(rows), DurationHistogram(), duration_s=2.0)
+    assert summary.latency_s.count == 10
+    assert summary.latency_s.p50_s == pytest.approx(0.5, rel=1e-3)
+    assert (summary.unknown, summary.pending) == (1, 1)
+    assert summary.errors == {"client": 1}

@@ -74,15 +74,18 @@ async def test_a_stall_shows_open_loop_and_hides_closed_loop(stack, provider_lin
     open_loop, closed, _ = await asyncio.gather(
         run_load(plan), _closed_loop(provider_link, users=2, until=until), _stall(stack)
     )
-    open_p = Percentiles.of_values(open_loop.table.latency_s)
-    closed_p = Percentiles.of_values(np.array(closed))
-    # A quarter of the run was stalled: the open-loop P95 and P99 carry the stall...
-    assert open_p.p95_s > STALL_MS / 1000 * 0.5
-    assert open_p.p99_s > STALL_MS / 1000 * 0.9
-    # ...while the closed-loop users, waiting, sent only a few requests into it.
-    assert closed_p.max_s > STALL_MS / 1000  # it did see the stall
-    assert closed_p.p95_s < 0.2
-    assert closed_p.p99_s < 0.2
+    open_latency = open_loop.table.latency_s
+    closed_latency = np.array(closed)
+    stalled = STALL_MS / 1000 / 2
+    # About a quarter of the open-loop requests were due during the stall, and waited...
+    assert np.mean(open_latency > stalled) > 0.15
+    # ...while each closed-loop user, waiting, sent only a request or two into it.
+    assert 0 < np.sum(closed_latency > stalled) <= 2 * 2 + 2  # two users; slack at the edges
+    assert np.mean(closed_latency > stalled) < 0.01
+    open_p99 = Percentiles.of_values(open_latency).p99_s
+    closed_p99 = Percentiles.of_values(closed_latency).p99_s
+    assert open_p99 > STALL_MS / 1000 * 0.9
+    assert closed_p99 < open_p99 / 3
     # The open-loop uncorrected latency shows it too, since sends kept to the schedule.
     uncorrected = open_loop.table.ops["end_s"] - open_loop.table.ops["sent_s"]
-    assert np.percentile(uncorrected, 95) > STALL_MS / 1000 * 0.5
+    assert np.mean(uncorrected > stalled) > 0.15
