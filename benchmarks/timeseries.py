@@ -80,7 +80,11 @@ def _bucket(times_s: npt.NDArray[np.float64], window_s: float, count: int) -> np
 def _quantiles_by_bucket(
     bucket: npt.NDArray[np.intp], latency_s: npt.NDArray[np.float64], count: int
 ) -> list[dict[str, float | None]]:
-    """Exact p50/p95/p99/max of the latencies in each bucket (nearest-rank, like HDR)."""
+    """Exact p50/p95/p99/max of the latencies in each bucket, by nearest rank.
+
+    HDR rounds the rank half up instead, so on a small window a summary percentile may sit
+    one sample away from this one.
+    """
     order = np.lexsort((latency_s, bucket))
     bucket, latency_s = bucket[order], latency_s[order]
     starts = np.searchsorted(bucket, np.arange(count), side="left")

@@ -40,17 +40,23 @@ def schedule_of(rows, *, duration_s=None):
     )
 
 
-def brute_force_fills(schedule, ttl_s, shared):
-    last_fill = {}
-    fills = []
-    for t, tenant, endpoint, prompt in zip(
+def keyed_times(schedule, shared):
+    """(time, cache key) per request, in schedule order."""
+    columns = zip(
         schedule.intended_s.tolist(),
         schedule.tenant.tolist(),
         schedule.endpoint.tolist(),
         schedule.prompt.tolist(),
         strict=True,
-    ):
-        key = (endpoint, prompt) if shared else (tenant, endpoint, prompt)
+    )
+    for t, tenant, endpoint, prompt in columns:
+        yield t, (endpoint, prompt) if shared else (tenant, endpoint, prompt)
+
+
+def brute_force_fills(schedule, ttl_s, shared):
+    last_fill = {}
+    fills = []
+    for t, key in keyed_times(schedule, shared):
         fill = key not in last_fill or t >= last_fill[key] + ttl_s
         if fill:
             last_fill[key] = t
@@ -60,14 +66,7 @@ def brute_force_fills(schedule, ttl_s, shared):
 
 def brute_force_distinct(schedule, window_s, shared):
     windows = {}
-    for t, tenant, endpoint, prompt in zip(
-        schedule.intended_s.tolist(),
-        schedule.tenant.tolist(),
-        schedule.endpoint.tolist(),
-        schedule.prompt.tolist(),
-        strict=True,
-    ):
-        key = (endpoint, prompt) if shared else (tenant, endpoint, prompt)
+    for t, key in keyed_times(schedule, shared):
         windows.setdefault(math.floor(t / window_s), set()).add(key)
     return windows
 
