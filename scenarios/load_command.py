@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+import os
+import re
 import sys
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -51,6 +54,12 @@ def _weights(_ctx: click.Context, param: click.Parameter, value: str) -> Weights
 
 PLAIN_PROGRESS_EVERY_S = 5.0
 """How often progress is printed when the output is not a terminal."""
+
+
+def tenant_api_key(tenant: str, environ: Mapping[str, str]) -> str | None:
+    """``MELTPROOF_API_KEY_<TENANT>``: the tenant's name upper-cased, other characters as _."""
+    suffix = re.sub(r"[^A-Z0-9]", "_", tenant.upper())
+    return environ.get(f"MELTPROOF_API_KEY_{suffix}") or None
 
 
 def _default_out() -> Path:
@@ -102,8 +111,9 @@ def _default_out() -> Path:
     callback=_weights,
     metavar="NAME=WEIGHT,...",
     default="default",
-    help="Tenants by weight, e.g. 'acme=1,globex=1,noisy=10'; all share --api-key (per-tenant "
-    "keys: benchmarks.workload.TenantShare in Python).  [default: one tenant, 'default']",
+    help="Tenants by weight, e.g. 'acme=1,globex=1,noisy=10'. A tenant's own key comes from "
+    "MELTPROOF_API_KEY_<TENANT> (e.g. MELTPROOF_API_KEY_NOISY), else --api-key.  "
+    "[default: one tenant, 'default']",
 )
 @click.option("--model", default="gpt-4o-mini", show_default=True, help="Chat model requested.")
 @click.option(
@@ -194,7 +204,10 @@ def load(
     try:
         workload = Workload(
             arrivals=Arrivals(shape, "poisson" if arrivals == "poisson" else "regular"),
-            tenants=tuple(TenantShare(name, weight) for name, weight in tenants),
+            tenants=tuple(
+                TenantShare(name, weight, tenant_api_key(name, os.environ))
+                for name, weight in tenants
+            ),
             endpoints=tuple(EndpointShare(name, weight) for name, weight in endpoints),
             prompts=PromptCatalogue(templates=prompts[0], entities=prompts[1], skew=skew),
             fanout=FanOut(*fanout),

@@ -1,6 +1,7 @@
 """The open-loop engine against the real simulated provider, its stats as ground truth."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -143,3 +144,22 @@ def test_the_cli_writes_a_history_and_prints_a_summary(stack, provider, tmp_path
     assert run["schema_version"] == 1
     assert sum(window["scheduled"] for window in run["timeseries"]) == 40
     assert stack.provider.stats()["total"]["requests"] == 40
+
+
+def test_the_cli_sends_each_tenant_its_own_key(stack, provider, tmp_path):
+    out = tmp_path / "history"
+    command = [
+        sys.executable, "-m", "scenarios", "load", "--url", provider, "--rate", "40",
+        "--duration", "1", "--model", "fast", "--tenants", "acme=1,globex=1", "--out", str(out),
+    ]  # fmt: skip
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MELTPROOF_API_KEY")}
+    environ["MELTPROOF_API_KEY_ACME"] = "sk-acme"  # globex has none: the provider says 401
+    finished = subprocess.run(
+        command, capture_output=True, text=True, timeout=60, check=False, env=environ
+    )
+    assert finished.returncode == 0, finished.stderr
+    table = read_history(out).table
+    ops = table.ops
+    acme = ops["tenant"] == table.tenants.index("acme")
+    assert (ops["outcome"][acme] == Outcome.OK).all()
+    assert (ops["status"][~acme] == 401).all()
