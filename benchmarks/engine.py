@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,7 +26,7 @@ from yarl import URL
 from .hdr import DurationHistogram
 from .op import ErrorKind, OpTable, Outcome
 from .open_files import CLIENT_ERRNOS, connection_cap
-from .recording import OpRecorder, body_facts, status_outcome, streams
+from .recording import OpRecorder, body_facts, now, status_outcome, streams
 from .response import BodyFacts, HeaderFacts, ProtocolError, StreamReader
 from .schedule import Schedule
 from .target import Target
@@ -38,9 +37,6 @@ TIMER_RESOLUTION_S = 0.001
 """uvloop's timers (and its ``loop.time()``) tick in whole milliseconds."""
 
 PROGRESS_EVERY_S = 0.5
-
-now = time.perf_counter
-"""The measuring clock: monotonic with sub-microsecond resolution, unlike ``loop.time()``."""
 
 _log = logging.getLogger(__name__)
 

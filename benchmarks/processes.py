@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from stack.process import die_with_parent
 
-from .engine import PROGRESS_EVERY_S, EngineResult, LiveCounts, OpenLoopEngine, Progress, now
+from .engine import PROGRESS_EVERY_S, EngineResult, LiveCounts, OpenLoopEngine, Progress
 from .event_loop import run_with_fast_loop
 from .hdr import DurationHistogram
+from .recording import now
 
 
 if TYPE_CHECKING:

@@ -7,6 +7,7 @@ the run's start, measured by the caller.
 
 from __future__ import annotations
 
+import time
 from array import array
 
 import numpy as np
@@ -19,6 +20,10 @@ from .schedule import Schedule
 from .stream_timing import stream_timing
 from .workload import Workload
 
+
+now = time.perf_counter
+"""The measuring clock of every load client: monotonic, sub-microsecond (unlike uvloop's
+``loop.time()``, which ticks in milliseconds), and one for the whole machine."""
 
 GAPS_BUFFERED = 100_000
 """Inter-token gaps kept as floats before they go into the histogram (bounds memory)."""

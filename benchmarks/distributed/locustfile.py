@@ -61,7 +61,7 @@ from benchmarks.endpoints import endpoint
 from benchmarks.history import without_api_keys
 from benchmarks.op import OP_DTYPE, SCHEDULE_COLUMNS, ErrorKind, Outcome
 from benchmarks.open_files import CLIENT_ERRNOS, connection_cap
-from benchmarks.recording import OpRecorder, body_facts, status_outcome, streams
+from benchmarks.recording import OpRecorder, body_facts, now, status_outcome, streams
 from benchmarks.response import BodyFacts, HeaderFacts, ProtocolError, StreamReader
 from benchmarks.workload import Workload
 
@@ -80,8 +80,6 @@ EXIT_CANNOT_RUN = 3
 
 FINISH_GRACE_S = 10.0
 """Beyond the last request's timeout, before the master gives up on silent workers."""
-now = time.perf_counter
-"""The measuring clock, as the engine's: monotonic, sub-microsecond."""
 
 MEASURED_COLUMNS = tuple(name for name in OP_DTYPE.names or () if name not in SCHEDULE_COLUMNS)
 """What a worker measures and sends; the rest comes from the schedule (as in ``convert``)."""
