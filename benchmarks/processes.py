@@ -2,9 +2,11 @@
 
 The schedule is dealt round-robin to N spawned processes (each on uvloop where available).
 Every process rebuilds the same schedule from the workload's seed, reports ready, and waits;
-once all are ready the parent sets one wall-clock start instant and they all begin. Progress
-and results come back over one queue. The parent owns the children: they ignore Ctrl-C, and
-whatever ends the run (an error, a child's death, an interrupt) terminates them.
+once all are ready the parent sets one start instant and they all begin. Progress and results
+come back over one pipe per child, so a child killed mid-message breaks only its own pipe
+(a shared queue could be left half-written, or locked, for everyone). The parent owns the
+children: they ignore Ctrl-C, and whatever ends the run (an error, a child's death, an
+interrupt) terminates them.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-import queue
 import signal
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
 from multiprocessing.context import SpawnProcess
 from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event
@@ -59,22 +62,23 @@ class ProcessesResult:
 async def run_in_processes(plan: LoadPlan, progress: Progress | None) -> ProcessesResult:
     """Run ``plan`` on ``plan.processes`` child processes."""
     context = multiprocessing.get_context("spawn")
-    messages: multiprocessing.Queue[Message] = context.Queue()
     go = context.Event()
     start_at = context.Value("d", 0.0)
+    pipes = [context.Pipe(duplex=False) for _ in range(plan.processes)]
     children = [
         context.Process(
             target=_child_main,
-            args=(plan, index, os.getpid(), messages, go, start_at),
+            args=(plan, index, os.getpid(), writer, go, start_at),
             name=f"meltproof-load-{index}",
             daemon=True,
         )
-        for index in range(plan.processes)
+        for index, (_, writer) in enumerate(pipes)
     ]
-    board = _Board(children, messages, progress)
+    board = _Board(children, [reader for reader, _ in pipes], progress)
     try:
-        for child in children:
+        for child, (_, writer) in zip(children, pipes, strict=True):
             child.start()
+            writer.close()  # the child's end: its exit now shows here as end of file
         await board.pump(until=lambda: board.ready == len(children))
         start_at.value = now() + START_MARGIN_S  # one monotonic clock for the whole machine
         go.set()
@@ -84,6 +88,8 @@ async def run_in_processes(plan: LoadPlan, progress: Progress | None) -> Process
             if child.is_alive():
                 child.terminate()
         await asyncio.to_thread(_join, children)
+        for reader, _ in pipes:
+            reader.close()
     if progress:
         progress(board.merged())
     started_at = time.time() + (start_at.value - now())
@@ -102,37 +108,35 @@ class _Board:
     """What the children said: who is ready, their latest progress, their results."""
 
     def __init__(
-        self,
-        children: list[SpawnProcess],
-        messages: multiprocessing.Queue[Message],
-        progress: Progress | None,
+        self, children: list[SpawnProcess], readers: list[Connection], progress: Progress | None
     ) -> None:
         self.ready = 0
         self.results: dict[int, EngineResult] = {}
         self._children = children
-        self._messages = messages
+        self._open = {reader: index for index, reader in enumerate(readers)}
         self._progress = progress
         self._latest: dict[int, Message] = {}
         self._shown_at = 0.0
 
-    async def pump(self, *, until: Any) -> None:
+    async def pump(self, *, until: Callable[[], bool]) -> None:
         """Handle messages until ``until()``; a failed or dead child raises."""
         while not until():
-            try:
-                message = await asyncio.to_thread(self._messages.get, True, _POLL_S)
-            except queue.Empty:
-                self._check_alive()
-                continue
-            self._handle(message)
+            readable = set(await asyncio.to_thread(wait, list(self._open), _POLL_S))
+            for reader in [r for r in self._open if r in readable]:
+                try:
+                    message = reader.recv()
+                except EOFError:  # the child is gone; its result, if any, came before
+                    self._gone(self._open.pop(reader))
+                    continue
+                self._handle(message)
 
-    def _drain(self) -> None:
-        """Handle what is already queued, without waiting."""
-        while True:
-            try:
-                message = self._messages.get_nowait()
-            except queue.Empty:
-                return
-            self._handle(message)
+    def _gone(self, index: int) -> None:
+        if index not in self.results:
+            self._children[index].join(timeout=1)
+            code = self._children[index].exitcode
+            raise GeneratorProcessError(
+                f"generator process {index} exited (code {code}) without its result"
+            )
 
     def _handle(self, message: Message) -> None:
         kind, index, *values = message
@@ -147,18 +151,6 @@ class _Board:
             self.results[index] = values[0]
         else:
             raise GeneratorProcessError(f"generator process {index} failed:\n{values[0]}")
-
-    def _check_alive(self) -> None:
-        exited = [i for i, child in enumerate(self._children) if child.exitcode is not None]
-        if not exited:
-            return
-        self._drain()  # a child that just sent its result and exited is fine
-        for index in exited:
-            if index not in self.results:
-                code = self._children[index].exitcode
-                raise GeneratorProcessError(
-                    f"generator process {index} exited (code {code}) without its result"
-                )
 
     def merged(self) -> LiveCounts:
         """Every child's latest progress, summed."""
@@ -177,7 +169,7 @@ def _child_main(
     plan: LoadPlan,
     index: int,
     parent: int,
-    messages: multiprocessing.Queue[Message],
+    pipe: Connection,
     go: Event,
     start_at: Synchronized[float],
 ) -> None:
@@ -190,16 +182,16 @@ def _child_main(
 
         def report(live: LiveCounts) -> None:
             stats = (live.scheduled, live.sent, live.done, live.failed, live.unknown)
-            messages.put(("progress", index, *stats, live.latency.encode()))
+            pipe.send(("progress", index, *stats, live.latency.encode()))
 
         async def main() -> EngineResult:
-            messages.put(("ready", index))
+            pipe.send(("ready", index))
             await _wait_for_start(go)
             return await engine.run(start_at=start_at.value, progress=report)
 
-        messages.put(("result", index, run_with_fast_loop(main())))
+        pipe.send(("result", index, run_with_fast_loop(main())))
     except Exception:  # noqa: BLE001 - every failure goes to the parent, with its traceback
-        messages.put(("error", index, traceback.format_exc()))
+        pipe.send(("error", index, traceback.format_exc()))
 
 
 async def _wait_for_start(go: Event) -> None:
