@@ -31,11 +31,12 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks of the load generator: capacity per process, agreement with vegeta.
+    """Benchmarks: the generator's capacity and agreement with vegeta; the gateway's overhead.
 
     Pass names and options after --: ``nox -s bench -- generator_capacity --quick``.
     vegeta is built once with Go (``go install``) into the meltproof cache unless it is on
-    PATH or named by MELTPROOF_VEGETA.
+    PATH or named by MELTPROOF_VEGETA; the LiteLLM proxy (a peer in ``gateway_overhead``) is
+    installed once into its own venv in the same cache.
     """
     session.install(".")
     session.run("python", "-m", "benchmarks.bench", *session.posargs)

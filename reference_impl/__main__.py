@@ -1,48 +1,83 @@
-"""``python -m reference_impl``: run the gateway."""
+"""``python -m reference_impl`` (also ``meltproof gateway``): run the gateway."""
 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
+from pathlib import Path
 
-import pydantic
-from aiohttp import web
+from .config import PATTERNS, ConfigError, load_config
+from .serve import serve_worker, serve_workers
 
-from .app import create_app
-from .config import GatewayConfig
+
+def parser() -> argparse.ArgumentParser:
+    """The command line; every option can also come from the config file."""
+    parser = argparse.ArgumentParser(
+        prog="python -m reference_impl",
+        description=(
+            "Run meltproof's reference gateway. Settings come from --config (YAML or JSON; "
+            "MELTPROOF_GATEWAY_CONFIG), then MELTPROOF_GATEWAY_<FIELD> variables, then options."
+        ),
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8080, help="port to listen on")
+    parser.add_argument(
+        "--config", type=Path, help="gateway config file (tenants, models, patterns)"
+    )
+    parser.add_argument("--provider-url", help="base URL of the OpenAI-compatible provider")
+    parser.add_argument("--provider-api-key", help="key sent upstream")
+    parser.add_argument("--redis-url", help="shared state (cache, coalescing, caps, budgets)")
+    parser.add_argument(
+        "--profile", choices=("naive", "hardened"), help="pattern defaults (default: hardened)"
+    )
+    parser.add_argument(
+        "--enable", action="append", default=[], choices=PATTERNS, metavar="PATTERN",
+        help=f"switch a pattern on (repeatable): {', '.join(PATTERNS)}",
+    )  # fmt: skip
+    parser.add_argument(
+        "--disable", action="append", default=[], choices=PATTERNS, metavar="PATTERN",
+        help="switch a pattern off (repeatable)",
+    )  # fmt: skip
+    parser.add_argument("--workers", type=int, help="worker processes sharing the port (default 1)")
+    parser.add_argument(
+        "--upstream-timeout-s", type=float, help="longest single upstream call (default 30)"
+    )
+    parser.add_argument(
+        "--shutdown-timeout-s", type=float, default=10.0,
+        help="how long in-flight requests may take to finish at shutdown (default %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--access-log", action="store_true", help="log every request (costly under load)"
+    )
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, validate the configuration, serve until SIGINT/SIGTERM."""
-    parser = argparse.ArgumentParser(
-        prog="python -m reference_impl", description="Run meltproof's reference gateway."
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8080, help="port to listen on")
-    parser.add_argument("--provider-url", required=True, help="base URL of the provider")
-    parser.add_argument("--provider-api-key", default="sk-meltproof", help="key sent upstream")
-    parser.add_argument(
-        "--upstream-timeout-s", type=float, default=30.0, help="whole-call upstream timeout"
-    )
-    parser.add_argument(
-        "--access-log", action="store_true", help="log every request (costly under load)"
-    )
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
+    overrides = {
+        "provider_url": args.provider_url,
+        "provider_api_key": args.provider_api_key,
+        "redis_url": args.redis_url,
+        "profile": args.profile,
+        "workers": args.workers,
+        "upstream_timeout_s": args.upstream_timeout_s,
+    }
     try:
-        config = GatewayConfig(
-            provider_url=args.provider_url,
-            provider_api_key=args.provider_api_key,
-            upstream_timeout_s=args.upstream_timeout_s,
+        config = load_config(
+            args.config, overrides=overrides, enable=tuple(args.enable), disable=tuple(args.disable)
         )
-    except pydantic.ValidationError as exc:
-        parser.error(str(exc))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    access_log = logging.getLogger("aiohttp.access") if args.access_log else None
-    web.run_app(
-        create_app(config), host=args.host, port=args.port, print=None, access_log=access_log
-    )
-    return 0
+    except ConfigError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    if config.workers > 1 and args.port == 0:
+        sys.stderr.write("error: --workers > 1 needs a fixed --port (they share it)\n")
+        return 2
+    options = {"shutdown_timeout_s": args.shutdown_timeout_s, "access_log": args.access_log}
+    if config.workers == 1:
+        serve_worker(config, args.host, args.port, **options)
+        return 0
+    return serve_workers(config, args.host, args.port, **options)
 
 
 if __name__ == "__main__":

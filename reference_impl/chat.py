@@ -1,70 +1,85 @@
-"""``POST /v1/chat/completions``: forwarded to the provider, JSON or streamed."""
+"""``POST /v1/chat/completions``: JSON or server-sent events, through every pattern."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from http import HTTPStatus
 
-import aiohttp
 from aiohttp import web
 
-from .errors import InvalidRequest, json_error
-from .keys import UPSTREAM
+from .answer import Answer
+from .estimate import prompt_tokens_upper
+from .pipeline import Exchange, Route, answer_headers, handle, json_answer, start_exchange
+from .singleflight import Ticket
+from .sse import is_usage_only, replay_as_sse
+from .validation import ChatBody, read_json_object, validate
 
 
-_PASSED_HEADERS = ("retry-after", "retry-after-ms", "x-request-id")
-_PASSED_PREFIX = "x-ratelimit-"
-
-
-async def read_json_object(request: web.Request) -> dict[str, Any]:
-    """The request body as a JSON object, or ``InvalidRequest`` saying what is wrong."""
-    raw = await request.read()
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidRequest(f"the body is not valid JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise InvalidRequest("the body must be a JSON object")
-    return body
-
-
-def _passed_headers(upstream: aiohttp.ClientResponse) -> dict[str, str]:
-    """The provider headers a client needs to back off correctly."""
-    return {
-        name: value
-        for name, value in upstream.headers.items()
-        if name.lower() in _PASSED_HEADERS or name.lower().startswith(_PASSED_PREFIX)
-    }
+CHAT = Route(name="chat", path="v1/chat/completions", can_degrade=True)
+SSE_HEADERS = {"Cache-Control": "no-cache"}
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
-    """Forward the request; stream the answer through when the provider streams."""
-    body = await read_json_object(request)
-    session = request.app[UPSTREAM]
-    try:
-        async with session.post("v1/chat/completions", json=body) as upstream:
-            if upstream.content_type == "text/event-stream":
-                return await _relay_stream(request, upstream)
-            return web.Response(
-                status=upstream.status,
-                body=await upstream.read(),
-                content_type=upstream.content_type,
-                headers=_passed_headers(upstream),
-            )
-    except TimeoutError:
-        return json_error(504, "the provider did not answer in time", error_type="timeout")
-    except aiohttp.ClientError as exc:
-        return json_error(502, f"the provider is unreachable: {exc}", error_type="upstream_error")
+    """Answer like OpenAI; the patterns of ``pipeline`` decide how."""
+    data = await read_json_object(request)
+    chat = validate(ChatBody, data)
+    exchange = start_exchange(
+        request,
+        CHAT,
+        data,
+        prompt_tokens=prompt_tokens_upper(data["messages"]),
+        max_output_tokens=chat.max_output_tokens,
+        stream=chat.stream,
+    )
+    exchange.gateway.prompts.offer(
+        tenant=exchange.tenant.name, fingerprint=exchange.fingerprint, messages=data["messages"]
+    )
+
+    async def whole(answer: Answer) -> web.StreamResponse:
+        if exchange.stream and answer.status == HTTPStatus.OK:
+            return _replayed(exchange, answer, chat.include_usage)
+        return json_answer(exchange, answer)
+
+    async def from_flight(ticket: Ticket) -> web.StreamResponse:
+        if exchange.stream:
+            return await _streamed(request, exchange, ticket, chat.include_usage)
+        return json_answer(exchange, await ticket.answer())
+
+    return await handle(exchange, whole=whole, from_flight=from_flight)
 
 
-async def _relay_stream(
-    request: web.Request, upstream: aiohttp.ClientResponse
+async def _streamed(
+    request: web.Request, exchange: Exchange, ticket: Ticket, include_usage: bool
 ) -> web.StreamResponse:
-    """Copy server-sent events to the client as they arrive."""
-    response = web.StreamResponse(status=upstream.status, headers=_passed_headers(upstream))
-    response.content_type = "text/event-stream"
-    await response.prepare(request)
-    async for chunk in upstream.content.iter_any():
-        await response.write(chunk)
+    """Relay the flight's events as they come; replay its answer if it emitted none."""
+    response: web.StreamResponse | None = None
+    async for event in ticket.chunks():
+        if not include_usage and is_usage_only(event):
+            continue
+        if response is None:
+            response = web.StreamResponse(headers={**SSE_HEADERS, **exchange_headers(exchange)})
+            response.content_type = "text/event-stream"
+            await response.prepare(request)
+        await response.write(event)
+    answer = await ticket.answer()
+    if response is None:
+        if answer.status == HTTPStatus.OK:
+            return _replayed(exchange, answer, include_usage)
+        return json_answer(exchange, answer)
     await response.write_eof()
+    return response
+
+
+def exchange_headers(exchange: Exchange) -> dict[str, str]:
+    """The headers known before the answer (cache status, budget warning)."""
+    return answer_headers(exchange, Answer(status=200, body=b""))
+
+
+def _replayed(exchange: Exchange, answer: Answer, include_usage: bool) -> web.Response:
+    """A whole answer (cached, coalesced from another worker, degraded) as an SSE stream."""
+    events = replay_as_sse(json.loads(answer.body), include_usage=include_usage)
+    response = web.Response(
+        body=b"".join(events), headers={**SSE_HEADERS, **answer_headers(exchange, answer)}
+    )
+    response.content_type = "text/event-stream"
     return response

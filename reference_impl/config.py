@@ -1,16 +1,318 @@
-"""The gateway's configuration, validated when the gateway starts."""
+"""The gateway's configuration: tenants, model routes, and one section per stabilisation pattern.
+
+A profile sets every pattern's default: ``naive`` (the "before": all off, retries without
+jitter that ignore Retry-After) or ``hardened`` (all on). A section's explicit ``enabled``
+wins over the profile, so each pattern can be switched on alone. Everything is validated
+when the gateway starts; ``load_config`` reads a YAML or JSON file and the environment.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+import hashlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, Self
+
+import pydantic
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, model_validator
 
 
-class GatewayConfig(BaseModel):
-    """Where the provider is and how long to wait for it."""
+Profile = Literal["naive", "hardened"]
+PATTERNS = (
+    "cache",
+    "coalescing",
+    "breaker",
+    "fallback",
+    "deadline",
+    "retries",
+    "limiter",
+    "budgets",
+    "structured",
+)
+TENANT_NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+
+
+class Strict(BaseModel):
+    """Unknown fields are errors; values are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+
+class BudgetPlanConfig(Strict):
+    """A tenant's token plan per period: warn, downgrade, then refuse."""
+
+    limit_tokens: int = Field(gt=0)
+    warn_pct: float = Field(0.8, gt=0)
+    hard_pct: float = Field(1.0, gt=0)
+    ceiling_pct: float = Field(1.2, gt=0)
+    period_s: float = Field(30 * 86400, gt=0)
+    downgrade_max_tokens: int = Field(256, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not self.warn_pct <= self.hard_pct <= self.ceiling_pct:
+            raise ValueError("warn_pct <= hard_pct <= ceiling_pct must hold")
+        return self
+
+
+class TenantConfig(Strict):
+    """One tenant: its API key and its limits."""
+
+    name: str = Field(pattern=TENANT_NAME)
+    api_key: SecretStr = Field(min_length=8)
+    cache_salt: SecretStr | None = None
+    """Salt of the tenant's cache keys; derived from the API key when absent."""
+    concurrency_cap: int | None = Field(None, gt=0)
+    """In-flight upstream calls; the limiter's ``tenant_cap`` when absent."""
+    budget: BudgetPlanConfig | None = None
+    store_raw_prompts: bool = False
+    """Consent to store raw prompts (in ``privacy.raw_prompt_dir``); never logged either way."""
+
+    def salt(self) -> str:
+        """The cache-key salt: configured, or a hash of the API key (stable across workers)."""
+        if self.cache_salt is not None:
+            return self.cache_salt.get_secret_value()
+        secret = self.api_key.get_secret_value().encode()
+        return hashlib.sha256(b"meltproof-cache-salt:" + secret).hexdigest()
+
+
+class ModelRoute(Strict):
+    """A model the gateway serves: its price, fallback and downgrade."""
+
+    name: str = Field(min_length=1)
+    kind: Literal["chat", "embedding"] = "chat"
+    fallback: str | None = None
+    """Tried when this model's breaker is open or its attempts ran out."""
+    downgrade_to: str | None = None
+    """Served instead once a tenant passes its hard budget."""
+    input_per_mtok_usd: float = Field(0.0, ge=0)
+    output_per_mtok_usd: float = Field(0.0, ge=0)
+
+
+DEFAULT_MODELS = (
+    ModelRoute(
+        name="gpt-4o",
+        fallback="gpt-4o-mini",
+        downgrade_to="gpt-4o-mini",
+        input_per_mtok_usd=2.50,
+        output_per_mtok_usd=10.00,
+    ),
+    ModelRoute(
+        name="gpt-4o-mini",
+        fallback="local-llm",
+        downgrade_to="local-llm",
+        input_per_mtok_usd=0.15,
+        output_per_mtok_usd=0.60,
+    ),
+    ModelRoute(name="local-llm"),
+    ModelRoute(name="text-embedding-3-small", kind="embedding", input_per_mtok_usd=0.02),
+    ModelRoute(name="text-embedding-3-large", kind="embedding", input_per_mtok_usd=0.13),
+)
+
+
+class Section(Strict):
+    """A pattern's settings; ``enabled`` comes from the profile unless given."""
+
+    enabled: bool
+
+
+class CacheConfig(Section):
+    ttl_s: float = Field(120.0, ge=1, le=86400)
+    opt_in_header: str = "x-meltproof-cache"
+    """A request with this header set to ``1`` is cached even when not deterministic."""
+
+
+class CoalescingConfig(Section):
+    lock_ttl_s: float = Field(3.0, gt=0)
+    """How long a crashed leader can strand followers in other workers."""
+
+
+class BreakerConfig(Section):
+    window_s: float = Field(10.0, gt=0)
+    min_calls: int = Field(20, gt=0)
+    failure_rate: float = Field(0.5, gt=0, le=1)
+    open_s: float = Field(5.0, gt=0)
+    half_open_probes: int = Field(3, gt=0)
+
+
+class FallbackConfig(Section):
+    banner: str = (
+        "The assistant is busy right now; this is a shortened answer. Please try again shortly."
+    )
+
+
+class DeadlineConfig(Section):
+    default_s: float = Field(1.5, gt=0)
+    """Until the answer starts (the whole body, or a stream's first event)."""
+    header: str = "x-meltproof-deadline-ms"
+    """Lets a caller ask for a different deadline per request."""
+    stream_idle_s: float = Field(5.0, gt=0)
+
+
+class RetriesConfig(Section):
+    """On: full jitter, Retry-After and a retry budget. Off: the naive fixed-delay retries."""
+
+    max_attempts: int = Field(3, ge=1)
+    base_s: float = Field(0.05, gt=0)
+    cap_s: float = Field(1.0, gt=0)
+    budget_ratio: float = Field(0.1, ge=0)
+    budget_min_per_s: float = Field(1.0, ge=0)
+    budget_window_s: float = Field(10.0, gt=0)
+
+
+class LimiterConfig(Section):
+    tenant_cap: int = Field(32, gt=0)
+    global_cap: int | None = Field(256, gt=0)
+    lease_s: float = Field(30.0, gt=0)
+    wait_s: float = Field(0.0, ge=0)
+    """Over the cap: wait this long for a slot before answering 429."""
+    retry_after_s: float = Field(1.0, gt=0)
+
+
+class BudgetsConfig(Section):
+    default_max_output_tokens: int = Field(512, gt=0)
+    """Reserved for a request that sets no max_tokens."""
+
+
+class StructuredConfig(Section):
+    repair_attempts: int = Field(1, ge=0)
+
+
+class PrivacyConfig(Strict):
+    raw_prompt_dir: Path | None = None
+
+
+class GatewayConfig(Strict):
+    """Everything the gateway needs, validated at start."""
+
     provider_url: HttpUrl = Field(description="Base URL of the OpenAI-compatible provider.")
-    provider_api_key: str = Field("sk-meltproof", min_length=1, description="Sent upstream.")
-    upstream_timeout_s: float = Field(30.0, gt=0, description="Whole-call timeout upstream.")
+    provider_api_key: SecretStr = Field(SecretStr("sk-meltproof"), description="Sent upstream.")
+    profile: Profile = "hardened"
+    redis_url: str | None = None
+    workers: int = Field(1, ge=1)
+    upstream_timeout_s: float = Field(30.0, gt=0, description="Longest single upstream call.")
     max_body_bytes: int = Field(1 << 20, gt=0, description="Largest request body accepted.")
+    redis_timeout_s: float = Field(0.05, gt=0)
+    tenants: tuple[TenantConfig, ...] = ()
+    models: tuple[ModelRoute, ...] = DEFAULT_MODELS
+    cache: CacheConfig
+    coalescing: CoalescingConfig
+    breaker: BreakerConfig
+    fallback: FallbackConfig
+    deadline: DeadlineConfig
+    retries: RetriesConfig
+    limiter: LimiterConfig
+    budgets: BudgetsConfig
+    structured: StructuredConfig
+    privacy: PrivacyConfig = PrivacyConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _profile_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        filled = dict(data)
+        hardened = filled.get("profile", "hardened") == "hardened"
+        for pattern in PATTERNS:
+            section = filled.get(pattern)
+            if section is None or isinstance(section, Mapping):
+                filled[pattern] = {"enabled": hardened, **(section or {})}
+        return filled
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        names = [route.name for route in self.models]
+        if len(set(names)) != len(names):
+            raise ValueError("models: names must be unique")
+        for route in self.models:
+            for link in (route.fallback, route.downgrade_to):
+                if link is not None and link not in names:
+                    raise ValueError(f"models: {route.name} refers to unknown model {link!r}")
+        for start in names:
+            self.fallback_chain(start)
+        for field, values in (
+            ("name", [t.name for t in self.tenants]),
+            ("api_key", [t.api_key.get_secret_value() for t in self.tenants]),
+        ):
+            if len(set(values)) != len(values):
+                raise ValueError(f"tenants: each {field} must be unique")
+        return self
+
+    def route(self, model: str) -> ModelRoute | None:
+        """The configured route of ``model``, if any."""
+        return next((route for route in self.models if route.name == model), None)
+
+    def fallback_chain(self, model: str) -> list[str]:
+        """``model`` then its fallbacks in order; a cycle is a configuration error."""
+        chain = [model]
+        route = self.route(model)
+        while route is not None and route.fallback is not None:
+            if route.fallback in chain:
+                raise ValueError(f"models: the fallback chain of {model} loops")
+            chain.append(route.fallback)
+            route = self.route(route.fallback)
+        return chain
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says where and why."""
+
+
+ENV_PREFIX = "MELTPROOF_GATEWAY_"
+_ENV_FIELDS = ("profile", "redis_url", "provider_url", "provider_api_key", "workers")
+
+
+def load_config(
+    path: Path | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    enable: tuple[str, ...] = (),
+    disable: tuple[str, ...] = (),
+    environ: Mapping[str, str] = os.environ,
+) -> GatewayConfig:
+    """The config from ``path`` (YAML or JSON; ``MELTPROOF_GATEWAY_CONFIG`` when None), then
+    ``MELTPROOF_GATEWAY_<FIELD>`` variables, then ``overrides``, then pattern switches."""
+    source = path or (
+        Path(environ[f"{ENV_PREFIX}CONFIG"]) if environ.get(f"{ENV_PREFIX}CONFIG") else None
+    )
+    data: dict[str, Any] = _read_file(source) if source else {}
+    for field in _ENV_FIELDS:
+        value = environ.get(ENV_PREFIX + field.upper())
+        if value:
+            data[field] = value
+    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    for names, state in ((enable, True), (disable, False)):
+        for name in names:
+            if name not in PATTERNS:
+                raise ConfigError(f"unknown pattern {name!r}; known: {', '.join(PATTERNS)}")
+            data[name] = {**(data.get(name) or {}), "enabled": state}
+    try:
+        return GatewayConfig.model_validate(data)
+    except pydantic.ValidationError as exc:
+        where = f"gateway config {source}" if source else "gateway config"
+        raise ConfigError(f"{where}:\n{_describe(exc)}") from None
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read gateway config {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"gateway config {path} is not valid YAML/JSON: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"gateway config {path}: the top level must be a mapping")
+    return data
+
+
+def _describe(exc: pydantic.ValidationError) -> str:
+    """One line per problem: the dotted field path and what is wrong."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        lines.append(f"  {where}: {error['msg']}")
+    return "\n".join(lines)

@@ -17,6 +17,7 @@ from stack import Ports, Stack, StackConfig, StackStartError, start_stack
 from .console import EXIT_HARNESS_ERROR
 from .console import console as _console
 from .console import errors as _errors
+from .gateway_command import gateway
 from .interrupts import interrupt_on_signals
 from .load_command import load
 
@@ -51,6 +52,22 @@ _port = click.IntRange(1, 65535)
 @click.option("--toxiproxy-port", type=_port, help="Toxiproxy API port.  [default: ephemeral]")
 @click.option("--postgres-port", type=_port, help="PostgreSQL port.  [default: ephemeral]")
 @click.option("--redis-port", type=_port, help="Redis port.  [default: ephemeral]")
+@click.option(
+    "--profile",
+    type=click.Choice(["naive", "hardened"]),
+    default="hardened",
+    show_default=True,
+    help="The gateway's profile: every stabilisation pattern off (naive) or on.",
+)
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+    help="Gateway worker processes.",
+)  # fmt: skip
+@click.option(
+    "--gateway-config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Gateway config file (tenants, models, patterns).  [default: three demo tenants]",
+)
 def up(
     run_dir: Path | None,
     provider_config: Path | None,
@@ -59,6 +76,9 @@ def up(
     toxiproxy_port: int | None,
     postgres_port: int | None,
     redis_port: int | None,
+    profile: str,
+    workers: int,
+    gateway_config: Path | None,
 ) -> None:
     """Start the whole stack on loopback and keep it up until Ctrl-C.
 
@@ -78,6 +98,9 @@ def up(
             provider=provider_port,
             gateway=gateway_port,
         ),
+        gateway_profile=profile,
+        gateway_workers=workers,
+        gateway_config=gateway_config,
     )
     started = time.monotonic()
     stack: Stack | None = None
@@ -106,7 +129,14 @@ def _print_ready(stack: Stack, elapsed_s: float) -> None:
     for label, url in stack.endpoints.labelled():
         _console.print(f"{label:<20} {url}")
     _console.print(f"{'run dir':<20} {stack.run_dir}")
+    for tenant, key in list(stack.api_keys.items())[:1]:
+        _console.print(f"{'api key (' + tenant + ')':<20} {key}")
+        _console.print(
+            f"[dim]all tenants' keys: {stack.gateway_config}; "
+            f"meltproof load reads MELTPROOF_API_KEY_{tenant.upper()}[/]"
+        )
     _console.print(f"[bold green]ready[/] in {elapsed_s:.1f} s — press Ctrl-C to stop the stack")
 
 
 main.add_command(load)
+main.add_command(gateway)

@@ -43,6 +43,10 @@ class StackConfig:
     go: str | None = None
     cache_dir: Path = field(default_factory=default_cache_dir)
     start_timeout_s: float = 30.0
+    gateway_profile: str = "hardened"
+    gateway_workers: int = 1
+    gateway_config: Path | None = None
+    """The user's gateway config (tenants, models, patterns); demo tenants when None."""
 
     @classmethod
     def from_env(

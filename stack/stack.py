@@ -24,6 +24,7 @@ from typing import Self
 
 from . import links
 from .config import StackConfig
+from .gateway_config import api_keys_of, demo_api_keys, write_gateway_config
 from .ports import LOOPBACK, claim_port
 from .postgres import ExistingPostgres, PostgresServer
 from .postgres_install import find_postgres
@@ -75,6 +76,10 @@ class Stack:
         self.proxies: dict[str, Proxy] = {}
         self._started: list[Service] = []
         self._endpoints: Endpoints | None = None
+        self.api_keys: dict[str, str] = {}
+        """Tenant name -> the gateway API key of that tenant."""
+        self.gateway_config: Path | None = None
+        """The gateway's config file (demo tenants' keys are in it)."""
 
     @property
     def endpoints(self) -> Endpoints:
@@ -178,13 +183,27 @@ def start_stack(config: StackConfig, *, progress: Progress | None = None) -> Sta
             },
         )
         provider_proxied = _via(provider.url, stack.proxies[links.PROVIDER])
+        redis_proxied = _via(redis.url, stack.proxies[links.REDIS])
+        gateway_config = config.gateway_config
+        if gateway_config is None:
+            stack.api_keys = demo_api_keys()
+            gateway_config = write_gateway_config(config.run_dir / "gateway.yaml", stack.api_keys)
+        else:
+            stack.api_keys = api_keys_of(gateway_config)
+        stack.gateway_config = gateway_config
         gateway = PythonService(
             "gateway",
             "reference_impl",
             port=gateway_port,
             log_dir=log_dir,
-            args=["--provider-url", provider_proxied],
-        )
+            args=[
+                "--provider-url", provider_proxied,
+                "--redis-url", redis_proxied,
+                "--config", str(gateway_config),
+                "--profile", config.gateway_profile,
+                "--workers", str(config.gateway_workers),
+            ],
+        )  # fmt: skip
         say("starting gateway")
         stack.launch(gateway)
         stack.services[gateway.name] = gateway.wait_ready(time.monotonic() + config.start_timeout_s)
@@ -197,7 +216,7 @@ def start_stack(config: StackConfig, *, progress: Progress | None = None) -> Sta
                 redis=redis.url,
                 provider_proxied=provider_proxied,
                 postgres_proxied=_via(postgres.url, stack.proxies[links.POSTGRES]),
-                redis_proxied=_via(redis.url, stack.proxies[links.REDIS]),
+                redis_proxied=redis_proxied,
             )
         )
     except BaseException:

@@ -1,4 +1,5 @@
-"""``python -m benchmarks.bench [NAME ...] [--out DIR] [--quick]``: run benchmarks of the harness.
+"""``python -m benchmarks.bench [NAME ...] [--out DIR] [--quick]``: run the benchmarks of the
+harness and of the reference gateway.
 
 Each benchmark prints its tables and verdict to stdout and writes ``<out>/<name>.json`` with
 its figures, parameters, testbed and the machine's load average (1, 5, 15 min) before and
@@ -19,12 +20,19 @@ from types import MappingProxyType
 
 from stack.errors import StackError
 
-from . import generator_capacity, vegeta_agreement
+from . import gateway_overhead, generator_capacity, vegeta_agreement
 from .common import Benchmark, BenchOptions, say
 
 
 REGISTRY: Mapping[str, Benchmark] = MappingProxyType(
-    {b.name: b for b in (generator_capacity.BENCHMARK, vegeta_agreement.BENCHMARK)}
+    {
+        b.name: b
+        for b in (
+            generator_capacity.BENCHMARK,
+            vegeta_agreement.BENCHMARK,
+            gateway_overhead.BENCHMARK,
+        )
+    }
 )
 DEFAULT_OUT = Path(".meltproof") / "bench"
 EXIT_TARGET_MISSED = 1
@@ -35,7 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     listing = "\n".join(f"  {b.name:20} {b.description}" for b in REGISTRY.values())
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.bench",
-        description="Benchmarks of the load generator itself; each writes <out>/<name>.json.",
+        description=(
+            "Benchmarks of the load generator and the gateway; each writes <out>/<name>.json."
+        ),
         epilog=f"benchmarks:\n{listing}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -1,19 +1,26 @@
-"""The gateway forwards to the provider through its Toxiproxy link."""
+"""The stack's gateway (hardened, one worker): OpenAI compatibility, tenants, bad input."""
+
+import io
+import json
 
 import aiohttp
 import openai
 import pytest
+from gateway_support import chat, fast_provider, unique_messages
 
-from reference_impl import GatewayConfig, create_app
-from stack import Toxic, links
-
-
-MESSAGES = [{"role": "user", "content": "Summarise candidate 42."}]
+from stack import Stack
 
 
 @pytest.fixture
-async def gateway_session(stack):
-    async with aiohttp.ClientSession(base_url=stack.endpoints.gateway) as session:
+def key(stack: Stack) -> str:
+    fast_provider(stack)
+    return stack.api_keys["acme"]
+
+
+@pytest.fixture
+async def gateway_session(stack, key):
+    headers = {"Authorization": f"Bearer {key}"}
+    async with aiohttp.ClientSession(base_url=stack.endpoints.gateway, headers=headers) as session:
         yield session
 
 
@@ -23,37 +30,145 @@ async def test_health(gateway_session):
         assert await response.json() == {"status": "ok"}
 
 
-async def test_a_chat_completion_is_forwarded(stack, gateway_session):
+async def test_a_chat_completion_reaches_the_provider_with_the_tenant(stack, gateway_session):
     async with gateway_session.post(
-        "/v1/chat/completions", json={"model": "gpt-4o-mini", "messages": MESSAGES}
+        "/v1/chat/completions", json=chat(unique_messages())
     ) as response:
         assert response.status == 200
+        assert response.headers["x-cache"] == "miss"
         body = await response.json()
     assert body["object"] == "chat.completion"
+    stats = stack.provider.stats()
+    assert stats["total"]["requests"] == 1
+    assert stats["tenants"]["acme"]["requests"] == 1
+
+
+def test_the_sync_openai_sdk_works_unchanged(stack, key):
+    client = openai.OpenAI(base_url=stack.endpoints.gateway + "/v1", api_key=key, max_retries=0)
+    with client:
+        completion = client.chat.completions.create(
+            model="gpt-4o-mini", messages=unique_messages(), max_tokens=5
+        )
+        vectors = client.embeddings.create(model="text-embedding-3-small", input=["a", "b"])
+    assert completion.choices[0].message.content
+    assert completion.usage is not None
+    assert completion.usage.completion_tokens <= 5
+    assert [len(item.embedding) for item in vectors.data] == [8, 8]
+
+
+async def test_the_async_openai_sdk_streams_and_replays_from_the_cache(stack, key):
+    messages = unique_messages()
+    async with openai.AsyncOpenAI(
+        base_url=stack.endpoints.gateway + "/v1", api_key=key, max_retries=0
+    ) as client:
+        texts = []
+        for _ in range(2):
+            stream = await client.chat.completions.create(
+                model="gpt-4o-mini",
+                messages=messages,
+                max_tokens=8,
+                temperature=0,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+            chunks = [chunk async for chunk in stream]
+            texts.append("".join(c.choices[0].delta.content or "" for c in chunks if c.choices))
+            assert chunks[-1].usage is not None
+    assert texts[0]
+    assert texts[0] == texts[1]
     assert stack.provider.stats()["total"]["requests"] == 1
 
 
-async def test_a_stream_is_relayed_as_server_sent_events(stack):
-    async with openai.AsyncOpenAI(
-        base_url=stack.endpoints.gateway + "/v1", api_key="k", max_retries=0
-    ) as client:
-        stream = await client.chat.completions.create(
-            model="gpt-4o-mini", messages=MESSAGES, max_tokens=5, stream=True
-        )
-        pieces = [c.choices[0].delta.content async for c in stream if c.choices]
-    assert len([p for p in pieces if p]) == 5
+async def test_a_repeated_deterministic_request_is_a_cache_hit(stack, gateway_session):
+    body = chat(unique_messages())
+    statuses = []
+    for _ in range(3):
+        async with gateway_session.post("/v1/chat/completions", json=body) as response:
+            assert response.status == 200
+            statuses.append(response.headers["x-cache"])
+    assert statuses == ["miss", "hit", "hit"]
+    assert stack.provider.stats()["total"]["requests"] == 1
+
+
+async def test_a_sampled_request_is_neither_cached_nor_marked(stack, gateway_session):
+    body = {"model": "gpt-4o-mini", "messages": unique_messages(), "temperature": 0.7}
+    for _ in range(2):
+        async with gateway_session.post("/v1/chat/completions", json=body) as response:
+            assert response.status == 200
+            assert "x-cache" not in response.headers
+    assert stack.provider.stats()["total"]["requests"] == 2
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer sk-not-a-tenant", "Basic abc"])
+async def test_an_unknown_or_missing_key_gets_a_json_401(stack, authorization):
+    headers = {"Authorization": authorization} if authorization else {}
+    async with (
+        aiohttp.ClientSession(base_url=stack.endpoints.gateway) as session,
+        session.post(
+            "/v1/chat/completions", json=chat(unique_messages()), headers=headers
+        ) as response,
+    ):
+        assert response.status == 401
+        assert (await response.json())["error"]["code"] in {
+            "invalid_api_key",
+            "missing_api_key",
+        }
+    assert stack.provider.stats()["total"]["requests"] == 0
+
+
+ONE_MESSAGE = b'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]'
 
 
 @pytest.mark.parametrize(
     ("body", "fragment"),
-    [(b"{not json", "not valid JSON"), (b"[1, 2]", "must be a JSON object")],
+    [
+        (b"{not json", "not valid JSON"),
+        (b"[1, 2]", "must be a JSON object"),
+        (b'{"messages": [{"role": "user", "content": "x"}]}', "model"),
+        (b'{"model": "gpt-4o-mini", "messages": []}', "messages"),
+        (b'{"model": "gpt-4o-mini", "messages": [{"content": "x"}]}', "messages.0.role"),
+        (b'{"model": 5, "messages": [{"role": "user", "content": "x"}]}', "model"),
+        (ONE_MESSAGE + b', "temperature": "hot"}', "temperature"),
+        (ONE_MESSAGE + b', "max_tokens": -1}', "max_tokens"),
+        (b'{"model": "gpt-4o-mini", "messages": "hello"}', "messages"),
+    ],
 )
-async def test_malformed_json_gets_a_json_400(gateway_session, body, fragment):
-    async with gateway_session.post("/v1/chat/completions", data=body) as response:
+async def test_bad_input_gets_a_json_400_naming_the_problem(stack, gateway_session, body, fragment):
+    async with gateway_session.post(
+        "/v1/chat/completions", data=body, headers={"Content-Type": "application/json"}
+    ) as response:
         assert response.status == 400
         error = (await response.json())["error"]
     assert fragment in error["message"]
     assert error["type"] == "invalid_request_error"
+    assert stack.provider.stats()["total"]["requests"] == 0
+
+
+async def test_bad_embeddings_input_gets_a_json_400(gateway_session):
+    async with gateway_session.post(
+        "/v1/embeddings", json={"model": "text-embedding-3-small", "input": {"a": 1}}
+    ) as response:
+        assert response.status == 400
+        assert "input" in (await response.json())["error"]["message"]
+
+
+async def test_an_oversized_body_gets_a_json_413(gateway_session):
+    body = json.dumps(chat([{"role": "user", "content": "x" * (2 << 20)}])).encode()
+    async with gateway_session.post(
+        "/v1/chat/completions", data=io.BytesIO(body), headers={"Content-Type": "application/json"}
+    ) as response:
+        assert response.status == 413
+        assert (await response.json())["error"]["message"]
+
+
+async def test_a_bad_deadline_header_gets_a_json_400(gateway_session):
+    async with gateway_session.post(
+        "/v1/chat/completions",
+        json=chat(unique_messages()),
+        headers={"x-meltproof-deadline-ms": "soon"},
+    ) as response:
+        assert response.status == 400
+        assert "x-meltproof-deadline-ms" in (await response.json())["error"]["message"]
 
 
 async def test_an_unknown_route_gets_a_json_404(gateway_session):
@@ -62,23 +177,21 @@ async def test_an_unknown_route_gets_a_json_404(gateway_session):
         assert (await response.json())["error"]["message"]
 
 
-async def test_a_broken_provider_link_gives_a_json_502(stack, gateway_session):
-    stack.toxiproxy.set_enabled(links.PROVIDER, False)
+async def test_metrics_count_requests_tokens_and_cost(gateway_session):
     async with gateway_session.post(
-        "/v1/chat/completions", json={"model": "gpt-4o-mini", "messages": MESSAGES}
+        "/v1/chat/completions", json=chat(unique_messages()), headers={"x-prompt-version": "v7"}
     ) as response:
-        assert response.status == 502
-        assert (await response.json())["error"]["type"] == "upstream_error"
-
-
-async def test_a_slow_provider_link_gives_a_json_504_after_the_timeout(stack, aiohttp_client):
-    config = GatewayConfig(provider_url=stack.endpoints.provider_proxied, upstream_timeout_s=0.3)
-    client = await aiohttp_client(create_app(config))
-    stack.toxiproxy.add_toxic(
-        links.PROVIDER, Toxic("slow", "latency", attributes={"latency": 1000})
+        usage = (await response.json())["usage"]
+    async with gateway_session.get("/metrics") as response:
+        assert response.status == 200
+        text = await response.text()
+    prompt_line = next(
+        line
+        for line in text.splitlines()
+        if line.startswith("meltproof_gateway_tokens_total{")
+        and 'prompt_version="v7"' in line
+        and 'direction="in"' in line
     )
-    response = await client.post(
-        "/v1/chat/completions", json={"model": "gpt-4o-mini", "messages": MESSAGES}
-    )
-    assert response.status == 504
-    assert (await response.json())["error"]["type"] == "timeout"
+    assert float(prompt_line.rsplit(" ", 1)[1]) == usage["prompt_tokens"]
+    assert "meltproof_gateway_cost_usd_total{" in text
+    assert json.dumps(usage)  # the provider reported usage the metrics could count

@@ -1,0 +1,134 @@
+"""Cache keys: which requests may share an answer, and the key they share it under.
+
+Only deterministic requests are cached or coalesced: ``temperature`` explicitly 0 (the
+OpenAI default is 1) or a tenant that opted in, and one choice. Embeddings (a body with
+``input`` and no ``messages``) are deterministic.
+
+A key is an HMAC-SHA256, keyed by the tenant's salt, of a canonical JSON of the route, the
+prompt version and the request's *semantic* fields only. Fields that do not change the answer
+(``stream``, ``stream_options``, ``user``, ``metadata``, anything unknown) are left out, so a
+streamed and a plain request share an entry. Equivalent spellings give one key: message text
+with its whitespace collapsed, dict keys in any order, a ``null`` field or message member as
+absent, ``1.0`` as ``1``. Embeddings ``input`` is kept verbatim, since every character
+reaches the vector. The salt keeps tenants apart and makes a key say nothing about the prompt
+it came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from typing import Any
+
+
+SEMANTIC_FIELDS = frozenset(
+    {
+        "model",
+        "messages",
+        "temperature",
+        "top_p",
+        "max_tokens",
+        "max_completion_tokens",
+        "n",
+        "seed",
+        "stop",
+        "response_format",
+        "tools",
+        "tool_choice",
+        "presence_penalty",
+        "frequency_penalty",
+        "logit_bias",
+        "logprobs",
+        "top_logprobs",
+        "input",
+        "dimensions",
+        "encoding_format",
+    }
+)
+FINGERPRINT_HEX_CHARS = 16
+
+
+def is_deterministic(body: Mapping[str, Any], *, opt_in: bool = False) -> bool:
+    """Whether identical requests may share one answer (cache and coalescing)."""
+    if _is_embeddings(body):
+        return True
+    n = body.get("n")
+    if n is not None and n != 1:
+        return False
+    temperature = body.get("temperature")
+    explicit_zero = _is_number(temperature) and temperature == 0
+    return explicit_zero or opt_in
+
+
+def cache_key(body: Mapping[str, Any], *, salt: str, prompt_version: str, route: str) -> str:
+    """The tenant-salted key (64 hex) under which equivalent requests share an answer."""
+    semantic = {
+        name: _canonical(value)
+        for name, value in body.items()
+        if name in SEMANTIC_FIELDS and value is not None
+    }
+    if "messages" in semantic:
+        semantic["messages"] = _normalised_messages(semantic["messages"])
+    document = {"route": route, "prompt_version": prompt_version, "request": semantic}
+    return _salted_hash(document, salt=salt)
+
+
+def prompt_fingerprint(messages: Any, *, salt: str) -> str:
+    """A short salted hash of the normalised messages: logs correlate prompts, never show them."""
+    normalised = _normalised_messages(_canonical(messages))
+    return _salted_hash(normalised, salt=salt)[:FINGERPRINT_HEX_CHARS]
+
+
+def normalise_text(text: str) -> str:
+    """``text`` stripped, every run of whitespace collapsed to one space."""
+    return " ".join(text.split())
+
+
+def _is_embeddings(body: Mapping[str, Any]) -> bool:
+    return "input" in body and "messages" not in body
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _canonical(value: Any) -> Any:
+    """A JSON value with integral floats written as ints (``1.0`` and ``1`` are one number)."""
+    if isinstance(value, Mapping):
+        return {key: _canonical(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _normalised_messages(messages: Any) -> Any:
+    if not isinstance(messages, list):
+        return messages
+    return [_normalised_message(message) for message in messages]
+
+
+def _normalised_message(message: Any) -> Any:
+    if not isinstance(message, dict):
+        return message
+    normalised = {key: value for key, value in message.items() if value is not None}
+    content = normalised.get("content")
+    if isinstance(content, str):
+        normalised["content"] = normalise_text(content)
+    elif isinstance(content, list):
+        normalised["content"] = [_normalised_part(part) for part in content]
+    return normalised
+
+
+def _normalised_part(part: Any) -> Any:
+    if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
+        return {**part, "text": normalise_text(part["text"])}
+    return part
+
+
+def _salted_hash(document: Any, *, salt: str) -> str:
+    canonical_json = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    return hmac.new(salt.encode(), canonical_json.encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,35 @@
+"""``POST /v1/embeddings``: cached and coalesced like chat; cannot degrade, so 503 when down."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .answer import Answer
+from .estimate import input_tokens_upper
+from .pipeline import Route, handle, json_answer, start_exchange
+from .singleflight import Ticket
+from .validation import EmbeddingsBody, read_json_object, validate
+
+
+EMBEDDINGS = Route(name="embeddings", path="v1/embeddings", can_degrade=False)
+
+
+async def embeddings(request: web.Request) -> web.StreamResponse:
+    """Vectors for ``input``, from the cache when the same input was embedded recently."""
+    data = await read_json_object(request)
+    validate(EmbeddingsBody, data)
+    exchange = start_exchange(
+        request,
+        EMBEDDINGS,
+        data,
+        prompt_tokens=input_tokens_upper(data["input"]),
+        max_output_tokens=0,
+    )
+
+    async def whole(answer: Answer) -> web.StreamResponse:
+        return json_answer(exchange, answer)
+
+    async def from_flight(ticket: Ticket) -> web.StreamResponse:
+        return json_answer(exchange, await ticket.answer())
+
+    return await handle(exchange, whole=whole, from_flight=from_flight)

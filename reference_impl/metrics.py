@@ -1,0 +1,206 @@
+"""The gateway's Prometheus metrics, served on ``/metrics``: one method per event.
+
+Every ``GatewayMetrics`` has its own ``CollectorRegistry``, never the global one, so
+tests and several applications in one process do not share counts. Label values come
+from configuration or validated inputs (tenant, model, route, prompt version) or from
+closed sets (outcomes, events), which keeps cardinality bounded. Labelled children are
+cached so the hot path is a dictionary lookup and an increment.
+
+Several workers (``--workers N``): prometheus_client chooses where values live when it
+is imported — in process memory, or, when ``PROMETHEUS_MULTIPROC_DIR`` is set, in
+per-process files in that directory. The launcher therefore sets the variable (to an
+empty directory) before the workers import anything, and ``render`` checks it: when set,
+``/metrics`` aggregates the files of all workers with ``MultiProcessCollector``, so any
+worker answering the scrape reports the whole gateway. Counters and histograms are
+summed; the breaker state gauge reports the worst state among live workers
+(``livemax``). A ``GatewayMetrics`` created while the variable is set but values live in
+memory (the variable came after the import) refuses to start rather than report nothing.
+In multiprocess mode a process holds one ``GatewayMetrics``: two would write the same
+per-process file.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Final, Generic, TypeVar
+
+from prometheus_client import (
+    CONTENT_TYPE_PLAIN_0_0_4,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    values,
+)
+from prometheus_client.metrics import MetricWrapperBase
+from prometheus_client.multiprocess import MultiProcessCollector
+
+
+MULTIPROC_DIR_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
+PREFIX: Final = "meltproof_gateway_"
+DURATION_BUCKETS_S: Final = (
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0,
+)  # fmt: skip
+BREAKER_STATES: Final = {"closed": 0, "half_open": 1, "open": 2}
+
+M = TypeVar("M", bound=MetricWrapperBase)
+
+
+class _Children(Generic[M]):
+    """A labelled metric family whose children are looked up once, then cached."""
+
+    def __init__(self, family: M) -> None:
+        self._family = family
+        self._children: dict[tuple[str, ...], M] = {}
+
+    def __call__(self, *label_values: str) -> M:
+        child = self._children.get(label_values)
+        if child is None:
+            child = self._children[label_values] = self._family.labels(*label_values)
+        return child
+
+
+def _multiprocess_values() -> bool:
+    """Whether prometheus_client keeps values in per-process files (chosen at its import)."""
+    return bool(getattr(values.ValueClass, "_multiprocess", False))
+
+
+class GatewayMetrics:
+    """Counters, a latency histogram and the breaker state gauge of one gateway process."""
+
+    def __init__(self) -> None:
+        if os.environ.get(MULTIPROC_DIR_ENV) and not _multiprocess_values():
+            raise RuntimeError(
+                f"{MULTIPROC_DIR_ENV} was set after prometheus_client was imported, so this "
+                "worker's metrics would be missing from /metrics; set it before the workers start"
+            )
+        self.registry = CollectorRegistry()
+
+        def counter(name: str, doc: str, labels: tuple[str, ...]) -> _Children[Counter]:
+            return _Children(Counter(PREFIX + name, doc, labels, registry=self.registry))
+
+        self._requests = counter(
+            "requests_total", "Requests answered.", ("route", "tenant", "status_class", "cache")
+        )
+        self._duration = _Children(
+            Histogram(
+                PREFIX + "request_duration_seconds",
+                "Time from request received to response finished.",
+                ("route", "cache"),
+                buckets=DURATION_BUCKETS_S,
+                registry=self.registry,
+            )
+        )
+        self._tokens = counter(
+            "tokens_total",
+            "Tokens billed by the provider; direction in = prompt, out = completion.",
+            ("tenant", "model", "prompt_version", "direction"),
+        )
+        self._cost = counter(
+            "cost_usd_total", "Spend in US dollars.", ("tenant", "model", "prompt_version")
+        )
+        self._cache = counter("cache_total", "Response cache lookups by result.", ("result",))
+        self._upstream = counter(
+            "upstream_attempts_total", "Calls to the provider by outcome.", ("model", "outcome")
+        )
+        self._retries = counter("retries_total", "Retry decisions by outcome.", ("outcome",))
+        self._breaker_transitions = counter(
+            "breaker_transitions_total",
+            "Circuit breaker state changes, by the state entered.",
+            ("deployment", "to"),
+        )
+        self._breaker_state = _Children(
+            Gauge(
+                PREFIX + "breaker_state",
+                "Circuit breaker state: 0 closed, 1 half_open, 2 open (worst across workers).",
+                ("deployment",),
+                multiprocess_mode="livemax",
+                registry=self.registry,
+            )
+        )
+        self._fallbacks = counter(
+            "fallbacks_total", "Requests served by a fallback model.", ("from_model", "to_model")
+        )
+        self._degraded = counter(
+            "degraded_total", "Degraded answers by route and reason.", ("route", "reason")
+        )
+        self._budget = counter(
+            "budget_events_total",
+            "Budget warnings, downgrades and rejections.",
+            ("tenant", "event"),
+        )
+        self._limiter = counter(
+            "limiter_events_total", "Rate limiter decisions.", ("scope", "event")
+        )
+        self._structured = counter(
+            "structured_output_total", "Schema-checked answers by outcome.", ("outcome",)
+        )
+
+    def request_finished(
+        self, *, route: str, tenant: str, status: int, cache: str, seconds: float
+    ) -> None:
+        """One answered request: its status class (``2xx``...) and its duration."""
+        self._requests(route, tenant, f"{status // 100}xx", cache).inc()
+        self._duration(route, cache).observe(seconds)
+
+    def usage(
+        self,
+        *,
+        tenant: str,
+        model: str,
+        prompt_version: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        cost_usd: float,
+    ) -> None:
+        """Tokens and spend of one provider answer."""
+        self._tokens(tenant, model, prompt_version, "in").inc(prompt_tokens)
+        self._tokens(tenant, model, prompt_version, "out").inc(completion_tokens)
+        self._cost(tenant, model, prompt_version).inc(cost_usd)
+
+    def cache(self, result: str) -> None:
+        """A cache lookup: ``hit``, ``miss``, ``coalesced``, ``bypass`` or ``error``."""
+        self._cache(result).inc()
+
+    def upstream_attempt(self, *, model: str, outcome: str) -> None:
+        """One call to the provider: ``ok``, ``http_429``, ``http_5xx``, ``timeout``..."""
+        self._upstream(model, outcome).inc()
+
+    def retry(self, *, outcome: str) -> None:
+        """A retry decision: ``scheduled``, ``budget_exhausted`` or ``deadline``."""
+        self._retries(outcome).inc()
+
+    def breaker_transition(self, name: str, old: str, new: str) -> None:  # noqa: ARG002 - the breaker's listener signature
+        """A breaker of deployment ``name`` entered ``new`` (one of ``BREAKER_STATES``)."""
+        self._breaker_transitions(name, new).inc()
+        self._breaker_state(name).set(BREAKER_STATES[new])
+
+    def fallback(self, *, from_model: str, to_model: str) -> None:
+        """A request went to a fallback model."""
+        self._fallbacks(from_model, to_model).inc()
+
+    def degraded(self, *, route: str, reason: str) -> None:
+        """A degraded answer (stale cache, canned reply...) and why."""
+        self._degraded(route, reason).inc()
+
+    def budget(self, *, tenant: str, event: str) -> None:
+        """A budget event: ``warn``, ``downgrade`` or ``reject``."""
+        self._budget(tenant, event).inc()
+
+    def limiter(self, *, scope: str, event: str) -> None:
+        """A limiter decision (``tenant``/``global``): ``acquired``, ``rejected``, ``waited``..."""
+        self._limiter(scope, event).inc()
+
+    def structured(self, *, outcome: str) -> None:
+        """A schema-checked answer: ``valid``, ``repaired`` or ``degraded``."""
+        self._structured(outcome).inc()
+
+    def render(self) -> tuple[bytes, str]:
+        """The body and content type for ``/metrics``: all workers when multiprocess."""
+        directory = os.environ.get(MULTIPROC_DIR_ENV)
+        if directory:
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+            return generate_latest(registry), CONTENT_TYPE_PLAIN_0_0_4
+        return generate_latest(self.registry), CONTENT_TYPE_PLAIN_0_0_4

@@ -1,0 +1,330 @@
+"""One request's way to the provider: deadline, retries, circuit breakers and the fallback chain.
+
+For each model of the chain (the requested one, then its fallbacks when the pattern is on):
+skip it while its breaker is open; otherwise attempt, and after a retryable failure (429, 5xx,
+timeout, reset, a cut or malformed answer) wait as ``retry.next_delay_s`` says, if the retry
+budget allows, then attempt again. A model whose attempts are spent, whose Retry-After lies
+beyond the deadline, or whose breaker opens hands over to the next one; so does a 429 whose
+Retry-After is longer than the backoff cap, when a next model exists (waiting on a deployment
+that said it is overloaded only spends the deadline). The deadline bounds
+everything until the answer starts; a stream then only has to keep moving (``stream_idle_s``).
+A client error from the provider (other 4xx) is the answer: no retry, no fallback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any, Protocol
+
+import aiohttp
+
+from .answer import Answer
+from .breaker import Admission, Breakers
+from .metrics import GatewayMetrics
+from .retry import RETRYABLE_STATUSES, Deadline, RetryBudget, RetryPolicy, next_delay_s
+from .retry import retry_after_s as parse_retry_after
+from .singleflight import Tap
+from .sse import SseSplitter, StreamAssembler
+
+
+PASSED_HEADERS = frozenset({"retry-after", "retry-after-ms", "x-request-id"})
+PASSED_PREFIX = "x-ratelimit-"
+
+
+def passed_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The provider headers a client needs to back off correctly."""
+    return {
+        name: value
+        for name, value in headers.items()
+        if name.lower() in PASSED_HEADERS or name.lower().startswith(PASSED_PREFIX)
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamRequest:
+    """What to send, for whom, and until when."""
+
+    path: str
+    body: Mapping[str, Any]
+    model: str
+    tenant: str
+    idempotency_key: str
+    deadline: Deadline
+    stream: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why no usable answer came back from one attempt (or from the whole chain)."""
+
+    kind: str
+    status: int | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    @property
+    def retryable(self) -> bool:
+        """Worth another attempt: the provider or the path to it failed, not the request."""
+        return self.status is None or self.status in RETRYABLE_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The chain's outcome: an answer (with its usage), or the last failure."""
+
+    answer: Answer | None = None
+    usage: Mapping[str, int] | None = None
+    failure: Failure | None = None
+    emitted: bool = False
+    """Stream events already reached the tap: the client has a partial answer."""
+
+
+class _NoAdmission:
+    """The breaker pattern is off: every call is admitted, nothing is recorded."""
+
+    def succeeded(self) -> None:
+        """Nothing to record."""
+
+    def failed(self) -> None:
+        """Nothing to record."""
+
+    def abandoned(self) -> None:
+        """Nothing to record."""
+
+
+class _Attempted(Protocol):
+    def succeeded(self) -> None: ...
+    def failed(self) -> None: ...
+    def abandoned(self) -> None: ...
+
+
+class _CutStream(Exception):  # noqa: N818 - internal signal
+    """The provider's stream ended or stalled after events reached the tap."""
+
+
+class Resilience:
+    """The upstream call path of one gateway worker."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        metrics: GatewayMetrics,
+        retry_policy: RetryPolicy,
+        chains: Mapping[str, list[str]],
+        breakers: Breakers | None = None,
+        retry_budget: RetryBudget | None = None,
+        attempt_cap_s: float = 30.0,
+        stream_idle_s: float = 30.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._session = session
+        self._metrics = metrics
+        self._policy = retry_policy
+        self._chains = chains
+        self._breakers = breakers
+        self._budget = retry_budget
+        self._attempt_cap_s = attempt_cap_s
+        self._stream_idle_s = stream_idle_s
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
+
+    async def call(self, request: UpstreamRequest, tap: Tap) -> Result:
+        """Try the model chain until an answer comes, the chain is spent or the deadline passes."""
+        if self._budget is not None:
+            self._budget.record_call()
+        last = Failure("no_attempt")
+        chain = self._chains.get(request.model, [request.model])
+        for index, model in enumerate(chain):
+            if index:
+                self._metrics.fallback(from_model=chain[index - 1], to_model=model)
+            last_model = index == len(chain) - 1
+            outcome = await self._with_retries(request, model, tap, last_model=last_model)
+            if isinstance(outcome, Result):
+                return outcome
+            last = outcome
+            if request.deadline.expired:
+                break
+        return Result(failure=last)
+
+    async def _with_retries(
+        self, request: UpstreamRequest, model: str, tap: Tap, *, last_model: bool
+    ) -> Result | Failure:
+        """Attempts on one model; a ``Result`` ends the chain, a ``Failure`` moves along it."""
+        attempt = 0
+        while True:
+            if request.deadline.expired:
+                self._metrics.retry(outcome="deadline")
+                return Failure("deadline")
+            admission = self._admit(model)
+            if admission is None:
+                return Failure("breaker_open")
+            attempt += 1
+            outcome = await self._attempt(request, model, tap, admission)
+            if isinstance(outcome, Result):
+                return outcome
+            retry_after = parse_retry_after(outcome.headers) if outcome.headers else None
+            if not last_model and self._hand_over(retry_after):
+                return outcome
+            delay = next_delay_s(
+                self._policy,
+                attempt=attempt,
+                retry_after=retry_after,
+                deadline=request.deadline,
+                rng=self._rng,
+            )
+            if delay is None:
+                return outcome
+            if self._budget is not None and not self._budget.try_spend():
+                self._metrics.retry(outcome="budget_exhausted")
+                return outcome
+            self._metrics.retry(outcome="scheduled")
+            await asyncio.sleep(delay)
+
+    def _hand_over(self, retry_after: float | None) -> bool:
+        """A long Retry-After sends the request to the next model rather than waiting."""
+        policy = self._policy
+        return (
+            policy.honour_retry_after
+            and retry_after is not None
+            and retry_after > policy.backoff.cap_s
+        )
+
+    def _admit(self, model: str) -> _Attempted | None:
+        if self._breakers is None:
+            return _NoAdmission()
+        admission: Admission | None = self._breakers.for_deployment(model).admit()
+        return admission
+
+    async def _attempt(
+        self, request: UpstreamRequest, model: str, tap: Tap, admission: _Attempted
+    ) -> Result | Failure:
+        """One attempt; its outcome is reported to the model's breaker."""
+        body = {**request.body, "model": model}
+        if request.stream:
+            body["stream_options"] = {"include_usage": True}
+        headers = {"X-Tenant-Id": request.tenant, "Idempotency-Key": request.idempotency_key}
+        try:
+            outcome = await self._exchange(request, body, headers, tap)
+        except asyncio.CancelledError:
+            admission.abandoned()
+            raise
+        except _CutStream:
+            admission.failed()
+            self._metrics.upstream_attempt(model=model, outcome="cut")
+            return Result(failure=Failure("cut_stream", status=502), emitted=True)
+        if isinstance(outcome, Failure):
+            (admission.failed if outcome.retryable else admission.succeeded)()
+            self._metrics.upstream_attempt(model=model, outcome=outcome.kind)
+            if not outcome.retryable:
+                answer = Answer(
+                    status=outcome.status or 502,
+                    body=outcome.body,
+                    headers=passed_headers(outcome.headers),
+                    model=model,
+                )
+                return Result(answer=answer)
+            return outcome
+        admission.succeeded()
+        self._metrics.upstream_attempt(model=model, outcome="ok")
+        return outcome
+
+    async def _exchange(
+        self,
+        request: UpstreamRequest,
+        body: Mapping[str, Any],
+        headers: Mapping[str, str],
+        tap: Tap,
+    ) -> Result | Failure:
+        """Send ``body``; read the answer (or a stream's first event) within the deadline."""
+        model = str(body["model"])
+        response: aiohttp.ClientResponse | None = None
+        try:
+            async with asyncio.timeout(request.deadline.timeout_s(self._attempt_cap_s)):
+                response = await self._session.post(request.path, json=body, headers=headers)
+                if response.status != HTTPStatus.OK or response.content_type != "text/event-stream":
+                    raw = await response.read()
+                    return _complete(response, raw, model)
+                splitter, assembler = SseSplitter(), StreamAssembler()
+                first = await self._first_events(response, splitter, assembler)
+            return await self._relay(response, splitter, assembler, first, tap, model)
+        except TimeoutError:
+            return Failure("timeout")
+        except aiohttp.ClientPayloadError:
+            return Failure("protocol")
+        except aiohttp.ClientError:
+            return Failure("connect")
+        finally:
+            if response is not None:
+                response.release()
+
+    async def _first_events(
+        self,
+        response: aiohttp.ClientResponse,
+        splitter: SseSplitter,
+        assembler: StreamAssembler,
+    ) -> list[bytes]:
+        """Read until the stream's first complete event(s)."""
+        while True:
+            chunk = await response.content.readany()
+            if not chunk:
+                raise aiohttp.ClientPayloadError("the stream ended before its first event")
+            events = splitter.feed(chunk)
+            if events:
+                for event in events:
+                    assembler.feed(event)
+                return events
+
+    async def _relay(
+        self,
+        response: aiohttp.ClientResponse,
+        splitter: SseSplitter,
+        assembler: StreamAssembler,
+        first: list[bytes],
+        tap: Tap,
+        model: str,
+    ) -> Result:
+        """Pass every event to the tap as it arrives; the assembled answer at the end."""
+        for event in first:
+            await tap.emit(event)
+        while True:
+            try:
+                async with asyncio.timeout(self._stream_idle_s):
+                    chunk = await response.content.readany()
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                raise _CutStream from exc
+            if not chunk:
+                break
+            for event in splitter.feed(chunk):
+                assembler.feed(event)
+                await tap.emit(event)
+        completion = assembler.completion()
+        if completion is None:
+            raise _CutStream
+        body = json.dumps(completion, separators=(",", ":")).encode()
+        answer = Answer(
+            status=200, body=body, headers=passed_headers(response.headers), model=model
+        )
+        return Result(answer=answer, usage=assembler.usage)
+
+
+def _complete(response: aiohttp.ClientResponse, raw: bytes, model: str) -> Result | Failure:
+    """A whole (non-streamed) answer: a result, or a failure to retry or pass on."""
+    if response.status != HTTPStatus.OK:
+        kind = (
+            "http_429"
+            if response.status == HTTPStatus.TOO_MANY_REQUESTS
+            else f"http_{response.status // 100}xx"
+        )
+        return Failure(kind, status=response.status, headers=dict(response.headers), body=raw)
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        return Failure("malformed", status=None)
+    usage = parsed.get("usage") if isinstance(parsed, dict) else None
+    answer = Answer(status=200, body=raw, headers=passed_headers(response.headers), model=model)
+    return Result(answer=answer, usage=usage if isinstance(usage, dict) else None)

@@ -1,0 +1,169 @@
+"""The gateway's collaborators, built from the config when the app starts and closed with it.
+
+A pattern that is switched off is ``None`` here (or, for coalescing, a local-only flight
+table with unique keys), so the request path reads as "if the pattern is on, use it".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+import redis.asyncio as redis
+
+from .breaker import BreakerPolicy, Breakers
+from .budget import TokenBudgets
+from .cache import ResponseCache
+from .config import GatewayConfig, TenantConfig
+from .limiter import ConcurrencyLimiter
+from .metrics import GatewayMetrics
+from .notify import Notifier
+from .privacy import PromptStore
+from .redis_link import RedisLink
+from .resilience import Resilience
+from .retry import Backoff, RetryBudget, RetryPolicy
+from .singleflight import SingleFlight
+from .upstream import open_upstream_session
+
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class Gateway:
+    """Everything a request handler needs."""
+
+    config: GatewayConfig
+    tenants_by_key: dict[str, TenantConfig]
+    session: aiohttp.ClientSession
+    metrics: GatewayMetrics
+    link: RedisLink
+    notifier: Notifier | None
+    cache: ResponseCache | None
+    flights: SingleFlight
+    """Coalesces identical deterministic requests, across workers through Redis."""
+    solo: SingleFlight
+    """Runs every other request's call as its own flight, in this worker only."""
+    resilience: Resilience
+    limiter: ConcurrencyLimiter | None
+    budgets: TokenBudgets | None
+    prompts: PromptStore
+
+
+def retry_policy(config: GatewayConfig) -> RetryPolicy:
+    """Hardened: full jitter and Retry-After. Naive: fixed exponential delays, header ignored."""
+    retries = config.retries
+    backoff = Backoff(base_s=retries.base_s, cap_s=retries.cap_s, jitter=retries.enabled)
+    return RetryPolicy(
+        max_attempts=retries.max_attempts, backoff=backoff, honour_retry_after=retries.enabled
+    )
+
+
+def build_resilience(
+    config: GatewayConfig, session: aiohttp.ClientSession, metrics: GatewayMetrics
+) -> Resilience:
+    """The upstream call path with the breaker, retry and fallback patterns the config asks for."""
+    breakers = None
+    if config.breaker.enabled:
+        b = config.breaker
+        policy = BreakerPolicy(
+            window_s=b.window_s,
+            min_calls=b.min_calls,
+            failure_rate=b.failure_rate,
+            open_s=b.open_s,
+            half_open_probes=b.half_open_probes,
+        )
+        breakers = Breakers(policy, on_transition=metrics.breaker_transition)
+    budget = None
+    if config.retries.enabled:
+        r = config.retries
+        budget = RetryBudget(
+            ratio=r.budget_ratio, min_per_s=r.budget_min_per_s, window_s=r.budget_window_s
+        )
+    chains = {
+        route.name: config.fallback_chain(route.name) if config.fallback.enabled else [route.name]
+        for route in config.models
+    }
+    return Resilience(
+        session,
+        metrics=metrics,
+        retry_policy=retry_policy(config),
+        chains=chains,
+        breakers=breakers,
+        retry_budget=budget,
+        attempt_cap_s=config.upstream_timeout_s,
+        stream_idle_s=config.deadline.stream_idle_s
+        if config.deadline.enabled
+        else config.upstream_timeout_s,
+        rng=random.Random(),  # noqa: S311 - jitter, not secrets
+    )
+
+
+def _needs_redis(config: GatewayConfig) -> bool:
+    return any(
+        getattr(config, pattern).enabled
+        for pattern in ("cache", "coalescing", "limiter", "budgets")
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_gateway(config: GatewayConfig, metrics: GatewayMetrics) -> AsyncIterator[Gateway]:
+    """Build the collaborators, yield them, and close them in reverse order."""
+    client = None
+    if config.redis_url and _needs_redis(config):
+        client = redis.Redis.from_url(
+            config.redis_url,
+            socket_connect_timeout=max(config.redis_timeout_s, 0.2),
+            health_check_interval=0,
+        )
+    elif _needs_redis(config):
+        log.warning("no redis_url: cache, coalescing, caps and budgets run per worker only")
+    link = RedisLink(client, timeout_s=config.redis_timeout_s)
+    notifier = Notifier(client) if client is not None and config.coalescing.enabled else None
+    session = open_upstream_session(config)
+    consenting = frozenset(t.name for t in config.tenants if t.store_raw_prompts)
+    prompts = PromptStore(config.privacy.raw_prompt_dir, consenting=consenting)
+    limiter = None
+    if config.limiter.enabled:
+        lim = config.limiter
+        limiter = ConcurrencyLimiter(
+            link,
+            global_cap=lim.global_cap,
+            lease_s=lim.lease_s,
+            wait_s=lim.wait_s,
+            retry_after_s=lim.retry_after_s,
+            workers=config.workers,
+        )
+    gateway = Gateway(
+        config=config,
+        tenants_by_key={t.api_key.get_secret_value(): t for t in config.tenants},
+        session=session,
+        metrics=metrics,
+        link=link,
+        notifier=notifier,
+        cache=ResponseCache(link, ttl_s=config.cache.ttl_s) if config.cache.enabled else None,
+        flights=SingleFlight(link, notifier, lock_ttl_s=config.coalescing.lock_ttl_s),
+        solo=SingleFlight(RedisLink(None), None),
+        resilience=build_resilience(config, session, metrics),
+        limiter=limiter,
+        budgets=TokenBudgets(link) if config.budgets.enabled else None,
+        prompts=prompts,
+    )
+    try:
+        if notifier is not None:
+            await notifier.start()
+        await prompts.start()
+        yield gateway
+    finally:
+        await gateway.flights.close()
+        await gateway.solo.close()
+        await prompts.stop()
+        if notifier is not None:
+            await notifier.stop()
+        await session.close()
+        if client is not None:
+            await client.aclose()

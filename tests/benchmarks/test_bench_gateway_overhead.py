@@ -1,0 +1,305 @@
+"""The gateway overhead benchmark's pure parts: steps, capacity, /proc, checks, its targets."""
+
+import json
+import os
+import resource
+import subprocess
+import sys
+
+import pytest
+from aiohttp import web
+
+from benchmarks.bench.gateway_overhead import (
+    MISS_PROMPTS,
+    FixedRateLoad,
+    OverheadParameters,
+    Step,
+    TargetOutcome,
+    evaluate,
+    gateway_args,
+    gateway_config,
+    process_tree,
+    process_usage,
+    report,
+)
+from benchmarks.bench.litellm_proxy import (
+    INSTALLED_MARKER,
+    REQUIREMENT,
+    VERSION,
+    ensure_litellm,
+    proxy_config,
+)
+from benchmarks.bench.passthrough_server import create_app
+from reference_impl.__main__ import parser as gateway_parser
+from reference_impl.config import load_config
+
+
+LIMIT_S = 0.050
+TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+
+
+def _step(rate, *, p99_ms=25.0, p50_ms=22.0, errors=0, shortfall=None, requests=1000, hits=None):
+    return Step(
+        rate_rps=rate,
+        duration_s=10.0,
+        achieved_rps=float(rate),
+        requests=requests,
+        errors=errors,
+        p50_s=p50_ms / 1e3,
+        p99_s=p99_ms / 1e3,
+        shortfall=shortfall,
+        cpu_s=2.0,
+        peak_rss_bytes=50 * 2**20,
+        cache={} if hits is None else {"hit": hits, "miss": requests - hits},
+    )
+
+
+def _ladder(name, rates, changes=None):
+    """A target measured at ``rates``; ``changes[rate]``: keyword arguments of that step."""
+    return TargetOutcome(name, tuple(_step(r, **(changes or {}).get(r, {})) for r in rates))
+
+
+def _outcomes(**replace):
+    """Every target healthy: the gateway adds 1 ms of p99 and holds 2,000/s on hits."""
+    rates = (250, 1000, 2000)
+    outcomes = {
+        "direct": _ladder("direct", (25, 100, *rates)),
+        "passthrough": _ladder("passthrough", rates),
+        "gateway_miss": _ladder("gateway_miss", rates, {1000: {"p99_ms": 26.0}}),
+        "gateway_hit": _ladder("gateway_hit", rates, {2000: {"p99_ms": 3.0, "hits": 1000}}),
+        "litellm": _ladder("litellm", (25, 100), {100: {"p99_ms": 400.0}}),
+    }
+    return outcomes | replace
+
+
+# Steps and capacity
+
+
+def test_capacity_is_the_highest_passing_rate_before_the_first_failure():
+    outcome = _ladder("t", (250, 500, 1000), {1000: {"p99_ms": 80.0}})
+    assert outcome.capacity_rps(LIMIT_S) == 500
+
+
+def test_a_target_that_fails_its_first_rate_has_no_capacity_and_one_never_measured_has_none():
+    assert _ladder("t", (250,), {250: {"p99_ms": 80.0}}).capacity_rps(LIMIT_S) == 0
+    assert TargetOutcome("t", could_not_run="boom").capacity_rps(LIMIT_S) is None
+
+
+def test_a_step_fails_on_one_percent_of_errors_on_a_shortfall_or_on_its_p99():
+    assert _step(250, errors=9).passes(LIMIT_S)
+    assert not _step(250, errors=10).passes(LIMIT_S)
+    assert not _step(250, shortfall="the load generator fell behind").passes(LIMIT_S)
+    assert not _step(250, p99_ms=50.0).passes(LIMIT_S)
+
+
+def test_cache_hits_are_a_share_of_the_requests_or_unknown_without_the_header():
+    assert _step(250, hits=250).cache_hit_fraction == 0.25
+    assert _step(250).cache_hit_fraction is None
+
+
+def test_direct_runs_every_rate_of_both_ladders_and_litellm_only_its_own():
+    parameters = OverheadParameters.for_run(quick=False)
+    assert parameters.ladder("direct") == (25, 50, 100, 150, 200, 250, 500, 1000, 1500, 2000, 3000)
+    assert parameters.ladder("litellm") == (25, 50, 100, 150, 200)
+    assert parameters.ladder("gateway_miss") == (250, 500, 1000, 1500, 2000, 3000)
+
+
+def test_a_load_survives_its_trip_to_the_child_process():
+    load = FixedRateLoad("http://127.0.0.1:1", 1000, 3.0, MISS_PROMPTS, seed=7)
+    assert FixedRateLoad.from_json(load.to_json()) == load
+    plan = load.plan()
+    assert plan.processes == 1
+    assert plan.target.api_key is not None
+    assert plan.workload.arrivals.process == "regular"
+
+
+# The checks
+
+
+def test_healthy_targets_meet_every_check():
+    checks = evaluate(_outcomes(), LIMIT_S)
+    assert [c.passed for c in checks] == [True, True, True, True]
+    assert report(OverheadParameters.for_run(quick=True), _outcomes(), LIMIT_S).passed
+
+
+def test_more_than_two_ms_of_p99_over_direct_at_1000_fails_the_overhead_check():
+    slow = _ladder("gateway_miss", (250, 1000, 2000), {1000: {"p99_ms": 27.5}})
+    overhead, *_ = evaluate(_outcomes(gateway_miss=slow), LIMIT_S)
+    assert overhead.passed is False
+    assert "2.500 ms" in overhead.detail
+
+
+def test_a_gateway_that_fails_at_1000_fails_the_overhead_check_whatever_its_p99():
+    failing = _ladder("gateway_miss", (250, 1000), {1000: {"errors": 50}})
+    overhead, passthrough, litellm, _ = evaluate(_outcomes(gateway_miss=failing), LIMIT_S)
+    assert overhead.passed is False
+    assert "failed" in overhead.detail
+    assert passthrough.passed is False  # 250 < half of 2,000
+    assert litellm.passed is True  # 250 >= 10 x 25
+
+
+def test_a_gateway_that_stopped_below_1000_leaves_the_overhead_undecided():
+    stopped = _ladder("gateway_miss", (250,), {250: {"p99_ms": 80.0}})
+    overhead, passthrough, litellm, _ = evaluate(_outcomes(gateway_miss=stopped), LIMIT_S)
+    assert overhead.passed is None
+    assert "stopped below" in overhead.detail
+    assert (passthrough.passed, litellm.passed) == (False, False)
+
+
+def test_litellm_that_could_not_run_leaves_its_check_undecided_and_the_benchmark_unpassed():
+    missing = TargetOutcome("litellm", could_not_run="pip install failed with exit code 1")
+    outcomes = _outcomes(litellm=missing)
+    _, _, litellm, _ = evaluate(outcomes, LIMIT_S)
+    assert litellm.passed is None
+    assert "pip install failed" in litellm.detail
+    bench_report = report(OverheadParameters.for_run(quick=True), outcomes, LIMIT_S)
+    assert not bench_report.passed
+    assert "could not run: pip install failed" in bench_report.tables[1]
+
+
+def test_cache_hits_slower_than_five_ms_at_2000_fail_the_hit_check():
+    slow = _ladder("gateway_hit", (250, 1000, 2000), {2000: {"p99_ms": 5.5}})
+    *_, hit = evaluate(_outcomes(gateway_hit=slow), LIMIT_S)
+    assert hit.passed is False
+
+
+def test_the_report_is_strict_json_even_with_an_empty_step():
+    empty = _step(250, p99_ms=float("nan"), p50_ms=float("nan"), errors=1000)
+    outcomes = _outcomes(gateway_miss=TargetOutcome("gateway_miss", (empty,)))
+    bench_report = report(OverheadParameters.for_run(quick=True), outcomes, LIMIT_S)
+    document = json.loads(bench_report.to_json("x", started_at=0, elapsed_s=1, load_average={}))
+    (step,) = document["figures"]["targets"]["gateway_miss"]["steps"]
+    assert step["p99_s"] is None
+    assert step["passed"] is False
+
+
+# /proc
+
+
+def test_process_usage_of_this_process_matches_its_own_accounting():
+    before = os.times()
+    usage = process_usage(os.getpid())
+    after = os.times()
+
+    def cpu(t):
+        return t.user + t.system + t.children_user + t.children_system
+
+    assert cpu(before) - 2 * TICK_S <= usage.cpu_s <= cpu(after) + 2 * TICK_S
+    assert 0 < usage.rss_bytes <= usage.peak_rss_bytes
+    max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    assert usage.peak_rss_bytes == pytest.approx(max_rss, rel=0.1)
+
+
+def test_the_process_tree_counts_a_child_process():
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+    try:
+        assert child.pid in process_tree(os.getpid())
+        assert os.getpid() not in process_tree(child.pid)
+    finally:
+        child.communicate(b"")
+
+
+def _fake_process(proc, pid, ppid, *, ticks, hwm_kib, rss_kib, comm="(python) x)"):
+    utime, stime, cutime, cstime = ticks
+    (proc / str(pid)).mkdir()
+    fields = ["S", ppid, 1, 1, 0, -1, 0, 0, 0, 0, 0, utime, stime, cutime, cstime, 20, 0, 1]
+    (proc / str(pid) / "stat").write_text(f"{pid} {comm} {' '.join(map(str, fields))}\n")
+    status = f"Name:\tpython\nVmHWM:\t  {hwm_kib} kB\nVmRSS:\t  {rss_kib} kB\n"
+    (proc / str(pid) / "status").write_text(status)
+
+
+def test_proc_fields_are_read_after_the_command_name_whatever_it_holds(tmp_path):
+    _fake_process(tmp_path, 10, 1, ticks=(100, 50, 7, 3), hwm_kib=2048, rss_kib=1024)
+    _fake_process(tmp_path, 11, 10, ticks=(20, 10, 0, 0), hwm_kib=512, rss_kib=256, comm="(a b)")
+    _fake_process(tmp_path, 12, 1, ticks=(999, 999, 0, 0), hwm_kib=9999, rss_kib=9999)
+    (tmp_path / "self").mkdir()
+    usage = process_usage(10, proc=tmp_path)
+    assert process_tree(10, proc=tmp_path) == [10, 11]
+    assert usage.cpu_s == pytest.approx(190 * TICK_S)
+    assert (usage.peak_rss_bytes, usage.rss_bytes) == (2560 * 1024, 1280 * 1024)
+
+
+def test_a_vanished_process_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        process_usage(10, proc=tmp_path)
+
+
+# The targets' configuration
+
+
+def test_the_litellm_config_routes_the_model_to_the_provider_without_retries():
+    config = proxy_config(
+        provider_url="http://127.0.0.1:9000/", provider_model="bench", api_key="sk-provider"
+    )
+    (route,) = config["model_list"]
+    assert route["model_name"] == "gpt-4o-mini"
+    assert route["litellm_params"] == {
+        "model": "openai/bench",
+        "api_base": "http://127.0.0.1:9000/v1",
+        "api_key": "sk-provider",
+    }
+    assert config["litellm_settings"]["num_retries"] == 0
+    assert config["general_settings"]["disable_spend_logs"] is True
+    json.dumps(config)  # it is written as JSON (which LiteLLM reads as YAML)
+
+
+def test_an_installed_litellm_is_reused_without_installing(tmp_path):
+    venv = tmp_path / f"litellm-{VERSION}"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "litellm").write_text("")
+    (venv / INSTALLED_MARKER).write_text(REQUIREMENT)
+    progress = []
+    install = ensure_litellm(tmp_path, on_progress=progress.append)
+    assert install.executable == venv / "bin" / "litellm"
+    assert progress == []
+
+
+def test_the_gateway_accepts_its_command_line_and_config_file(tmp_path):
+    config_path = tmp_path / "gateway.json"
+    config_path.write_text(json.dumps(gateway_config()))
+    argv = gateway_args(
+        provider_url="http://127.0.0.1:9000",
+        redis_url="redis://127.0.0.1:6379/0",
+        config=config_path,
+    )
+    args = gateway_parser().parse_args(["--host", "127.0.0.1", "--port", "0", *argv])
+    config = load_config(
+        args.config,
+        overrides={"provider_url": args.provider_url, "redis_url": args.redis_url},
+        environ={},
+    )
+    assert config.profile == "hardened"
+    assert [t.name for t in config.tenants] == ["bench"]
+    # caps above the requests in flight at the top rate, even if each took a second
+    assert min(config.limiter.tenant_cap, config.limiter.global_cap or 0) >= 3000
+
+
+# The pass-through
+
+
+async def test_the_passthrough_forwards_a_post_and_returns_what_came_back(
+    aiohttp_server, aiohttp_client
+):
+    seen = []
+
+    async def upstream_handler(request: web.Request) -> web.Response:
+        seen.append((request.path, request.headers.get("Authorization"), await request.read()))
+        return web.json_response({"answered": True}, status=201)
+
+    upstream = web.Application()
+    upstream.router.add_post("/v1/chat/completions", upstream_handler)
+    upstream_server = await aiohttp_server(upstream)
+    client = await aiohttp_client(create_app(str(upstream_server.make_url("/"))))
+
+    response = await client.post(
+        "/v1/chat/completions",
+        data=b'{"model": "m"}',
+        headers={"Authorization": "Bearer sk-x", "Content-Type": "application/json"},
+    )
+    assert response.status == 201
+    assert await response.json() == {"answered": True}
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert seen == [("/v1/chat/completions", "Bearer sk-x", b'{"model": "m"}')]
+    assert (await client.get("/healthz")).status == 200

@@ -1,0 +1,269 @@
+"""Each stabilisation pattern against the real stack, with the provider's stats as the oracle."""
+
+import asyncio
+import json
+
+import aiohttp
+import openai
+import pytest
+from gateway_support import (
+    KEY,
+    OTHER_KEY,
+    auth,
+    chat,
+    fast_provider,
+    gateway_config,
+    gateway_process,
+    provider_requests,
+    unique_messages,
+)
+
+from reference_impl import create_app
+from stack import Toxic, links
+
+
+@pytest.fixture
+def make_gateway(stack, aiohttp_client):
+    """An in-process gateway on the stack's provider and Redis links, with config changes."""
+    fast_provider(stack)
+
+    async def make(**fields):
+        return await aiohttp_client(create_app(gateway_config(stack, **fields)))
+
+    return make
+
+
+async def _post_many(client, bodies, headers=None):
+    async def one(body):
+        response = await client.post("/v1/chat/completions", json=body, headers=headers or auth())
+        return response.status, dict(response.headers), await response.json()
+
+    return await asyncio.gather(*(one(body) for body in bodies))
+
+
+async def test_100_identical_concurrent_requests_make_one_upstream_call(stack, make_gateway):
+    fast_provider(stack, ttft_ms=300)
+    client = await make_gateway()
+    body = chat(unique_messages())
+    results = await _post_many(client, [body] * 100)
+    assert {status for status, _, _ in results} == {200}
+    caches = sorted(headers["x-cache"] for _, headers, _ in results)
+    assert caches.count("miss") == 1
+    assert caches.count("coalesced") == 99
+    contents = {answer["choices"][0]["message"]["content"] for _, _, answer in results}
+    assert len(contents) == 1
+    assert provider_requests(stack) == 1
+
+
+async def test_coalescing_spans_two_worker_processes(stack, tmp_path):
+    fast_provider(stack, ttft_ms=400)
+    body = chat(unique_messages())
+    with gateway_process(stack, tmp_path, workers=2) as url:
+        connector = aiohttp.TCPConnector(limit=0, force_close=True)
+        async with aiohttp.ClientSession(base_url=url, connector=connector) as session:
+
+            async def one():
+                async with session.post(
+                    "/v1/chat/completions", json=body, headers=auth()
+                ) as response:
+                    return response.status, response.headers["x-cache"], await response.json()
+
+            results = await asyncio.gather(*(one() for _ in range(100)))
+            async with session.get("/metrics") as response:
+                metrics = await response.text()
+    assert {status for status, _, _ in results} == {200}
+    assert sorted(cache for _, cache, _ in results).count("miss") == 1
+    assert len({answer["choices"][0]["message"]["content"] for _, _, answer in results}) == 1
+    assert provider_requests(stack) == 1
+    assert 'cache_total{result="coalesced"} 99.0' in metrics
+
+
+async def test_a_429_storm_opens_the_breaker_and_the_fallback_serves(stack, make_gateway):
+    stack.provider.set_fault({"error_rates": {429: 1.0}, "retry_after_s": 0.02}, model="gpt-4o")
+    client = await make_gateway(
+        breaker={"min_calls": 10, "window_s": 30, "open_s": 30},
+        retries={"budget_ratio": 0.1, "budget_min_per_s": 0.2, "budget_window_s": 30},
+    )
+    requests = 60
+    bodies = [
+        {"model": "gpt-4o", "messages": unique_messages(), "max_tokens": 5} for _ in range(requests)
+    ]
+    results = []
+    for start in range(0, requests, 10):
+        results += await _post_many(client, bodies[start : start + 10])
+    assert {status for status, _, _ in results} == {200}
+    assert not any(headers.get("x-degraded") for _, headers, _ in results)
+    assert {answer["model"] for _, _, answer in results} == {"gpt-4o-mini"}
+    attempts_on_4o = provider_requests(stack, model="gpt-4o")
+    retry_allowance = 0.1 * requests + 0.2 * 30
+    assert attempts_on_4o <= requests + retry_allowance
+    assert attempts_on_4o < requests, "the open breaker must stop calls to gpt-4o"
+    metrics = await (await client.get("/metrics")).text()
+    assert 'meltproof_gateway_breaker_state{deployment="gpt-4o"} 2.0' in metrics
+
+
+async def test_with_every_model_down_chat_degrades_and_embeddings_get_503(stack, make_gateway):
+    stack.provider.set_fault({"error_rates": {503: 1.0}})
+    client = await make_gateway()
+    response = await client.post(
+        "/v1/chat/completions", json=chat(unique_messages()), headers=auth()
+    )
+    assert response.status == 200
+    assert response.headers["x-degraded"] == "true"
+    body = await response.json()
+    assert body["degraded"] is True
+    assert body["choices"][0]["message"]["content"]
+    response = await client.post(
+        "/v1/embeddings", json={"model": "text-embedding-3-small", "input": "x"}, headers=auth()
+    )
+    assert response.status == 503
+    assert int(response.headers["retry-after"]) >= 1
+    assert (await response.json())["error"]["type"] == "service_unavailable"
+
+
+async def test_the_naive_profile_passes_the_storm_through(stack, make_gateway):
+    stack.provider.set_fault({"error_rates": {429: 1.0}, "retry_after_s": 0.01})
+    client = await make_gateway(profile="naive", retries={"base_s": 0.01})
+    response = await client.post(
+        "/v1/chat/completions", json=chat(unique_messages()), headers=auth()
+    )
+    assert response.status == 429
+    assert "x-cache" not in response.headers
+    assert provider_requests(stack) == 3, "naive retries: 3 attempts, no budget, no fallback"
+
+
+@pytest.mark.parametrize("failure", ["link_down", "black_hole"])
+async def test_redis_gone_the_gateway_still_answers(stack, make_gateway, failure):
+    client = await make_gateway(redis_timeout_s=0.05)
+    body = chat(unique_messages())
+    if failure == "link_down":
+        stack.toxiproxy.set_enabled(links.REDIS, False)
+    else:
+        stack.toxiproxy.add_toxic(links.REDIS, Toxic("hole", "timeout", attributes={"timeout": 0}))
+    statuses = [
+        (await client.post("/v1/chat/completions", json=body, headers=auth())).status
+        for _ in range(3)
+    ]
+    assert statuses == [200, 200, 200]
+
+
+async def test_a_tenant_over_its_cap_gets_429_and_the_provider_never_sees_more(stack, make_gateway):
+    fast_provider(stack, ttft_ms=300)
+    cap = 3
+    client = await make_gateway(
+        tenants=[
+            {"name": "one", "api_key": KEY, "concurrency_cap": cap},
+            {"name": "two", "api_key": OTHER_KEY},
+        ]
+    )
+    bodies = [{"model": "gpt-4o-mini", "messages": unique_messages()} for _ in range(20)]
+    results = await _post_many(client, bodies)
+    statuses = [status for status, _, _ in results]
+    assert statuses.count(200) >= cap
+    assert statuses.count(429) >= 20 - 2 * cap
+    refused = next(headers for status, headers, _ in results if status == 429)
+    assert int(refused["Retry-After"]) >= 1
+    assert stack.provider.stats()["tenants"]["one"]["max_in_flight"] <= cap
+    other = await _post_many(client, [chat(unique_messages())], headers=auth(OTHER_KEY))
+    assert other[0][0] == 200, "another tenant keeps its own slots"
+
+
+async def test_budgets_warn_then_downgrade_then_refuse(stack, make_gateway):
+    budget = {"limit_tokens": 100, "warn_pct": 0.2, "hard_pct": 0.5, "ceiling_pct": 1.0}
+    client = await make_gateway(
+        tenants=[{"name": "one", "api_key": KEY, "budget": budget}],
+        budgets={"default_max_output_tokens": 10},
+    )
+    seen = []
+    for _ in range(12):
+        response = await client.post(
+            "/v1/chat/completions",
+            json={"model": "gpt-4o", "messages": unique_messages(), "max_tokens": 10},
+            headers=auth(),
+        )
+        body = await response.json()
+        seen.append((response.status, "x-budget-warning" in response.headers, body.get("model")))
+        if response.status == 429:
+            assert body["error"]["code"] == "token_budget_exhausted"
+            break
+    assert seen[0] == (200, False, "gpt-4o")
+    assert any(warned and model == "gpt-4o" for _, warned, model in seen)
+    assert any(model == "gpt-4o-mini" for _, _, model in seen), "downgraded past the hard limit"
+    assert seen[-1][0] == 429
+    used = stack.provider.stats()["tenants"]["one"]
+    spent = used["prompt_tokens"] + used["completion_tokens"]
+    assert spent <= 100 + 30, "the ceiling is overrun by at most one request"
+
+
+async def test_a_structured_answer_is_valid_or_degraded(stack, make_gateway):
+    client = await make_gateway()
+    schema = {
+        "type": "object",
+        "properties": {"summary": {"type": "string"}, "score": {"type": "integer"}},
+        "required": ["summary", "score"],
+        "additionalProperties": False,
+    }
+    body = chat(
+        unique_messages(),
+        response_format={"type": "json_schema", "json_schema": {"name": "s", "schema": schema}},
+    )
+    response = await client.post("/v1/chat/completions", json=body, headers=auth())
+    answer = await response.json()
+    assert response.status == 200
+    assert "x-degraded" not in response.headers
+    content = answer["choices"][0]["message"]["content"]
+    assert set(json.loads(content)) == {"summary", "score"}
+    stack.provider.set_fault({"malformed_rate": 1.0})
+    body["messages"] = unique_messages()
+    response = await client.post("/v1/chat/completions", json=body, headers=auth())
+    assert response.status == 200
+    assert response.headers["x-degraded"] == "true"
+
+
+async def test_a_slow_provider_answers_degraded_within_the_deadline(stack, make_gateway):
+    client = await make_gateway(deadline={"default_s": 0.5})
+    stack.toxiproxy.add_toxic(
+        links.PROVIDER, Toxic("slow", "latency", attributes={"latency": 2000})
+    )
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    response = await client.post(
+        "/v1/chat/completions", json=chat(unique_messages()), headers=auth()
+    )
+    elapsed = loop.time() - started
+    assert response.status == 200
+    assert response.headers["x-degraded"] == "true"
+    assert elapsed < 1.5
+
+
+async def test_the_naive_profile_gives_504_after_its_timeout(stack, make_gateway):
+    client = await make_gateway(
+        profile="naive", upstream_timeout_s=0.3, retries={"max_attempts": 1}
+    )
+    stack.toxiproxy.add_toxic(
+        links.PROVIDER, Toxic("slow", "latency", attributes={"latency": 1000})
+    )
+    response = await client.post(
+        "/v1/chat/completions", json=chat(unique_messages()), headers=auth()
+    )
+    assert response.status == 504
+    assert (await response.json())["error"]["type"] == "timeout"
+
+
+async def test_a_stream_fans_out_to_coalesced_followers(stack, make_gateway):
+    fast_provider(stack, ttft_ms=200, tpot_ms=20)
+    client = await make_gateway()
+    sdk = openai.AsyncOpenAI(base_url=str(client.make_url("/v1")), api_key=KEY, max_retries=0)
+    messages = unique_messages()
+
+    async def one():
+        stream = await sdk.chat.completions.create(
+            model="gpt-4o-mini", messages=messages, temperature=0, stream=True
+        )
+        return "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+
+    async with sdk:
+        texts = await asyncio.gather(*(one() for _ in range(10)))
+    assert len(set(texts)) == 1
+    assert texts[0]
+    assert provider_requests(stack) == 1
