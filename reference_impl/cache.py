@@ -13,6 +13,7 @@ import logging
 
 from .answer import Answer
 from .redis_link import RedisLink, RedisUnavailable
+from .singleflight import CacheSlot
 
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,10 @@ class ResponseCache:
     def redis_key(self, key: str) -> str:
         """The Redis key that holds the answer for cache key ``key``."""
         return f"{self._key_prefix}:{key}"
+
+    def slot(self, key: str) -> CacheSlot:
+        """Where a coalescing flight reads and writes the answer for ``key``."""
+        return CacheSlot(self.redis_key(key), self._ttl_ms)
 
     async def get(self, key: str) -> Answer | None:
         """The stored answer, or None on a miss or when Redis is unavailable."""

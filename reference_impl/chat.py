@@ -21,19 +21,23 @@ SSE_HEADERS = {"Cache-Control": "no-cache"}
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     """Answer like OpenAI; the patterns of ``pipeline`` decide how."""
-    data = await read_json_object(request)
+    raw, data = await read_json_object(request)
     chat = validate(ChatBody, data)
     exchange = start_exchange(
         request,
         CHAT,
         data,
+        raw=raw,
         prompt_tokens=prompt_tokens_upper(data["messages"]),
         max_output_tokens=chat.max_output_tokens,
         stream=chat.stream,
     )
-    exchange.gateway.prompts.offer(
-        tenant=exchange.tenant.name, fingerprint=exchange.fingerprint, messages=data["messages"]
-    )
+    if exchange.tenant.store_raw_prompts:
+        exchange.gateway.prompts.offer(
+            tenant=exchange.tenant.name,
+            fingerprint=exchange.fingerprint(),
+            messages=data["messages"],
+        )
 
     async def whole(answer: Answer) -> web.StreamResponse:
         if exchange.stream and answer.status == HTTPStatus.OK:

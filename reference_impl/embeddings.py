@@ -16,12 +16,13 @@ EMBEDDINGS = Route(name="embeddings", path="v1/embeddings", can_degrade=False)
 
 async def embeddings(request: web.Request) -> web.StreamResponse:
     """Vectors for ``input``, from the cache when the same input was embedded recently."""
-    data = await read_json_object(request)
+    raw, data = await read_json_object(request)
     validate(EmbeddingsBody, data)
     exchange = start_exchange(
         request,
         EMBEDDINGS,
         data,
+        raw=raw,
         prompt_tokens=input_tokens_upper(data["input"]),
         max_output_tokens=0,
     )

@@ -14,4 +14,3 @@ METRICS = web.AppKey("metrics", GatewayMetrics)
 GATEWAY = web.AppKey("gateway", Gateway)
 TENANT = web.RequestKey("tenant", TenantConfig)
 """Request key: the ``TenantConfig`` the API key belongs to (set by ``auth.tenants``)."""
-

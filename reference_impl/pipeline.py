@@ -40,7 +40,7 @@ from .pricing import Price, cost_usd
 from .privacy import request_log_fields
 from .resilience import Failure, Result, UpstreamRequest, passed_headers
 from .retry import Deadline
-from .singleflight import Role, Tap, Ticket
+from .singleflight import Tap, Ticket
 from .state import Gateway
 from .structured import (
     UnsupportedSchema,
@@ -81,7 +81,8 @@ class Exchange:
     deadline: Deadline
     prompt_version: str
     idempotency_key: str
-    fingerprint: str
+    raw: bytes | None = None
+    """The client's body as sent, forwarded as is while the body is unchanged."""
     stream: bool = False
     opt_in_cache: bool = False
     headers: dict[str, str] = field(default_factory=dict)
@@ -93,13 +94,16 @@ class Exchange:
     """The reservation was settled or released."""
     started: float = field(default_factory=time.perf_counter)
     ticket: Ticket | None = None
-    """The flight of a cacheable request; its role says miss or coalesced."""
+    """The coalescing flight of a cacheable request; its role is the cache status."""
 
     def cache_status(self) -> str:
         """``hit``, ``miss``, ``coalesced``, or empty for a request that is not cacheable."""
-        if self.ticket is not None:
-            return "miss" if self.ticket.role is Role.LEADER else "coalesced"
-        return self.cache
+        return self.ticket.role.value if self.ticket is not None else self.cache
+
+    def fingerprint(self) -> str:
+        """The salted hash of the prompt that logs carry instead of the prompt."""
+        messages = self.body.get("messages", self.body.get("input"))
+        return prompt_fingerprint(messages, salt=self.gateway.salts[self.tenant.name])
 
     @property
     def model(self) -> str:
@@ -112,6 +116,7 @@ def start_exchange(
     route: Route,
     body: dict[str, Any],
     *,
+    raw: bytes,
     prompt_tokens: int,
     max_output_tokens: int | None,
     stream: bool = False,
@@ -125,7 +130,6 @@ def start_exchange(
         raise InvalidRequest(
             f"{PROMPT_VERSION_HEADER} must be 1-64 letters, digits, '.', '_' or '-'"
         )
-    messages = body.get("messages", body.get("input"))
     return Exchange(
         gateway=gateway,
         route=route,
@@ -138,7 +142,7 @@ def start_exchange(
         deadline=Deadline(_deadline_s(request, gateway)),
         prompt_version=version,
         idempotency_key=request.headers.get("Idempotency-Key") or uuid.uuid4().hex,
-        fingerprint=prompt_fingerprint(messages, salt=tenant.salt()),
+        raw=raw,
         stream=stream,
         opt_in_cache=request.headers.get(config.cache.opt_in_header) == "1",
     )
@@ -215,6 +219,7 @@ def downgrade(exchange: Exchange, max_output_tokens: int) -> None:
     """Past the hard budget: the cheaper model, fewer output tokens, a shorter context."""
     route = exchange.gateway.config.route(exchange.model)
     body = exchange.body
+    exchange.raw = None
     if route is not None and route.downgrade_to is not None:
         exchange.headers["x-budget-downgraded-to"] = route.downgrade_to
         body["model"] = route.downgrade_to
@@ -268,42 +273,66 @@ async def handle(
 
 
 async def serve(exchange: Exchange) -> Answer | Ticket:
-    """Steps 2-7: a cached answer, or the ticket of the flight that produces one."""
+    """Steps 2-7: a cached or direct answer, or the ticket of the flight that produces one."""
     gateway = exchange.gateway
-    key = None
-    if (gateway.cache or gateway.config.coalescing.enabled) and (
-        exchange.route.name != "chat"
-        or is_deterministic(exchange.body, opt_in=exchange.opt_in_cache)
-    ):
-        key = cache_key(
-            exchange.body,
-            salt=exchange.tenant.salt(),
-            prompt_version=exchange.prompt_version,
-            route=exchange.route.name,
-        )
-    if key is not None and gateway.cache is not None:
-        cached = await gateway.cache.get(key)
+    key = _cache_key(exchange)
+    wait_s = min(exchange.deadline.remaining_s(), LONGEST_WAIT_S)
+    if key is not None and gateway.config.coalescing.enabled:
+        slot = gateway.cache.slot(key) if gateway.cache is not None else None
+
+        async def lead(tap: Tap) -> Answer:
+            return await call_upstream(exchange, tap)
+
+        exchange.ticket = await gateway.flights.join(key, lead, wait_s=wait_s, cache=slot)
+        return exchange.ticket
+    store = gateway.cache if key is not None else None
+    if store is not None and key is not None:
+        cached = await store.get(key)
+        exchange.cache = "miss" if cached is None else "hit"
         if cached is not None:
-            exchange.cache = "hit"
-            gateway.metrics.cache("hit")
             return cached
-    flights = gateway.flights if key is not None and gateway.config.coalescing.enabled else None
 
     async def produce(tap: Tap) -> Answer:
-        return await call_upstream(exchange, key, tap)
+        answer = await call_upstream(exchange, tap)
+        if store is not None and key is not None and answer.cacheable:
+            await store.put(key, answer)
+        return answer
 
-    wait_s = min(exchange.deadline.remaining_s(), LONGEST_WAIT_S)
-    if flights is None or key is None:
-        ticket = await gateway.solo.join(uuid.uuid4().hex, produce, wait_s=wait_s)
-    else:
-        ticket = await flights.join(key, produce, wait_s=wait_s)
-    if key is not None:
-        exchange.ticket = ticket
-    return ticket
+    if exchange.stream:
+        return await gateway.solo.join(uuid.uuid4().hex, produce, wait_s=wait_s)
+    return await produce(NO_TAP)
 
 
-async def call_upstream(exchange: Exchange, key: str | None, tap: Tap) -> Answer:
-    """The flight's producer: limiter, resilient call, structured check, accounting, cache."""
+def _cache_key(exchange: Exchange) -> str | None:
+    """The request's cache key, if the cache or coalescing may act on it."""
+    gateway = exchange.gateway
+    if gateway.cache is None and not gateway.config.coalescing.enabled:
+        return None
+    if exchange.route.can_degrade and not is_deterministic(
+        exchange.body, opt_in=exchange.opt_in_cache
+    ):
+        return None
+    return cache_key(
+        exchange.body,
+        salt=gateway.salts[exchange.tenant.name],
+        prompt_version=exchange.prompt_version,
+        route=exchange.route.name,
+    )
+
+
+class _NoTap:
+    """The tap of a call that does not stream: nothing is ever emitted into it."""
+
+    async def emit(self, chunk: bytes) -> None:  # noqa: ARG002 - the Tap protocol
+        """Unreachable: only streamed calls emit."""
+        raise RuntimeError("a call that does not stream emitted a chunk")
+
+
+NO_TAP = _NoTap()
+
+
+async def call_upstream(exchange: Exchange, tap: Tap) -> Answer:
+    """The producer: limiter, resilient call, structured check, accounting, settlement."""
     gateway = exchange.gateway
     exchange.producing = True
     try:
@@ -324,8 +353,6 @@ async def call_upstream(exchange: Exchange, key: str | None, tap: Tap) -> Answer
         answer = final_answer(exchange, result)
         account(exchange, answer.model or exchange.model, usage)
         await settle_budget(exchange, usage)
-        if key is not None and gateway.cache is not None and answer.cacheable:
-            await gateway.cache.put(key, answer)
         return answer
     finally:
         await settle_budget(exchange, None)
@@ -334,7 +361,8 @@ async def call_upstream(exchange: Exchange, key: str | None, tap: Tap) -> Answer
 async def _answer_with_checks(exchange: Exchange, tap: Tap) -> tuple[Result, dict[str, int] | None]:
     """The resilient call, then the structured-output check with its repair attempts."""
     gateway = exchange.gateway
-    result = await gateway.resilience.call(_upstream_request(exchange, exchange.body), tap)
+    first = _upstream_request(exchange, exchange.body, raw=exchange.raw)
+    result = await gateway.resilience.call(first, tap)
     usage = _add_usage(None, result.usage)
     schema = requested_schema(exchange.body) if gateway.config.structured.enabled else None
     if (
@@ -374,10 +402,13 @@ async def _answer_with_checks(exchange: Exchange, tap: Tap) -> tuple[Result, dic
     return Result(failure=Failure("invalid_structured_output")), usage
 
 
-def _upstream_request(exchange: Exchange, body: Mapping[str, Any]) -> UpstreamRequest:
+def _upstream_request(
+    exchange: Exchange, body: Mapping[str, Any], *, raw: bytes | None = None
+) -> UpstreamRequest:
     return UpstreamRequest(
         path=exchange.route.path,
         body=body,
+        raw=raw,
         model=exchange.model,
         tenant=exchange.tenant.name,
         idempotency_key=exchange.idempotency_key,
@@ -469,7 +500,7 @@ def finished(exchange: Exchange, status: int) -> None:
     seconds = time.perf_counter() - exchange.started
     cache = exchange.cache_status()
     metrics = exchange.gateway.metrics
-    if exchange.ticket is not None:
+    if cache:
         metrics.cache(cache)
     metrics.request_finished(
         route=exchange.route.name,
@@ -481,7 +512,7 @@ def finished(exchange: Exchange, status: int) -> None:
     if access_log.isEnabledFor(logging.INFO):
         fields = request_log_fields(
             tenant=exchange.tenant.name,
-            fingerprint=exchange.fingerprint,
+            fingerprint=exchange.fingerprint(),
             model=exchange.model,
             status=status,
             cache=cache or "none",

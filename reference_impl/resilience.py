@@ -56,6 +56,8 @@ class UpstreamRequest:
     idempotency_key: str
     deadline: Deadline
     stream: bool = False
+    raw: bytes | None = None
+    """``body`` as the client sent it: forwarded unchanged to the model it asked for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,12 +206,16 @@ class Resilience:
         self, request: UpstreamRequest, model: str, tap: Tap, admission: _Attempted
     ) -> Result | Failure:
         """One attempt; its outcome is reported to the model's breaker."""
-        body = {**request.body, "model": model}
-        if request.stream:
-            body["stream_options"] = {"include_usage": True}
         headers = {"X-Tenant-Id": request.tenant, "Idempotency-Key": request.idempotency_key}
+        if request.raw is not None and model == request.model and not request.stream:
+            payload = request.raw
+        else:
+            body = {**request.body, "model": model}
+            if request.stream:
+                body["stream_options"] = {"include_usage": True}
+            payload = json.dumps(body, separators=(",", ":")).encode()
         try:
-            outcome = await self._exchange(request, body, headers, tap)
+            outcome = await self._exchange(request, model, payload, headers, tap)
         except asyncio.CancelledError:
             admission.abandoned()
             raise
@@ -236,16 +242,17 @@ class Resilience:
     async def _exchange(
         self,
         request: UpstreamRequest,
-        body: Mapping[str, Any],
+        model: str,
+        payload: bytes,
         headers: Mapping[str, str],
         tap: Tap,
     ) -> Result | Failure:
-        """Send ``body``; read the answer (or a stream's first event) within the deadline."""
-        model = str(body["model"])
+        """Send ``payload``; read the answer (or a stream's first event) within the deadline."""
         response: aiohttp.ClientResponse | None = None
+        headers = {**headers, "Content-Type": "application/json"}
         try:
             async with asyncio.timeout(request.deadline.timeout_s(self._attempt_cap_s)):
-                response = await self._session.post(request.path, json=body, headers=headers)
+                response = await self._session.post(request.path, data=payload, headers=headers)
                 if response.status != HTTPStatus.OK or response.content_type != "text/event-stream":
                     raw = await response.read()
                     return _complete(response, raw, model)

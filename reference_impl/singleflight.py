@@ -14,7 +14,8 @@ Across worker processes the flight coordinates through Redis, without polling:
   gets it, it leads: it runs the producer and extends the lock every ``lock_ttl_s / 3``
   (a Lua compare-and-extend: only while the token is still ours). At the end ONE Lua
   script stores ``<token>\\n<answer>`` in the result key for ``result_ttl_s``, deletes the
-  lock if it still holds our token, and publishes the key on the notifier's channel.
+  lock if it still holds our token, and publishes the key on the notifier's channel if a
+  remote follower left its waiting mark (so a flight nobody follows costs no message).
 - If the lock is held, the flight follows its holder. Each look registers a ``Notifier``
   waiter *first*, then runs one Lua script: the followed holder's result if it is there,
   else the lock if it is free, else the holder's token and the lock's PTTL. Then it waits
@@ -72,8 +73,16 @@ from .redis_link import RedisLink, RedisUnavailable
 
 log = logging.getLogger(__name__)
 
-# KEYS: lock, result. ARGV: our token, lock TTL ms, token of the holder followed ("" if none).
+# KEYS: lock, result, cache, waiting. ARGV: our token, lock TTL ms, token of the holder
+# followed ("" if none), "1" to look in the cache first (only before following: a followed
+# flight's answer is the follower's, coalesced, even though it is cached too).
 _ACQUIRE = """
+if ARGV[4] == '1' and ARGV[3] == '' then
+  local cached = redis.call('get', KEYS[3])
+  if cached then
+    return {'cached', cached}
+  end
+end
 local result = redis.call('get', KEYS[2])
 local followed = ARGV[3] .. '\\n'
 if result and ARGV[3] ~= '' and string.sub(result, 1, #followed) == followed then
@@ -82,6 +91,7 @@ end
 if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {'lock'}
 end
+redis.call('set', KEYS[4], '1', 'PX', ARGV[2])
 return {'held', redis.call('get', KEYS[1]), redis.call('pttl', KEYS[1])}
 """
 # KEYS: lock. ARGV: our token, lock TTL ms.
@@ -91,30 +101,48 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
-# KEYS: lock, result. ARGV: our token, answer, result TTL ms, channel, topic.
+# KEYS: lock, result, cache, waiting. ARGV: our token, answer, result TTL ms, channel, topic,
+# cache TTL ms ("0": not cached). Publishes only if a follower said it waits.
 _FINISH = """
 redis.call('set', KEYS[2], ARGV[1] .. '\\n' .. ARGV[2], 'PX', ARGV[3])
+if ARGV[6] ~= '0' then
+  redis.call('set', KEYS[3], ARGV[2], 'PX', ARGV[6])
+end
 if redis.call('get', KEYS[1]) == ARGV[1] then
   redis.call('del', KEYS[1])
 end
-redis.call('publish', ARGV[4], ARGV[5])
+if redis.call('del', KEYS[4]) == 1 then
+  redis.call('publish', ARGV[4], ARGV[5])
+end
 return 1
 """
-# KEYS: lock. ARGV: our token, channel, topic.
+# KEYS: lock, waiting. ARGV: our token, channel, topic.
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
   redis.call('del', KEYS[1])
 end
-redis.call('publish', ARGV[2], ARGV[3])
+if redis.call('del', KEYS[2]) == 1 then
+  redis.call('publish', ARGV[2], ARGV[3])
+end
 return 1
 """
 
 
 class Role(enum.StrEnum):
-    """A request's part in a flight: ``x-cache: miss`` for the leader, ``coalesced`` else."""
+    """A request's part in a flight, named by its ``x-cache`` value."""
 
-    LEADER = "leader"
-    FOLLOWER = "follower"
+    LEADER = "miss"
+    FOLLOWER = "coalesced"
+    HIT = "hit"
+    """The flight found the answer in the response cache."""
+
+
+@dataclass(frozen=True, slots=True)
+class CacheSlot:
+    """Where a flight finds and leaves a cacheable answer: the response cache's Redis key."""
+
+    redis_key: str
+    ttl_ms: int
 
 
 class Tap(Protocol):
@@ -167,6 +195,7 @@ class _Flight:
     feed: _Feed = field(default_factory=_Feed)
     role: Role = Role.FOLLOWER
     decided: asyncio.Event = field(default_factory=asyncio.Event)
+    cache: CacheSlot | None = None
 
     def decide(self, role: Role) -> None:
         self.role = role
@@ -201,7 +230,8 @@ class Ticket:
         A flight that follows another worker's can still turn leader (the lock expired, or
         ``wait_s`` ran out); the role is final once ``answer()`` returned.
         """
-        return self._flight.role if self._started else Role.FOLLOWER
+        role = self._flight.role
+        return role if self._started or role is Role.HIT else Role.FOLLOWER
 
     def chunks(self) -> AsyncIterator[bytes]:
         """Every emitted chunk from the first; ends when the producer returns or raises."""
@@ -253,12 +283,28 @@ class SingleFlight:
         """The Redis key where the leader leaves ``<token>\\n<answer>`` for remote followers."""
         return f"{self._key_prefix}:{{{key}}}:result"
 
-    async def join(self, key: str, produce: Producer, *, wait_s: float) -> Ticket:
-        """Follow the flight for ``key``, or start one that runs ``produce``."""
+    def _flight_keys(self, key: str, cache: CacheSlot | None) -> list[str]:
+        """The keys of the acquire and finish scripts: lock, result, cache, waiting mark."""
+        cache_key = cache.redis_key if cache is not None else ""
+        return [self.lock_key(key), self.result_key(key), cache_key, self._waiting_key(key)]
+
+    def _waiting_key(self, key: str) -> str:
+        """Set by a remote follower: the leader's finish publishes only when it exists."""
+        return f"{self._key_prefix}:{{{key}}}:waiting"
+
+    async def join(
+        self, key: str, produce: Producer, *, wait_s: float, cache: CacheSlot | None = None
+    ) -> Ticket:
+        """Follow the flight for ``key``, or start one that runs ``produce``.
+
+        With ``cache``, every look at Redis reads the cached answer in the same round trip
+        (a hit ends the flight, ``Role.HIT``), and the leader's finish stores a cacheable
+        answer there: the cache costs no round trip of its own.
+        """
         running = self._flights.get(key)
         if running is not None:
             return Ticket(*running, started=False)
-        flight = _Flight()
+        flight = _Flight(cache=cache)
         deadline = self._clock() + wait_s
         task = asyncio.create_task(self._fly(key, flight, produce, deadline=deadline))
         task.add_done_callback(lambda done: self._land(key, flight, done))
@@ -327,7 +373,7 @@ class SingleFlight:
         """
         with self._waiter(key) as waiter:
             try:
-                found = await self._acquire(key, token=token, followed=followed)
+                found = await self._acquire(key, flight, token=token, followed=followed)
             except RedisUnavailable:
                 return _Next.PRODUCE
             if not isinstance(found, _Held):
@@ -350,14 +396,25 @@ class SingleFlight:
             if waiter is not None:
                 waiter.cancel()
 
-    async def _acquire(self, key: str, *, token: str, followed: str) -> Answer | _Next | _Held:
+    async def _acquire(
+        self, key: str, flight: _Flight, *, token: str, followed: str
+    ) -> Answer | _Next | _Held:
         scripts = self._require_scripts()
-        keys = [self.lock_key(key), self.result_key(key)]
-        args: list[_ScriptArg] = [token, self._lock_ttl_ms, followed]
+        cache = flight.cache
+        keys = self._flight_keys(key, cache)
+        args: list[_ScriptArg] = [token, self._lock_ttl_ms, followed, "1" if cache else "0"]
         reply = await self._link.run(
             lambda client: scripts.acquire(keys=keys, args=args, client=client)
         )
         match reply:
+            case [b"cached", bytes(raw)]:
+                try:
+                    answer = Answer.from_bytes(raw)
+                except ValueError:
+                    log.warning("undecodable cache entry for flight %s; producing", key[:12])
+                    return _Next.PRODUCE
+                flight.decide(Role.HIT)
+                return answer
             case [b"result", bytes(raw)]:
                 try:
                     return Answer.from_bytes(raw)
@@ -373,39 +430,42 @@ class SingleFlight:
 
     async def _lead(self, key: str, flight: _Flight, produce: Producer, *, token: str) -> Answer:
         flight.decide(Role.LEADER)
-        extending = asyncio.create_task(self._keep_lock(key, token=token))
+        keeper = _LockKeeper(lambda: self._extend(key, token=token), self._lock_ttl_s / 3)
         try:
             answer = await produce(flight.feed)
         except BaseException:
-            await _stop(extending)
+            await keeper.stop()
             await self._release(key, token=token)
             raise
-        await _stop(extending)
-        await self._finish(key, answer, token=token)
+        await keeper.stop()
+        await self._finish(key, flight, answer, token=token)
         return answer
 
-    async def _keep_lock(self, key: str, *, token: str) -> None:
-        """Extend our lock every third of its TTL while the producer runs."""
+    async def _extend(self, key: str, *, token: str) -> bool:
+        """Extend our lock; False once it is no longer ours (a Redis failure retries later)."""
         scripts = self._require_scripts()
         keys = [self.lock_key(key)]
         args: list[_ScriptArg] = [token, self._lock_ttl_ms]
-        while True:
-            await asyncio.sleep(self._lock_ttl_s / 3)
-            try:
-                kept = await self._link.run(
-                    lambda client: scripts.extend(keys=keys, args=args, client=client)
-                )
-            except RedisUnavailable:
-                continue
-            if not kept:
-                log.warning("flight %s lost its lock; its answer is still shared", key[:12])
-                return
+        try:
+            kept = await self._link.run(
+                lambda client: scripts.extend(keys=keys, args=args, client=client)
+            )
+        except RedisUnavailable:
+            return True
+        if not kept:
+            log.warning("flight %s lost its lock; its answer is still shared", key[:12])
+        return bool(kept)
 
-    async def _finish(self, key: str, answer: Answer, *, token: str) -> None:
-        """Store the answer, release the lock, wake remote followers: one round trip."""
+    async def _finish(self, key: str, flight: _Flight, answer: Answer, *, token: str) -> None:
+        """Store the answer (and cache it), release the lock, wake remote followers: one
+        round trip."""
         scripts, channel = self._require_scripts(), self._channel()
-        keys = [self.lock_key(key), self.result_key(key)]
-        args: list[_ScriptArg] = [token, answer.to_bytes(), self._result_ttl_ms, channel, key]
+        cache = flight.cache
+        keys = self._flight_keys(key, cache)
+        cache_ttl_ms = cache.ttl_ms if cache is not None and answer.cacheable else 0
+        args: list[_ScriptArg] = [
+            token, answer.to_bytes(), self._result_ttl_ms, channel, key, cache_ttl_ms
+        ]  # fmt: skip
         try:
             await self._link.run(lambda client: scripts.finish(keys=keys, args=args, client=client))
         except RedisUnavailable:
@@ -415,7 +475,7 @@ class SingleFlight:
         """Release the lock of a failed producer and wake remote followers to take over."""
         with contextlib.suppress(RedisUnavailable):
             scripts, channel = self._require_scripts(), self._channel()
-            keys, args = [self.lock_key(key)], [token, channel, key]
+            keys, args = [self.lock_key(key), self._waiting_key(key)], [token, channel, key]
             await self._link.run(
                 lambda client: scripts.release(keys=keys, args=args, client=client)
             )
@@ -439,6 +499,31 @@ class _Scripts:
         self.extend = register(_EXTEND)
         self.finish = register(_FINISH)
         self.release = register(_RELEASE)
+
+
+class _LockKeeper:
+    """Extends a leader's lock every ``period_s``; a task exists only while one is due, so
+    the many calls shorter than a period cost one timer each."""
+
+    def __init__(self, extend: Callable[[], Awaitable[bool]], period_s: float) -> None:
+        self._extend = extend
+        self._period_s = period_s
+        self._loop = asyncio.get_running_loop()
+        self._timer = self._loop.call_later(period_s, self._due)
+        self._task: asyncio.Task[None] | None = None
+
+    def _due(self) -> None:
+        self._task = self._loop.create_task(self._run())
+
+    async def _run(self) -> None:
+        if await self._extend():
+            self._timer = self._loop.call_later(self._period_s, self._due)
+
+    async def stop(self) -> None:
+        """No more extensions; waits for one in progress."""
+        self._timer.cancel()
+        if self._task is not None:
+            await _stop(self._task)
 
 
 async def _stop(task: asyncio.Task[None]) -> None:

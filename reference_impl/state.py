@@ -39,6 +39,8 @@ class Gateway:
 
     config: GatewayConfig
     tenants_by_key: dict[str, TenantConfig]
+    salts: dict[str, str]
+    """Tenant name -> the salt of its cache keys and prompt fingerprints."""
     session: aiohttp.ClientSession
     metrics: GatewayMetrics
     link: RedisLink
@@ -141,6 +143,7 @@ async def open_gateway(config: GatewayConfig, metrics: GatewayMetrics) -> AsyncI
     gateway = Gateway(
         config=config,
         tenants_by_key={t.api_key.get_secret_value(): t for t in config.tenants},
+        salts={t.name: t.salt() for t in config.tenants},
         session=session,
         metrics=metrics,
         link=link,

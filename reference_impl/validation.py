@@ -65,8 +65,9 @@ class EmbeddingsBody(Lenient):
 Body = TypeVar("Body", bound=BaseModel)
 
 
-async def read_json_object(request: web.Request) -> dict[str, Any]:
-    """The request body as a JSON object, or ``InvalidRequest`` saying what is wrong."""
+async def read_json_object(request: web.Request) -> tuple[bytes, dict[str, Any]]:
+    """The request body as sent and as a JSON object, or ``InvalidRequest`` saying what is
+    wrong."""
     raw = await request.read()
     try:
         body = json.loads(raw)
@@ -74,7 +75,7 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
         raise InvalidRequest(f"the body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise InvalidRequest("the body must be a JSON object")
-    return body
+    return raw, body
 
 
 def validate(model: type[Body], data: dict[str, Any]) -> Body:

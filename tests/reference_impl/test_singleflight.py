@@ -19,7 +19,7 @@ import redis.asyncio as redis
 from reference_impl.answer import Answer
 from reference_impl.notify import Notifier
 from reference_impl.redis_link import RedisLink
-from reference_impl.singleflight import Role, SingleFlight, Tap, Ticket
+from reference_impl.singleflight import CacheSlot, Role, SingleFlight, Tap, Ticket
 
 
 ANSWER = Answer(status=200, body=b'{"choices":[]}', model="gpt-4o-mini")
@@ -378,3 +378,70 @@ class FailingOnce:
         if self.calls == 1:
             raise redis.ConnectionError("connection refused")
         return self._pubsub()
+
+
+CACHE = CacheSlot("meltproof:cache:test", 60_000)
+
+
+async def test_a_cached_answer_ends_the_flight_as_a_hit(start_worker: StartWorker) -> None:
+    flight, client = await start_worker()
+    await client.set(CACHE.redis_key, ANSWER.to_bytes())
+    upstream = Upstream()
+    ticket = await flight.join(KEY, upstream, wait_s=GUARD_S, cache=CACHE)
+    assert await answers([ticket]) == [ANSWER]
+    assert ticket.role is Role.HIT
+    assert upstream.calls == 0
+
+
+async def test_the_leader_caches_a_cacheable_answer_in_its_finish(
+    start_worker: StartWorker,
+) -> None:
+    flight, client = await start_worker()
+    upstream = Upstream()
+    upstream.release.set()
+    ticket = await flight.join(KEY, upstream, wait_s=GUARD_S, cache=CACHE)
+    await answers([ticket])
+    assert ticket.role is Role.LEADER
+    assert Answer.from_bytes(await client.get(CACHE.redis_key)) == ANSWER
+    assert 0 < await client.pttl(CACHE.redis_key) <= CACHE.ttl_ms
+    again = await flight.join(KEY, Upstream(), wait_s=GUARD_S, cache=CACHE)
+    await answers([again])
+    assert again.role is Role.HIT
+
+
+async def test_an_answer_that_is_not_cacheable_is_shared_but_not_cached(
+    start_worker: StartWorker,
+) -> None:
+    flight, client = await start_worker()
+    degraded = Answer(status=200, body=b"{}", degraded=True)
+    upstream = Upstream(answer=degraded)
+    upstream.release.set()
+    await answers([await flight.join(KEY, upstream, wait_s=GUARD_S, cache=CACHE)])
+    assert await client.get(CACHE.redis_key) is None
+
+
+async def test_remote_followers_are_coalesced_not_hits_although_the_answer_is_cached(
+    start_worker: StartWorker,
+) -> None:
+    (one, _), (two, _) = await two_workers(start_worker)
+    upstream = Upstream()
+    leader = await one.join(KEY, upstream, wait_s=GUARD_S, cache=CACHE)
+    follower = await two.join(KEY, upstream, wait_s=GUARD_S, cache=CACHE)
+    upstream.release.set()
+    assert await answers([leader, follower]) == [ANSWER, ANSWER]
+    assert (leader.role, follower.role) == (Role.LEADER, Role.FOLLOWER)
+    assert upstream.calls == 1
+
+
+async def test_a_flight_nobody_follows_publishes_nothing(
+    start_worker: StartWorker, server: fakeredis.FakeServer
+) -> None:
+    flight, _ = await start_worker()
+    listener = fakeredis.aioredis.FakeRedis(server=server).pubsub()
+    await listener.subscribe("meltproof:flights")
+    await listener.get_message(timeout=1.0)  # the subscribe confirmation
+    upstream = Upstream()
+    upstream.release.set()
+    await answers([await flight.join(KEY, upstream, wait_s=GUARD_S)])
+    assert await listener.get_message(timeout=0.2) is None
+    await listener.aclose()
