@@ -5,13 +5,14 @@ OpenAI default is 1) or a tenant that opted in, and one choice. Embeddings (a bo
 ``input`` and no ``messages``) are deterministic.
 
 A key is an HMAC-SHA256, keyed by the tenant's salt, of a canonical JSON of the route, the
-prompt version and the request's *semantic* fields only. Fields that do not change the answer
-(``stream``, ``stream_options``, ``user``, ``metadata``, anything unknown) are left out, so a
-streamed and a plain request share an entry. Equivalent spellings give one key: message text
-with its whitespace collapsed, dict keys in any order, a ``null`` field or message member as
-absent, ``1.0`` as ``1``. Embeddings ``input`` is kept verbatim, since every character
-reaches the vector. The salt keeps tenants apart and makes a key say nothing about the prompt
-it came from.
+prompt version and every field of the request but those known not to change the answer
+(``stream``, ``stream_options``, ``user``, ``metadata``, ...), so a streamed and a plain request
+share an entry, while a field the gateway does not know (a new sampling parameter, a vendor
+extension) can never make two different requests share one. Equivalent spellings give one
+key: message text with its whitespace collapsed, dict keys in any order, a ``null`` field or
+message member as absent, ``1.0`` as ``1``. Embeddings ``input`` is kept verbatim, since
+every character reaches the vector. The salt keeps tenants apart and makes a key say nothing
+about the prompt it came from.
 """
 
 from __future__ import annotations
@@ -23,30 +24,10 @@ from collections.abc import Mapping
 from typing import Any
 
 
-SEMANTIC_FIELDS = frozenset(
-    {
-        "model",
-        "messages",
-        "temperature",
-        "top_p",
-        "max_tokens",
-        "max_completion_tokens",
-        "n",
-        "seed",
-        "stop",
-        "response_format",
-        "tools",
-        "tool_choice",
-        "presence_penalty",
-        "frequency_penalty",
-        "logit_bias",
-        "logprobs",
-        "top_logprobs",
-        "input",
-        "dimensions",
-        "encoding_format",
-    }
+NON_SEMANTIC_FIELDS = frozenset(
+    {"stream", "stream_options", "user", "metadata", "store", "service_tier", "safety_identifier"}
 )
+"""Fields that do not change the answer; every other field is part of the key."""
 FINGERPRINT_HEX_CHARS = 16
 
 
@@ -67,7 +48,7 @@ def cache_key(body: Mapping[str, Any], *, salt: str, prompt_version: str, route:
     semantic = {
         name: _canonical(value)
         for name, value in body.items()
-        if name in SEMANTIC_FIELDS and value is not None
+        if name not in NON_SEMANTIC_FIELDS and value is not None
     }
     if "messages" in semantic:
         semantic["messages"] = _normalised_messages(semantic["messages"])

@@ -9,13 +9,14 @@ from aiohttp import web
 
 from .answer import Answer
 from .estimate import prompt_tokens_upper
-from .pipeline import Exchange, Route, answer_headers, handle, json_answer, start_exchange
+from .exchange import Exchange, Route, answer_headers, json_answer, start_exchange
+from .pipeline import handle
 from .singleflight import Ticket
 from .sse import is_usage_only, replay_as_sse
 from .validation import ChatBody, read_json_object, validate
 
 
-CHAT = Route(name="chat", path="v1/chat/completions", can_degrade=True)
+CHAT = Route(name="chat", path="v1/chat/completions", kind="chat", sampled=True, can_degrade=True)
 SSE_HEADERS = {"Cache-Control": "no-cache"}
 
 
@@ -38,48 +39,64 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
             fingerprint=exchange.fingerprint(),
             messages=data["messages"],
         )
+    events = EventWriter(request, exchange, include_usage=chat.include_usage)
 
     async def whole(answer: Answer) -> web.StreamResponse:
+        if events.started:
+            return await events.finish(answer)
         if exchange.stream and answer.status == HTTPStatus.OK:
-            return _replayed(exchange, answer, chat.include_usage)
+            return _replayed(exchange, answer, include_usage=chat.include_usage)
         return json_answer(exchange, answer)
 
     async def from_flight(ticket: Ticket) -> web.StreamResponse:
         if exchange.stream:
-            return await _streamed(request, exchange, ticket, chat.include_usage)
-        return json_answer(exchange, await ticket.answer())
+            async for event in ticket.chunks():
+                await events.emit(event)
+        return await whole(await ticket.answer())
 
-    return await handle(exchange, whole=whole, from_flight=from_flight)
+    return await handle(exchange, events, whole=whole, from_flight=from_flight)
 
 
-async def _streamed(
-    request: web.Request, exchange: Exchange, ticket: Ticket, include_usage: bool
-) -> web.StreamResponse:
-    """Relay the flight's events as they come; replay its answer if it emitted none."""
-    response: web.StreamResponse | None = None
-    async for event in ticket.chunks():
-        if not include_usage and is_usage_only(event):
-            continue
+class EventWriter:
+    """Writes a stream's events to the client as they come; the response starts with the
+    first event, so an answer that never streamed can still be sent whole."""
+
+    def __init__(self, request: web.Request, exchange: Exchange, *, include_usage: bool) -> None:
+        self._request = request
+        self._exchange = exchange
+        self._include_usage = include_usage
+        self._response: web.StreamResponse | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether events (and so the status and headers) were already sent."""
+        return self._response is not None
+
+    async def emit(self, event: bytes) -> None:
+        """Send one event; the usage event only if the client asked for it."""
+        if not self._include_usage and is_usage_only(event):
+            return
+        if self._response is None:
+            empty = Answer(status=HTTPStatus.OK, body=b"")
+            headers = {**SSE_HEADERS, **answer_headers(self._exchange, empty)}
+            self._response = web.StreamResponse(headers=headers)
+            self._response.content_type = "text/event-stream"
+            await self._response.prepare(self._request)
+        await self._response.write(event)
+
+    async def finish(self, answer: Answer) -> web.StreamResponse:
+        """End the stream; a stream cut midway ends with an error event, not a [DONE]."""
+        response = self._response
         if response is None:
-            response = web.StreamResponse(headers={**SSE_HEADERS, **exchange_headers(exchange)})
-            response.content_type = "text/event-stream"
-            await response.prepare(request)
-        await response.write(event)
-    answer = await ticket.answer()
-    if response is None:
-        if answer.status == HTTPStatus.OK:
-            return _replayed(exchange, answer, include_usage)
-        return json_answer(exchange, answer)
-    await response.write_eof()
-    return response
+            raise RuntimeError("finish() before any event was sent")
+        if answer.status != HTTPStatus.OK:
+            self._exchange.status = answer.status
+            await response.write(b"data: " + answer.body + b"\n\n")
+        await response.write_eof()
+        return response
 
 
-def exchange_headers(exchange: Exchange) -> dict[str, str]:
-    """The headers known before the answer (cache status, budget warning)."""
-    return answer_headers(exchange, Answer(status=200, body=b""))
-
-
-def _replayed(exchange: Exchange, answer: Answer, include_usage: bool) -> web.Response:
+def _replayed(exchange: Exchange, answer: Answer, *, include_usage: bool) -> web.Response:
     """A whole answer (cached, coalesced from another worker, degraded) as an SSE stream."""
     events = replay_as_sse(json.loads(answer.body), include_usage=include_usage)
     response = web.Response(

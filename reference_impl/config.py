@@ -16,7 +16,18 @@ from typing import Any, Literal, Self
 
 import pydantic
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+from yarl import URL
+
+from .pricing import Price
 
 
 Profile = Literal["naive", "hardened"]
@@ -90,8 +101,14 @@ class ModelRoute(Strict):
     input_per_mtok_usd: float = Field(0.0, ge=0)
     output_per_mtok_usd: float = Field(0.0, ge=0)
 
+    def price(self) -> Price:
+        """USD per 1M tokens in and out."""
+        return Price(
+            input_per_mtok_usd=self.input_per_mtok_usd, output_per_mtok_usd=self.output_per_mtok_usd
+        )
 
-DEFAULT_MODELS = (
+
+DEFAULT_MODELS = (  # list prices, USD per 1M tokens
     ModelRoute(
         name="gpt-4o",
         fallback="gpt-4o-mini",
@@ -173,7 +190,9 @@ class LimiterConfig(Section):
 
 class BudgetsConfig(Section):
     default_max_output_tokens: int = Field(512, gt=0)
-    """Reserved for a request that sets no max_tokens."""
+    """The output cap (and reservation) of a budgeted request that sets none."""
+    reservation_ttl_s: float = Field(900.0, gt=0)
+    """A reservation not settled by then (its worker died) stops counting."""
 
 
 class StructuredConfig(Section):
@@ -187,7 +206,9 @@ class PrivacyConfig(Strict):
 class GatewayConfig(Strict):
     """Everything the gateway needs, validated at start."""
 
-    provider_url: HttpUrl = Field(description="Base URL of the OpenAI-compatible provider.")
+    provider_url: HttpUrl = Field(
+        description="Base URL of the OpenAI-compatible provider, with or without /v1."
+    )
     provider_api_key: SecretStr = Field(SecretStr("sk-meltproof"), description="Sent upstream.")
     profile: Profile = "hardened"
     redis_url: str | None = None
@@ -220,6 +241,14 @@ class GatewayConfig(Strict):
             if section is None or isinstance(section, Mapping):
                 filled[pattern] = {"enabled": hardened, **(section or {})}
         return filled
+
+    @field_validator("provider_url", mode="after")
+    @classmethod
+    def _api_root(cls, url: HttpUrl) -> HttpUrl:
+        """``https://host/v1`` and ``https://host/`` both mean the API at ``https://host/v1/``."""
+        given = URL(str(url))
+        root = given.path.rstrip("/").removesuffix("/v1")
+        return HttpUrl(str(given.with_path(root + "/")))
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

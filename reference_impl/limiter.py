@@ -307,6 +307,7 @@ class ConcurrencyLimiter:
         self._redis = _RedisSemaphore(link, lease_s=lease_s, clock=clock)
         self._local = _LocalSemaphore()
         self._on_local = False
+        self._forgetting: set[asyncio.Task[None]] = set()
 
     async def acquire(self, tenant: str, cap: int | None) -> Slot:
         """A slot under the tenant's cap and the global cap, or ``OverCapacity``.
@@ -350,11 +351,23 @@ class ConcurrencyLimiter:
         try:
             full = await self._redis.try_acquire(limits, token)
         except RedisUnavailable:
+            self._forget(keys, token)
             return self._try_acquire_locally(limits, keys)
         if self._on_local:
             self._on_local = False
             log.info("redis is back: concurrency caps are shared again")
         return full or _RedisSlot(self._redis, keys, token)
+
+    def _forget(self, keys: list[str], token: str) -> None:
+        """A timed-out acquire may still have taken slots in Redis: give them back in the
+        background (best effort; they would expire with their lease anyway)."""
+        task = asyncio.get_running_loop().create_task(self._release_quietly(keys, token))
+        self._forgetting.add(task)
+        task.add_done_callback(self._forgetting.discard)
+
+    async def _release_quietly(self, keys: list[str], token: str) -> None:
+        with contextlib.suppress(RedisUnavailable):
+            await self._redis.release(keys, token)
 
     def _try_acquire_locally(self, limits: list[_Limit], keys: list[str]) -> Slot | Scope:
         if not self._on_local:

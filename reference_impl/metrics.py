@@ -47,6 +47,9 @@ BREAKER_STATES: Final = {"closed": 0, "half_open": 1, "open": 2}
 M = TypeVar("M", bound=MetricWrapperBase)
 
 
+MAX_PROMPT_VERSIONS = 64
+
+
 class _Children(Generic[M]):
     """A labelled metric family whose children are looked up once, then cached."""
 
@@ -70,6 +73,7 @@ class GatewayMetrics:
     """Counters, a latency histogram and the breaker state gauge of one gateway process."""
 
     def __init__(self) -> None:
+        self._versions: set[str] = set()
         if os.environ.get(MULTIPROC_DIR_ENV) and not _multiprocess_values():
             raise RuntimeError(
                 f"{MULTIPROC_DIR_ENV} was set after prometheus_client was imported, so this "
@@ -155,9 +159,18 @@ class GatewayMetrics:
         cost_usd: float,
     ) -> None:
         """Tokens and spend of one provider answer."""
+        prompt_version = self._version_label(prompt_version)
         self._tokens(tenant, model, prompt_version, "in").inc(prompt_tokens)
         self._tokens(tenant, model, prompt_version, "out").inc(completion_tokens)
         self._cost(tenant, model, prompt_version).inc(cost_usd)
+
+    def _version_label(self, version: str) -> str:
+        """Prompt versions come from clients: the first ``MAX_PROMPT_VERSIONS`` seen are
+        labels of their own, later ones count as ``other``."""
+        if version in self._versions or len(self._versions) < MAX_PROMPT_VERSIONS:
+            self._versions.add(version)
+            return version
+        return "other"
 
     def cache(self, result: str) -> None:
         """A cache lookup: ``hit``, ``miss``, ``coalesced``, ``bypass`` or ``error``."""

@@ -4,9 +4,10 @@ For each model of the chain (the requested one, then its fallbacks when the patt
 skip it while its breaker is open; otherwise attempt, and after a retryable failure (429, 5xx,
 timeout, reset, a cut or malformed answer) wait as ``retry.next_delay_s`` says, if the retry
 budget allows, then attempt again. A model whose attempts are spent, whose Retry-After lies
-beyond the deadline, or whose breaker opens hands over to the next one; so does a 429 whose
+beyond the deadline, or whose breaker opens hands over to the next one; so does a failure whose
 Retry-After is longer than the backoff cap, when a next model exists (waiting on a deployment
-that said it is overloaded only spends the deadline). The deadline bounds
+that said it is overloaded only spends the deadline). A fallback model's attempts carry their
+own idempotency key: it is a different request. The deadline bounds
 everything until the answer starts; a stream then only has to keep moving (``stream_idle_s``).
 A client error from the provider (other 4xx) is the answer: no retry, no fallback.
 """
@@ -187,8 +188,17 @@ class Resilience:
             self._metrics.retry(outcome="scheduled")
             await asyncio.sleep(delay)
 
+    def retry_after_s(self, model: str) -> float:
+        """When the chain of ``model`` may answer again: the soonest breaker to half-open
+        (at least 1 s; 1 s when no breaker is open)."""
+        if self._breakers is None:
+            return 1.0
+        chain = self._chains.get(model, [model])
+        waits = [self._breakers.for_deployment(name).retry_after_s() for name in chain]
+        return max(1.0, min((wait for wait in waits if wait > 0), default=1.0))
+
     def _hand_over(self, retry_after: float | None) -> bool:
-        """A long Retry-After sends the request to the next model rather than waiting."""
+        """A Retry-After longer than the backoff cap sends the request to the next model."""
         policy = self._policy
         return (
             policy.honour_retry_after
@@ -206,7 +216,11 @@ class Resilience:
         self, request: UpstreamRequest, model: str, tap: Tap, admission: _Attempted
     ) -> Result | Failure:
         """One attempt; its outcome is reported to the model's breaker."""
-        headers = {"X-Tenant-Id": request.tenant, "Idempotency-Key": request.idempotency_key}
+        key = request.idempotency_key
+        headers = {
+            "X-Tenant-Id": request.tenant,
+            "Idempotency-Key": key if model == request.model else f"{key}-{model}",
+        }
         if request.raw is not None and model == request.model and not request.stream:
             payload = request.raw
         else:
@@ -216,13 +230,13 @@ class Resilience:
             payload = json.dumps(body, separators=(",", ":")).encode()
         try:
             outcome = await self._exchange(request, model, payload, headers, tap)
-        except asyncio.CancelledError:
-            admission.abandoned()
-            raise
         except _CutStream:
             admission.failed()
             self._metrics.upstream_attempt(model=model, outcome="cut")
             return Result(failure=Failure("cut_stream", status=502), emitted=True)
+        except BaseException:
+            admission.abandoned()
+            raise
         if isinstance(outcome, Failure):
             (admission.failed if outcome.retryable else admission.succeeded)()
             self._metrics.upstream_attempt(model=model, outcome=outcome.kind)
@@ -253,7 +267,10 @@ class Resilience:
         try:
             async with asyncio.timeout(request.deadline.timeout_s(self._attempt_cap_s)):
                 response = await self._session.post(request.path, data=payload, headers=headers)
-                if response.status != HTTPStatus.OK or response.content_type != "text/event-stream":
+                streamed = response.content_type == "text/event-stream"
+                if streamed and not request.stream:
+                    return Failure("protocol")
+                if response.status != HTTPStatus.OK or not streamed:
                     raw = await response.read()
                     return _complete(response, raw, model)
                 splitter, assembler = SseSplitter(), StreamAssembler()

@@ -19,6 +19,7 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from multiprocessing.context import SpawnProcess
 from types import FrameType
 
@@ -38,6 +39,10 @@ from .config import GatewayConfig
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
 RESTART_PAUSE_S = 0.5
+LONGEST_RESTART_PAUSE_S = 30.0
+YOUNG_DEATH_S = 10.0
+"""A worker dying younger than this doubles the pause before the next restart."""
+KILL_GRACE_S = 5.0
 
 
 def configure_logging(*, access_log: bool) -> None:
@@ -76,7 +81,9 @@ def _fast_loop() -> asyncio.AbstractEventLoop:
 def _worker_main(
     config: GatewayConfig, host: str, port: int, shutdown_timeout_s: float, access_log: bool
 ) -> None:
-    """Entry point of a worker process: die with the parent, then serve."""
+    """Entry point of a worker process: its own process group (a Ctrl-C in the terminal
+    reaches the parent only, which stops each worker once), death with the parent, then serve."""
+    os.setpgrp()
     if sys.platform == "linux":
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -91,14 +98,6 @@ def serve_workers(
     with tempfile.TemporaryDirectory(prefix="meltproof-metrics-") as metrics_dir:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         context = multiprocessing.get_context("spawn")
-        stopping = False
-
-        def stop(_signum: int, _frame: FrameType | None) -> None:
-            nonlocal stopping
-            stopping = True
-            for process in workers:
-                if process.pid is not None and process.is_alive():
-                    os.kill(process.pid, signal.SIGTERM)
 
         def start() -> SpawnProcess:
             process = context.Process(
@@ -109,23 +108,67 @@ def serve_workers(
             process.start()
             return process
 
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        workers = [start() for _ in range(config.workers)]
+        supervisor = _Supervisor(start, config.workers, shutdown_timeout_s=shutdown_timeout_s)
+        signal.signal(signal.SIGTERM, supervisor.stop)
+        signal.signal(signal.SIGINT, supervisor.stop)
         log.info("gateway: %d workers on %s:%d", config.workers, host, port)
+        return supervisor.run()
+
+
+class _Supervisor:
+    """Keeps N workers running, restarting the dead with a growing pause while they keep
+    dying young; on stop, SIGTERM once to each, then SIGKILL whatever outlives the drain."""
+
+    def __init__(
+        self, start: Callable[[], SpawnProcess], count: int, *, shutdown_timeout_s: float
+    ) -> None:
+        self._start = start
+        self._count = count
+        self._kill_after_s = shutdown_timeout_s + KILL_GRACE_S
+        self._workers: list[tuple[SpawnProcess, float]] = []
+        self._stop_by: float | None = None
+        self._pause_s = RESTART_PAUSE_S
+
+    def stop(self, _signum: int, _frame: FrameType | None) -> None:
+        """Signal handler: ask every worker to drain and exit (a second signal is ignored)."""
+        if self._stop_by is not None:
+            return
+        self._stop_by = time.monotonic() + self._kill_after_s
+        for process, _ in self._workers:
+            if process.pid is not None and process.is_alive():
+                os.kill(process.pid, signal.SIGTERM)
+
+    def run(self) -> int:
+        """Supervise until every worker has exited after a stop."""
+        self._workers = [(self._start(), time.monotonic()) for _ in range(self._count)]
         while True:
-            for index, process in enumerate(workers):
+            for index, (process, started) in enumerate(self._workers):
                 process.join(timeout=0.2)
-                if process.is_alive() or stopping:
-                    continue
-                log.error(
-                    "worker %s exited with %s; starting another", process.pid, process.exitcode
-                )
-                _mark_dead(process.pid)
-                time.sleep(RESTART_PAUSE_S)
-                workers[index] = start()
-            if stopping and not any(p.is_alive() for p in workers):
-                return 0
+                if self._stop_by is None and not process.is_alive():
+                    self._workers[index] = (self._restart(process, started), time.monotonic())
+            if self._stop_by is not None:
+                alive = [p for p, _ in self._workers if p.is_alive()]
+                if not alive:
+                    return 0
+                if time.monotonic() > self._stop_by:
+                    for process in alive:
+                        log.error("worker %s did not drain in time; killing it", process.pid)
+                        process.kill()
+
+    def _restart(self, process: SpawnProcess, started: float) -> SpawnProcess:
+        lived_s = time.monotonic() - started
+        self._pause_s = (
+            min(self._pause_s * 2, LONGEST_RESTART_PAUSE_S)
+            if lived_s < YOUNG_DEATH_S
+            else RESTART_PAUSE_S
+        )
+        log.error(
+            "worker %s exited with %s after %.1f s; starting another in %.1f s",
+            process.pid, process.exitcode, lived_s, self._pause_s,
+        )  # fmt: skip
+        _mark_dead(process.pid)
+        time.sleep(self._pause_s)
+        return process if self._stop_by is not None else self._start()
 
 
 def _mark_dead(pid: int | None) -> None:

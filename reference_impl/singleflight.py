@@ -27,8 +27,8 @@ Across worker processes the flight coordinates through Redis, without polling:
   the lock and leads. When ``wait_s`` (counted from the join that started the flight) is
   used up, the flight stops following and produces directly, uncoalesced: a follower is
   never stranded and never waits longer than ``wait_s`` plus one look.
-- Both Redis keys of a flight carry the hash tag ``{key}``, so the scripts run on a Redis
-  Cluster too.
+- The flight's own keys carry the hash tag ``{key}``; the scripts also touch the response
+  cache's key, so they assume one Redis (a cluster would need the cache key tagged too).
 - Redis unavailable (``RedisUnavailable``, no notifier) means local coalescing only; a
   notifier that is not listening means the flight may still lead (others can follow it)
   but does not follow. Redis never fails a request.
@@ -46,10 +46,9 @@ assembled completion), which the caller replays as SSE (``sse.replay_as_sse``); 
 fan-out across workers would need a Redis stream per flight. A ticket whose ``chunks()``
 ended empty therefore replays ``answer()``.
 
-A producer should look in the response cache again before calling upstream: a request that
-missed the cache just before another flight stored its answer then costs a Redis read, not
-a call. The producer runs in the flight's task, so its cache write survives the leader's
-client going away.
+With a ``CacheSlot``, the cache is read in the same round trip as the lock (a hit ends the
+flight: ``Role.HIT``) and written by the finish script, so a flight that starts just after
+another one finished finds its answer in the cache, not in a second upstream call.
 """
 
 from __future__ import annotations

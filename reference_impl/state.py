@@ -6,6 +6,7 @@ table with unique keys), so the request path reads as "if the pattern is on, use
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import random
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 import aiohttp
 import redis.asyncio as redis
+from redis.exceptions import RedisError
 
 from .breaker import BreakerPolicy, Breakers
 from .budget import TokenBudgets
@@ -31,6 +33,7 @@ from .upstream import open_upstream_session
 
 
 log = logging.getLogger(__name__)
+STARTUP_REDIS_TIMEOUT_S = 2.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,8 +51,6 @@ class Gateway:
     cache: ResponseCache | None
     flights: SingleFlight
     """Coalesces identical deterministic requests, across workers through Redis."""
-    solo: SingleFlight
-    """Runs every other request's call as its own flight, in this worker only."""
     resilience: Resilience
     limiter: ConcurrencyLimiter | None
     budgets: TokenBudgets | None
@@ -112,6 +113,16 @@ def _needs_redis(config: GatewayConfig) -> bool:
     )
 
 
+async def _first_connection(client: redis.Redis) -> None:
+    """Connect once at start with a patient timeout (the per-call budget is for commands on
+    open connections); a Redis that is down now is logged, and the gateway starts anyway."""
+    try:
+        async with asyncio.timeout(STARTUP_REDIS_TIMEOUT_S):
+            await client.ping()
+    except (TimeoutError, RedisError, OSError) as exc:
+        log.warning("redis is not answering at start (%r); running without it until it does", exc)
+
+
 @contextlib.asynccontextmanager
 async def open_gateway(config: GatewayConfig, metrics: GatewayMetrics) -> AsyncIterator[Gateway]:
     """Build the collaborators, yield them, and close them in reverse order."""
@@ -150,20 +161,22 @@ async def open_gateway(config: GatewayConfig, metrics: GatewayMetrics) -> AsyncI
         notifier=notifier,
         cache=ResponseCache(link, ttl_s=config.cache.ttl_s) if config.cache.enabled else None,
         flights=SingleFlight(link, notifier, lock_ttl_s=config.coalescing.lock_ttl_s),
-        solo=SingleFlight(RedisLink(None), None),
         resilience=build_resilience(config, session, metrics),
         limiter=limiter,
-        budgets=TokenBudgets(link) if config.budgets.enabled else None,
+        budgets=TokenBudgets(link, reservation_ttl_s=config.budgets.reservation_ttl_s)
+        if config.budgets.enabled
+        else None,
         prompts=prompts,
     )
     try:
+        if client is not None:
+            await _first_connection(client)
         if notifier is not None:
             await notifier.start()
         await prompts.start()
         yield gateway
     finally:
         await gateway.flights.close()
-        await gateway.solo.close()
         await prompts.stop()
         if notifier is not None:
             await notifier.stop()

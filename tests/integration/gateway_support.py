@@ -15,6 +15,7 @@ from reference_impl.config import load_config
 from stack import Stack
 from stack.ports import claim_port
 from stack.python_service import PythonService
+from stack.service import ServiceInfo
 
 
 KEY = "sk-test-tenant-one"
@@ -66,8 +67,8 @@ def gateway_config(stack: Stack, **fields: Any) -> Any:
 @contextmanager
 def gateway_process(
     stack: Stack, directory: Path, *, workers: int, config: Mapping[str, Any] | None = None
-) -> Iterator[str]:
-    """``python -m reference_impl`` with ``workers`` processes; yields its URL."""
+) -> Iterator[ServiceInfo]:
+    """``python -m reference_impl`` with ``workers`` processes; yields its URL and pid."""
     path = directory / f"gateway-{uuid.uuid4().hex[:8]}.yaml"
     path.write_text(yaml.safe_dump({"tenants": TENANTS, **(config or {})}))
     service = PythonService(
@@ -84,8 +85,7 @@ def gateway_process(
     )  # fmt: skip
     service.launch()
     try:
-        service.wait_ready(time.monotonic() + 30)
-        yield service.url
+        yield service.wait_ready(time.monotonic() + 30)
     finally:
         service.stop()
 

@@ -2,6 +2,11 @@
 
 import asyncio
 import json
+import logging
+import os
+import signal
+import uuid
+from pathlib import Path
 
 import aiohttp
 import openai
@@ -58,9 +63,9 @@ async def test_100_identical_concurrent_requests_make_one_upstream_call(stack, m
 async def test_coalescing_spans_two_worker_processes(stack, tmp_path):
     fast_provider(stack, ttft_ms=400)
     body = chat(unique_messages())
-    with gateway_process(stack, tmp_path, workers=2) as url:
+    with gateway_process(stack, tmp_path, workers=2) as gateway:
         connector = aiohttp.TCPConnector(limit=0, force_close=True)
-        async with aiohttp.ClientSession(base_url=url, connector=connector) as session:
+        async with aiohttp.ClientSession(base_url=gateway.url, connector=connector) as session:
 
             async def one():
                 async with session.post(
@@ -267,3 +272,166 @@ async def test_a_stream_fans_out_to_coalesced_followers(stack, make_gateway):
     assert len(set(texts)) == 1
     assert texts[0]
     assert provider_requests(stack) == 1
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_sigterm_drains_requests_in_flight(stack, tmp_path, workers):
+    fast_provider(stack, ttft_ms=800)
+    with gateway_process(stack, tmp_path, workers=workers) as gateway:
+        async with aiohttp.ClientSession(base_url=gateway.url) as session:
+            bodies = [chat(unique_messages()) for _ in range(4)]
+            calls = [
+                asyncio.create_task(session.post("/v1/chat/completions", json=b, headers=auth()))
+                for b in bodies
+            ]
+            while stack.provider.stats()["total"]["in_flight"] < len(bodies):  # noqa: ASYNC110 - another process's counter
+                await asyncio.sleep(0.02)
+            os.kill(gateway.pid, signal.SIGTERM)
+            responses = await asyncio.gather(*calls)
+            assert [r.status for r in responses] == [200] * len(bodies)
+            assert not any(r.headers.get("x-degraded") for r in responses)
+
+
+async def test_raw_prompts_are_stored_only_with_consent_and_never_logged(
+    stack, make_gateway, tmp_path, caplog
+):
+    client = await make_gateway(
+        tenants=[
+            {"name": "one", "api_key": KEY, "store_raw_prompts": True},
+            {"name": "two", "api_key": OTHER_KEY},
+        ],
+        privacy={"raw_prompt_dir": str(tmp_path)},
+    )
+    consented, private = unique_messages("consented"), unique_messages("private")
+    caplog.set_level(logging.INFO, logger="reference_impl.access")
+    for messages, key in ((consented, KEY), (private, OTHER_KEY)):
+        response = await client.post("/v1/chat/completions", json=chat(messages), headers=auth(key))
+        assert response.status == 200
+    await client.close()
+    stored = [json.loads(line) for line in (tmp_path / "one.jsonl").read_text().splitlines()]
+    assert [entry["messages"] for entry in stored] == [consented]
+    assert not (tmp_path / "two.jsonl").exists()
+    logged = [json.loads(r.getMessage()) for r in caplog.records if r.name.endswith("access")]
+    assert [entry["tenant"] for entry in logged] == ["one", "two"]
+    assert all(len(entry["fingerprint"]) == 16 for entry in logged)
+    for text in (consented[0]["content"], private[0]["content"]):
+        assert text not in caplog.text
+
+
+async def test_identical_embeddings_are_served_from_the_cache(stack, make_gateway):
+    client = await make_gateway()
+    body = {"model": "text-embedding-3-small", "input": [f"doc {uuid.uuid4().hex}"]}
+    caches = []
+    for _ in range(2):
+        response = await client.post("/v1/embeddings", json=body, headers=auth())
+        assert response.status == 200
+        caches.append(response.headers["x-cache"])
+        assert len((await response.json())["data"][0]["embedding"]) == 8
+    assert caches == ["miss", "hit"]
+    assert provider_requests(stack) == 1
+
+
+async def test_a_stream_followed_from_another_worker_outlasting_the_deadline_is_whole(
+    stack, make_gateway
+):
+    fast_provider(stack, ttft_ms=100, tpot_ms=200, jitter=0)
+    one, two = await make_gateway(), await make_gateway()
+    body = chat(unique_messages(), stream=True, max_tokens=10)
+
+    async def streamed(client):
+        response = await client.post("/v1/chat/completions", json=body, headers=auth())
+        return response.status, response.headers, await response.text()
+
+    leader = asyncio.create_task(streamed(one))
+    while provider_requests(stack) == 0:  # noqa: ASYNC110 - another process's counter
+        await asyncio.sleep(0.02)
+    follower = await streamed(two)
+    leader_result = await leader
+    assert [leader_result[0], follower[0]] == [200, 200]
+    assert [leader_result[1]["x-cache"], follower[1]["x-cache"]] == ["miss", "coalesced"]
+    assert "x-degraded" not in follower[1]
+    assert follower[2].rstrip().endswith("data: [DONE]")
+    assert provider_requests(stack) == 1
+
+
+async def test_a_stream_cut_midway_ends_with_an_error_event(stack, make_gateway):
+    stack.provider.set_fault({"truncate_after_tokens": 2})
+    client = await make_gateway()
+    body = {"model": "gpt-4o-mini", "messages": unique_messages(), "stream": True}
+    response = await client.post("/v1/chat/completions", json=body, headers=auth())
+    assert response.status == 200
+    events = [e for e in (await response.text()).split("\n\n") if e.strip()]
+    assert '"content"' in events[0] or '"role"' in events[0]
+    assert json.loads(events[-1].removeprefix("data: "))["error"]["code"] == "cut_stream"
+    metrics = await (await client.get("/metrics")).text()
+    assert 'status_class="5xx"' in metrics
+
+
+async def test_a_client_that_leaves_a_stream_stops_the_upstream_call(stack, make_gateway):
+    fast_provider(stack, ttft_ms=20, tpot_ms=100, jitter=0, output_tokens_min=30,
+                  output_tokens_max=30)  # fmt: skip
+    client = await make_gateway()
+    body = {"model": "gpt-4o-mini", "messages": unique_messages(), "stream": True}
+    response = await client.post("/v1/chat/completions", json=body, headers=auth())
+    await response.content.readany()
+    response.close()
+    await asyncio.sleep(1.0)
+    sent = stack.provider.stats()["total"]["completion_tokens"]
+    assert sent < 20, f"the provider kept generating for a client that left ({sent} tokens)"
+
+
+async def test_embeddings_ignore_a_response_format(stack, make_gateway):
+    client = await make_gateway()
+    body = {
+        "model": "text-embedding-3-small",
+        "input": "x",
+        "response_format": {"type": "json_schema", "json_schema": {"name": "s", "schema": {}}},
+    }
+    response = await client.post("/v1/embeddings", json=body, headers=auth())
+    assert response.status == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "model"),
+    [
+        ("/v1/chat/completions", "gpt-5-imaginary"),
+        ("/v1/chat/completions", "text-embedding-3-small"),
+        ("/v1/embeddings", "gpt-4o"),
+    ],
+)
+async def test_a_model_the_gateway_does_not_serve_is_a_400(stack, make_gateway, path, model):
+    client = await make_gateway()
+    body = {"model": model, "messages": unique_messages(), "input": "x"}
+    response = await client.post(path, json=body, headers=auth())
+    assert response.status == 400
+    error = (await response.json())["error"]
+    assert error["param"] == "model"
+    assert model in error["message"]
+    assert provider_requests(stack) == 0
+
+
+def _workers_of(pid: int) -> set[int]:
+    children = {
+        int(child)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    }
+    return {c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()}
+
+
+async def test_a_killed_worker_is_replaced(stack, tmp_path):
+    fast_provider(stack)
+    with gateway_process(stack, tmp_path, workers=2) as gateway:
+        before = _workers_of(gateway.pid)
+        victim = min(before)
+        os.kill(victim, signal.SIGKILL)
+        async with asyncio.timeout(20):
+            while len(after := _workers_of(gateway.pid) - {victim}) < 2:  # noqa: ASYNC110 - /proc
+                await asyncio.sleep(0.1)
+        assert victim not in after
+        async with aiohttp.ClientSession(base_url=gateway.url) as session:
+            for _ in range(4):
+                async with session.post(
+                    "/v1/chat/completions", json=chat(unique_messages()), headers=auth()
+                ) as response:
+                    assert response.status == 200

@@ -91,3 +91,18 @@ def test_the_cache_salt_is_stable_per_key_and_differs_between_tenants():
     two = load_config(overrides={**BASE, "tenants": tenants}, environ={})
     assert one.tenants[0].salt() == two.tenants[0].salt()
     assert one.tenants[0].salt() != one.tenants[1].salt()
+
+
+@pytest.mark.parametrize(
+    ("given", "root"),
+    [
+        ("http://127.0.0.1:9", "http://127.0.0.1:9/"),
+        ("https://api.openai.com/v1", "https://api.openai.com/"),
+        ("https://api.openai.com/v1/", "https://api.openai.com/"),
+        ("https://gw.example/proxy/v1", "https://gw.example/proxy/"),
+        ("https://gw.example/proxy", "https://gw.example/proxy/"),
+    ],
+)
+def test_the_provider_url_may_be_given_with_or_without_v1(given, root):
+    config = load_config(overrides={"provider_url": given}, environ={})
+    assert str(config.provider_url) == root

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from reference_impl.metrics import GatewayMetrics
+from reference_impl.metrics import MAX_PROMPT_VERSIONS, GatewayMetrics
 
 
 REPO = Path(__file__).resolve().parents[2]
@@ -135,7 +136,7 @@ def test_refuses_a_multiprocess_directory_set_after_import(
 
 
 WORKER = """
-from reference_impl.metrics import GatewayMetrics
+from reference_impl.metrics import MAX_PROMPT_VERSIONS, GatewayMetrics
 metrics = GatewayMetrics()
 for _ in range({requests}):
     metrics.request_finished(route="chat", tenant="acme", status=200, cache="hit", seconds=0.02)
@@ -146,7 +147,7 @@ metrics.breaker_transition("east", "closed", "{state}")
 
 SCRAPER = """
 import sys
-from reference_impl.metrics import GatewayMetrics
+from reference_impl.metrics import MAX_PROMPT_VERSIONS, GatewayMetrics
 sys.stdout.buffer.write(GatewayMetrics().render()[0])
 """
 
@@ -178,3 +179,17 @@ def test_render_sums_all_workers_when_multiprocess(tmp_path: Path) -> None:
     assert got[p + "tokens_total", labels(**usage, direction="in")] == 120
     assert got[p + "cost_usd_total", labels(**usage)] == pytest.approx(1.0)
     assert got[p + "breaker_state", labels(deployment="east")] == 2
+
+
+def test_prompt_versions_beyond_the_limit_share_one_label() -> None:
+    metrics = GatewayMetrics()
+    for index in range(MAX_PROMPT_VERSIONS + 10):
+        metrics.usage(
+            tenant="t", model="m", prompt_version=f"v{index}",
+            prompt_tokens=1, completion_tokens=0, cost_usd=0.0,
+        )  # fmt: skip
+    text = metrics.render()[0].decode()
+    versions = set(re.findall(r'prompt_version="([^"]+)"', text))
+    assert len(versions) == MAX_PROMPT_VERSIONS + 1
+    assert "other" in versions
+    assert "v0" in versions

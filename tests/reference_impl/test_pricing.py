@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from reference_impl.pricing import DEFAULT_PRICES, Price, cost_usd
+from reference_impl.config import DEFAULT_MODELS
+from reference_impl.pricing import Price, cost_usd
+
+
+DEFAULT_PRICES = {route.name: route.price() for route in DEFAULT_MODELS}
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,207 @@
+"""One client request on its way through the patterns, and the response it ends as.
+
+``start_exchange`` checks what the headers and the model ask for (a bad value is a 400
+naming it); ``finished`` records the request's metrics and access-log line, which carries
+a salted hash of the prompt, never the prompt.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from .answer import Answer
+from .budget import Reservation
+from .canonical import prompt_fingerprint
+from .config import TenantConfig
+from .errors import InvalidRequest
+from .keys import GATEWAY, TENANT
+from .privacy import request_log_fields
+from .retry import Deadline
+from .singleflight import Ticket
+from .state import Gateway
+
+
+access_log = logging.getLogger("reference_impl.access")
+PROMPT_VERSION_HEADER = "x-prompt-version"
+PROMPT_VERSION = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+LONGEST_DEADLINE_MS = 600_000
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """What differs between endpoints."""
+
+    name: str
+    path: str
+    kind: str
+    """The kind of model it serves (``chat`` or ``embedding``)."""
+    sampled: bool
+    """Answers are sampled: cached and coalesced only when the request is deterministic."""
+    can_degrade: bool
+    """A degraded answer is useful; otherwise a 503 when the provider cannot answer."""
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One client request on its way through the patterns."""
+
+    gateway: Gateway
+    route: Route
+    tenant: TenantConfig
+    body: dict[str, Any]
+    raw: bytes | None
+    """The client's body as sent, forwarded as is while the body is unchanged."""
+    prompt_tokens: int
+    max_output_tokens: int | None
+    """What the client asked for; None lets the model decide."""
+    deadline_s: float | None
+    prompt_version: str
+    idempotency_key: str
+    stream: bool = False
+    opt_in_cache: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+    cache: str = ""
+    ticket: Ticket | None = None
+    """The coalescing flight of a cacheable request; its role is the cache status."""
+    reservation: Reservation | None = None
+    producing: bool = False
+    """This exchange calls upstream itself, and settles its reservation when done."""
+    spent: bool = False
+    """The reservation was settled or released."""
+    status: int | None = None
+    """The outcome when it differs from the status already sent (a stream cut midway)."""
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def model(self) -> str:
+        """The model asked for (after a budget downgrade)."""
+        return str(self.body["model"])
+
+    def deadline(self) -> Deadline:
+        """What is left of this request's deadline, counted from its arrival."""
+        if self.deadline_s is None:
+            return Deadline(None)
+        return Deadline(max(0.0, self.deadline_s - (time.perf_counter() - self.started)))
+
+    def cache_status(self) -> str:
+        """``hit``, ``miss``, ``coalesced``, or empty for a request that is not cacheable."""
+        return self.ticket.role.value if self.ticket is not None else self.cache
+
+    def fingerprint(self) -> str:
+        """The salted hash of the prompt that logs carry instead of the prompt."""
+        messages = self.body.get("messages", self.body.get("input"))
+        return prompt_fingerprint(messages, salt=self.gateway.salts[self.tenant.name])
+
+
+def start_exchange(
+    request: web.Request,
+    route: Route,
+    body: dict[str, Any],
+    *,
+    raw: bytes,
+    prompt_tokens: int,
+    max_output_tokens: int | None,
+    stream: bool = False,
+) -> Exchange:
+    """Read the per-request options; an unknown model or a bad header is a 400."""
+    gateway = request.app[GATEWAY]
+    config = gateway.config
+    served = config.route(str(body["model"]))
+    if served is None or served.kind != route.kind:
+        names = ", ".join(r.name for r in config.models if r.kind == route.kind)
+        raise InvalidRequest(
+            f"model {body['model']!r} is not served here; {route.kind} models: {names}",
+            param="model",
+        )
+    version = request.headers.get(PROMPT_VERSION_HEADER, "default")
+    if not PROMPT_VERSION.match(version):
+        raise InvalidRequest(
+            f"{PROMPT_VERSION_HEADER} must be 1-64 letters, digits, '.', '_' or '-'"
+        )
+    return Exchange(
+        gateway=gateway,
+        route=route,
+        tenant=request[TENANT],
+        body=body,
+        raw=raw,
+        prompt_tokens=prompt_tokens,
+        max_output_tokens=max_output_tokens,
+        deadline_s=_deadline_s(request, gateway),
+        prompt_version=version,
+        idempotency_key=request.headers.get("Idempotency-Key") or uuid.uuid4().hex,
+        stream=stream,
+        opt_in_cache=request.headers.get(config.cache.opt_in_header) == "1",
+    )
+
+
+def _deadline_s(request: web.Request, gateway: Gateway) -> float | None:
+    config = gateway.config.deadline
+    if not config.enabled:
+        return None
+    asked = request.headers.get(config.header)
+    if asked is None:
+        return config.default_s
+    try:
+        millis = int(asked)
+    except ValueError:
+        millis = 0
+    if not 1 <= millis <= LONGEST_DEADLINE_MS:
+        raise InvalidRequest(
+            f"{config.header} must be an integer of milliseconds, 1..{LONGEST_DEADLINE_MS}"
+        )
+    return millis / 1000
+
+
+def answer_headers(exchange: Exchange, answer: Answer) -> dict[str, str]:
+    """Headers of the client's response: the provider's, the cache's, the budget's."""
+    headers = {**answer.headers, **exchange.headers}
+    cache = exchange.cache_status()
+    if cache:
+        headers["x-cache"] = cache
+    if answer.degraded:
+        headers["x-degraded"] = "true"
+    return headers
+
+
+def json_answer(exchange: Exchange, answer: Answer) -> web.Response:
+    """A whole answer as the JSON response."""
+    return web.Response(
+        status=answer.status,
+        body=answer.body,
+        content_type="application/json",
+        headers=answer_headers(exchange, answer),
+    )
+
+
+def finished(exchange: Exchange, status: int) -> None:
+    """Metrics and the access-log line (salted prompt hash, never the prompt)."""
+    seconds = time.perf_counter() - exchange.started
+    cache = exchange.cache_status()
+    metrics = exchange.gateway.metrics
+    if cache:
+        metrics.cache(cache)
+    metrics.request_finished(
+        route=exchange.route.name,
+        tenant=exchange.tenant.name,
+        status=status,
+        cache=cache or "none",
+        seconds=seconds,
+    )
+    if access_log.isEnabledFor(logging.INFO):
+        fields = request_log_fields(
+            tenant=exchange.tenant.name,
+            fingerprint=exchange.fingerprint(),
+            model=exchange.model,
+            status=status,
+            cache=cache or "none",
+            ms=seconds * 1000,
+        )
+        access_log.info(json.dumps(fields))
