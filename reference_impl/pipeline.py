@@ -7,7 +7,8 @@
    included. A flight runs on the configured deadline, not on a per-request one, so that
    one impatient caller cannot degrade the answer of everyone who joined it. With
    coalescing off, the cache is read and written around the request's own call.
-3. Limiter: whoever calls upstream takes a tenant (and global) slot, or answers 429.
+3. Limiter: whoever calls upstream takes a tenant (and global) slot, or answers 429; the slot
+   is given back in the background, so the answer does not wait for Redis.
 4. Resilience: deadline, retries, breakers and the fallback chain (``resilience``).
 5. Structured output: a JSON-schema answer is validated, repaired once, or degraded.
 6. Accounting: tokens and cost per tenant, model and prompt version; budget settlement.
@@ -141,7 +142,7 @@ async def call_upstream(exchange: Exchange, tap: Tap, deadline: Deadline) -> Ans
             result, usage = await _answer_with_checks(exchange, tap, deadline)
         finally:
             if slot is not None:
-                await slot.release()
+                gateway.background.run(slot.release())
         answer = final_answer(exchange, result)
         account(exchange, answer.model or exchange.model, usage)
         await settle_budget(exchange, usage)

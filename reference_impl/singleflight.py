@@ -16,6 +16,8 @@ Across worker processes the flight coordinates through Redis, without polling:
   script stores ``<token>\\n<answer>`` in the result key for ``result_ttl_s``, deletes the
   lock if it still holds our token, and publishes the key on the notifier's channel if a
   remote follower left its waiting mark (so a flight nobody follows costs no message).
+  The finish completes before anyone gets the answer, so a request that arrives after an
+  answer was given finds it in the cache (``hit``), never a flight that is still finishing.
 - If the lock is held, the flight follows its holder. Each look registers a ``Notifier``
   waiter *first*, then runs one Lua script: the followed holder's result if it is there,
   else the lock if it is free, else the holder's token and the lock's PTTL. Then it waits

@@ -5,7 +5,9 @@ output cap; a budgeted request without a cap gets the configured default as its 
 the reservation bounds it). Settlement replaces the reservation with the provider's usage.
 Past the warn level the answer carries ``x-budget-warning``; past the hard level the request
 is downgraded (cheaper model, fewer output tokens, shorter context); past the ceiling it is
-refused with a 429.
+refused with a 429. The prompt estimate is an upper bound for text; images and tool schemas
+are not estimated, and a structured-output repair is a second call: such a request can
+settle more than it reserved, which loosens the "one request over the ceiling" bound.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import aiohttp
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
+from .background import Background
 from .breaker import BreakerPolicy, Breakers
 from .budget import TokenBudgets
 from .cache import ResponseCache
@@ -34,6 +35,7 @@ from .upstream import open_upstream_session
 
 log = logging.getLogger(__name__)
 STARTUP_REDIS_TIMEOUT_S = 2.0
+BACKGROUND_DRAIN_S = 2.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,6 +57,7 @@ class Gateway:
     limiter: ConcurrencyLimiter | None
     budgets: TokenBudgets | None
     prompts: PromptStore
+    background: Background
 
 
 def retry_policy(config: GatewayConfig) -> RetryPolicy:
@@ -167,6 +170,7 @@ async def open_gateway(config: GatewayConfig, metrics: GatewayMetrics) -> AsyncI
         if config.budgets.enabled
         else None,
         prompts=prompts,
+        background=Background(),
     )
     try:
         if client is not None:
@@ -177,6 +181,7 @@ async def open_gateway(config: GatewayConfig, metrics: GatewayMetrics) -> AsyncI
         yield gateway
     finally:
         await gateway.flights.close()
+        await gateway.background.drain(BACKGROUND_DRAIN_S)
         await prompts.stop()
         if notifier is not None:
             await notifier.stop()

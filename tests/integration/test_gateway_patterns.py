@@ -25,6 +25,7 @@ from gateway_support import (
 
 from reference_impl import create_app
 from stack import Toxic, links
+from stack.ports import ephemeral_port
 
 
 @pytest.fixture
@@ -137,9 +138,11 @@ async def test_the_naive_profile_passes_the_storm_through(stack, make_gateway):
     assert provider_requests(stack) == 3, "naive retries: 3 attempts, no budget, no fallback"
 
 
-@pytest.mark.parametrize("failure", ["link_down", "black_hole"])
+@pytest.mark.parametrize("failure", ["stopped", "link_down", "black_hole"])
 async def test_redis_gone_the_gateway_still_answers(stack, make_gateway, failure):
-    client = await make_gateway(redis_timeout_s=0.05)
+    nothing_listens = f"redis://127.0.0.1:{ephemeral_port()}/0"
+    redis_url = nothing_listens if failure == "stopped" else stack.endpoints.redis_proxied
+    client = await make_gateway(redis_timeout_s=0.05, redis_url=redis_url)
     body = chat(unique_messages())
     if failure == "link_down":
         stack.toxiproxy.set_enabled(links.REDIS, False)
