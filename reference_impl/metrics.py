@@ -173,7 +173,7 @@ class GatewayMetrics:
         return "other"
 
     def cache(self, result: str) -> None:
-        """A cache lookup: ``hit``, ``miss``, ``coalesced``, ``bypass`` or ``error``."""
+        """The cache status of a cacheable request: ``hit``, ``miss`` or ``coalesced``."""
         self._cache(result).inc()
 
     def upstream_attempt(self, *, model: str, outcome: str) -> None:
