@@ -10,10 +10,10 @@ from .config import PATTERNS, ConfigError, load_config
 from .serve import serve_worker, serve_workers
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(prog: str = "python -m reference_impl") -> argparse.ArgumentParser:
     """The command line; every option can also come from the config file."""
     parser = argparse.ArgumentParser(
-        prog="python -m reference_impl",
+        prog=prog,
         description=(
             "Run meltproof's reference gateway. Settings come from --config (YAML or JSON; "
             "MELTPROOF_GATEWAY_CONFIG), then MELTPROOF_GATEWAY_<FIELD> variables, then options."
@@ -52,9 +52,9 @@ def parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, prog: str = "python -m reference_impl") -> int:
     """Parse the command line, validate the configuration, serve until SIGINT/SIGTERM."""
-    args = parser().parse_args(argv)
+    args = parser(prog).parse_args(argv)
     overrides = {
         "provider_url": args.provider_url,
         "provider_api_key": args.provider_api_key,

@@ -16,4 +16,4 @@ def gateway(args: tuple[str, ...]) -> None:
     """Run the reference gateway; --help lists its options (--workers N, --profile, ...)."""
     from reference_impl.__main__ import main as gateway_main  # noqa: PLC0415 - loaded on use
 
-    sys.exit(gateway_main(list(args)))
+    sys.exit(gateway_main(list(args), prog="meltproof gateway"))
