@@ -27,10 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-import redis.asyncio as redis
-from redis.commands.core import AsyncScript
-
 from .redis_link import RedisLink, RedisUnavailable
+from .scripts import Scripts
 
 
 log = logging.getLogger(__name__)
@@ -225,8 +223,7 @@ class TokenBudgets:
         self._link = link
         self._clock = clock
         self._reservation_ttl_ms = round(reservation_ttl_s * 1000)
-        self._scripts_client: redis.Redis | None = None
-        self._scripts: dict[str, AsyncScript] = {}
+        self._script = Scripts()
         self._failing_open = False
 
     async def admit(
@@ -337,14 +334,6 @@ class TokenBudgets:
     def _key_ttl_ms(self, period_end_s: float, now_s: float) -> int:
         """Keys outlive their period by a reservation's lifetime, for late settlements."""
         return max(1, _ms(period_end_s - now_s) + self._reservation_ttl_ms)
-
-    def _script(self, client: redis.Redis, source: str) -> AsyncScript:
-        """The script registered once on this client."""
-        if client is not self._scripts_client:
-            self._scripts_client, self._scripts = client, {}
-        if source not in self._scripts:
-            self._scripts[source] = client.register_script(source)
-        return self._scripts[source]
 
     def _note_outage(self, consequence: str) -> None:
         if not self._failing_open:

@@ -26,10 +26,8 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Literal, NamedTuple, Self
 
-import redis.asyncio as redis
-from redis.commands.core import AsyncScript
-
 from .redis_link import RedisLink, RedisUnavailable
+from .scripts import Scripts
 
 
 Scope = Literal["tenant", "global"]
@@ -147,19 +145,10 @@ class _RedisSemaphore:
         self.lease_s = lease_s
         self._lease_ms = max(1, round(lease_s * 1000))
         self._clock = clock
-        self._scripts_client: redis.Redis | None = None
-        self._scripts: dict[str, AsyncScript] = {}
+        self._script = Scripts()
 
     def _now_ms(self) -> int:
         return round(self._clock() * 1000)
-
-    def _script(self, client: redis.Redis, source: str) -> AsyncScript:
-        """The script registered once on this client."""
-        if client is not self._scripts_client:
-            self._scripts_client, self._scripts = client, {}
-        if source not in self._scripts:
-            self._scripts[source] = client.register_script(source)
-        return self._scripts[source]
 
     async def try_acquire(self, limits: Sequence[_Limit], token: str) -> Scope | None:
         """Join every limit's set, or none; None when joined, else the scope that is full."""

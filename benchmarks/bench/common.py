@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -81,3 +82,21 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, title
 def ms(seconds: float | None) -> str:
     """Seconds shown as milliseconds with 3 decimals ("-" when unknown)."""
     return "-" if seconds is None else f"{seconds * 1e3:.3f}"
+
+
+CHILD_GRACE_S = 120.0
+"""Beyond a run's duration, before a child that has not finished counts as hung."""
+
+
+def run_json_child(argv: Sequence[str], *, duration_s: float, what: str) -> Any:
+    """Run a benchmark's child process; its stdout is one JSON document (returned), its stderr
+    passes through. A child that hangs or fails is a ``RuntimeError`` naming ``what``."""
+    try:
+        done = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+            argv, stdout=subprocess.PIPE, check=False, timeout=duration_s + CHILD_GRACE_S
+        )
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"{what} did not finish in time") from None
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} failed with exit code {done.returncode}")
+    return json.loads(done.stdout)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from ..runner import run_load
 from ..summary import Summary
 from ..target import Target
 from ..workload import TenantShare, Workload
+from .common import run_json_child
 
 
 MODULE = "benchmarks.bench.engine_run"
@@ -112,24 +112,10 @@ class EngineRun:
         )
 
 
-CHILD_GRACE_S = 120.0
-"""Beyond a run's duration, before a child that has not finished counts as hung."""
-
-
 def run_in_child(load: EngineLoad) -> EngineRun:
     """Run ``load`` in a fresh process; its stderr passes through."""
-    try:
-        done = subprocess.run(  # noqa: S603 - our own interpreter and arguments
-            load.argv(),
-            stdout=subprocess.PIPE,
-            check=False,
-            timeout=load.duration_s + CHILD_GRACE_S,
-        )
-    except subprocess.TimeoutExpired:
-        raise RuntimeError(f"the engine run did not finish in time: {load}") from None
-    if done.returncode != 0:
-        raise RuntimeError(f"the engine run failed with exit code {done.returncode}: {load}")
-    return EngineRun.from_dict(json.loads(done.stdout))
+    data = run_json_child(load.argv(), duration_s=load.duration_s, what=f"the engine run {load}")
+    return EngineRun.from_dict(data)
 
 
 def run_here(load: EngineLoad) -> EngineRun:

@@ -30,7 +30,6 @@ import dataclasses
 import json
 import math
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -61,8 +60,7 @@ from ..runner import run_load
 from ..summary import Summary
 from ..target import Target
 from ..workload import TenantShare, Workload
-from .common import Benchmark, BenchOptions, BenchReport, format_table, ms, say
-from .engine_run import CHILD_GRACE_S
+from .common import Benchmark, BenchOptions, BenchReport, format_table, ms, run_json_child, say
 from .litellm_proxy import (
     REQUIREMENT,
     LiteLLMProxy,
@@ -363,18 +361,10 @@ class FixedRateLoad:
 
 def run_in_child(load: FixedRateLoad) -> dict[str, Any]:
     """Run ``load`` in a fresh process (see ``main``); its stderr passes through."""
-    try:
-        done = subprocess.run(  # noqa: S603 - our own interpreter and arguments
-            [sys.executable, "-m", MODULE, "--load", load.to_json()],
-            stdout=subprocess.PIPE,
-            check=False,
-            timeout=load.duration_s + CHILD_GRACE_S,
-        )
-    except subprocess.TimeoutExpired:
-        raise RuntimeError(f"the load run did not finish in time: {load}") from None
-    if done.returncode != 0:
-        raise RuntimeError(f"the load run failed with exit code {done.returncode}: {load}")
-    result: dict[str, Any] = json.loads(done.stdout)
+    argv = [sys.executable, "-m", MODULE, "--load", load.to_json()]
+    result: dict[str, Any] = run_json_child(
+        argv, duration_s=load.duration_s, what=f"the load run {load}"
+    )
     return result
 
 

@@ -1,6 +1,7 @@
 """The circuit breaker: failure rate over a sliding window, open, half-open probes."""
 
 import pytest
+from fake_clock import FakeClock
 
 from reference_impl.breaker import (
     Admission,
@@ -17,17 +18,6 @@ CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.H
 POLICY = BreakerPolicy(
     window_s=10.0, buckets=10, min_calls=20, failure_rate=0.5, open_s=5.0, half_open_probes=3
 )
-
-
-class FakeClock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def admitted(breaker: CircuitBreaker) -> Admission:

@@ -4,6 +4,7 @@ import asyncio
 import logging
 
 import pytest
+from fake_clock import FakeClock
 from fakeredis import FakeServer
 from fakeredis.aioredis import FakeRedis
 from hypothesis import given, settings
@@ -22,31 +23,6 @@ from reference_impl.redis_link import RedisLink
 PERIOD_S = 3600.0
 PERIOD_START_S = 2 * PERIOD_S
 PLAN = BudgetPlan(limit_tokens=1000, period_s=PERIOD_S)  # warn 800, hard 1000, ceiling 1200
-
-
-class FakeClock:
-    """Seconds that move only when a test moves them."""
-
-    def __init__(self, now_s: float) -> None:
-        self.now_s = now_s
-
-    def __call__(self) -> float:
-        return self.now_s
-
-    def advance(self, seconds: float) -> None:
-        self.now_s += seconds
-
-
-@pytest.fixture
-def server():
-    return FakeServer()
-
-
-@pytest.fixture
-async def fake(server):
-    client = FakeRedis(server=server)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import logging
 import random
 
 import pytest
+from fake_clock import FakeClock
 from fakeredis import FakeServer
 from fakeredis.aioredis import FakeRedis
 from hypothesis import given, settings
@@ -15,31 +16,6 @@ from reference_impl.redis_link import RedisLink
 
 
 PREFIX = "meltproof:limit"
-
-
-class FakeClock:
-    """Seconds that move only when a test moves them."""
-
-    def __init__(self, now_s: float = 1_000.0) -> None:
-        self.now_s = now_s
-
-    def __call__(self) -> float:
-        return self.now_s
-
-    def advance(self, seconds: float) -> None:
-        self.now_s += seconds
-
-
-@pytest.fixture
-def server():
-    return FakeServer()
-
-
-@pytest.fixture
-async def fake(server):
-    client = FakeRedis(server=server)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture
