@@ -28,6 +28,9 @@ def parser(prog: str = "python -m reference_impl") -> argparse.ArgumentParser:
     parser.add_argument("--provider-api-key", help="key sent upstream")
     parser.add_argument("--redis-url", help="shared state (cache, coalescing, caps, budgets)")
     parser.add_argument(
+        "--database-url", help="PostgreSQL with pgvector: the copilot's data (/v1/copilot/...)"
+    )
+    parser.add_argument(
         "--profile", choices=("naive", "hardened"), help="pattern defaults (default: hardened)"
     )
     parser.add_argument(
@@ -59,6 +62,7 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m reference_impl
         "provider_url": args.provider_url,
         "provider_api_key": args.provider_api_key,
         "redis_url": args.redis_url,
+        "database_url": args.database_url,
         "profile": args.profile,
         "workers": args.workers,
         "upstream_timeout_s": args.upstream_timeout_s,

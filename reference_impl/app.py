@@ -9,6 +9,7 @@ from aiohttp import web
 from .auth import tenants
 from .chat import chat_completions
 from .config import GatewayConfig
+from .copilot import routes as copilot
 from .embeddings import embeddings
 from .errors import json_errors
 from .keys import CONFIG, GATEWAY, METRICS
@@ -46,4 +47,6 @@ def create_app(config: GatewayConfig) -> web.Application:
     app.router.add_get("/metrics", metrics)
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_post("/v1/embeddings", embeddings)
+    app.router.add_post("/v1/copilot/summarize", copilot.summarize)
+    app.router.add_post("/v1/copilot/outreach", copilot.outreach)
     return app

@@ -41,6 +41,10 @@ PATTERNS = (
     "limiter",
     "budgets",
     "structured",
+    "split_pools",
+    "vector_index",
+    "rerank",
+    "bounded_fanout",
 )
 TENANT_NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
@@ -199,6 +203,64 @@ class StructuredConfig(Section):
     repair_attempts: int = Field(1, ge=0)
 
 
+class PoolConfig(Strict):
+    """One PostgreSQL connection pool."""
+
+    min_size: int = Field(1, ge=0)
+    max_size: int = Field(10, gt=0)
+    statement_timeout_ms: int = Field(1000, gt=0)
+    timeout_s: float = Field(0.5, gt=0)
+    """Longest wait for a free connection."""
+
+
+class SplitPoolsConfig(Section):
+    """On: OLTP reads and vector searches have a pool each. Off: one pool for both."""
+
+    oltp: PoolConfig = PoolConfig(max_size=8, statement_timeout_ms=500)
+    vector: PoolConfig = PoolConfig(max_size=4, statement_timeout_ms=1000)
+
+
+class VectorIndexConfig(Section):
+    """On: HNSW search of the top ``k`` with iterative scans. Off: an exact scan of the top
+    ``naive_k`` (the case study's top-200)."""
+
+    k: int = Field(40, gt=0, le=1000)
+    ef_search: int = Field(100, gt=0, le=1000)
+    naive_k: int = Field(200, gt=0, le=1000)
+
+
+class RerankConfig(Section):
+    """On: MMR over the retrieved chunks picks a diverse context. Off: the nearest ones."""
+
+    lambda_: float = Field(0.5, ge=0, le=1, alias="lambda")
+    context_chunks: int = Field(8, gt=0, le=100)
+
+
+class BoundedFanoutConfig(Section):
+    """On: a copilot request runs at most ``max_parallel`` LLM calls at once. Off: all at once."""
+
+    max_parallel: int = Field(2, gt=0)
+
+
+class RetrievalConfig(Strict):
+    """Where the copilot's data lives."""
+
+    database_url: str | None = None
+    dimensions: int = Field(1536, gt=0, le=16000)
+    migrate_at_start: bool = True
+
+
+class CopilotConfig(Strict):
+    """The copilot's LLM calls."""
+
+    model: str = "gpt-4o"
+    max_tokens: int = Field(64, gt=0)
+    prompt_version: str = Field("copilot-v1", pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    banner: str = (
+        "Some of this answer could not use your pipeline's data right now; it may be incomplete."
+    )
+
+
 class PrivacyConfig(Strict):
     raw_prompt_dir: Path | None = None
 
@@ -227,6 +289,12 @@ class GatewayConfig(Strict):
     limiter: LimiterConfig
     budgets: BudgetsConfig
     structured: StructuredConfig
+    split_pools: SplitPoolsConfig
+    vector_index: VectorIndexConfig
+    rerank: RerankConfig
+    bounded_fanout: BoundedFanoutConfig
+    retrieval: RetrievalConfig = RetrievalConfig()
+    copilot: CopilotConfig = CopilotConfig()
     privacy: PrivacyConfig = PrivacyConfig()
 
     @model_validator(mode="before")
@@ -291,6 +359,7 @@ class ConfigError(Exception):
 
 ENV_PREFIX = "MELTPROOF_GATEWAY_"
 _ENV_FIELDS = ("profile", "redis_url", "provider_url", "provider_api_key", "workers")
+DATABASE_URL_ENV = f"{ENV_PREFIX}DATABASE_URL"
 
 
 def load_config(
@@ -302,7 +371,8 @@ def load_config(
     environ: Mapping[str, str] = os.environ,
 ) -> GatewayConfig:
     """The config from ``path`` (YAML or JSON; ``MELTPROOF_GATEWAY_CONFIG`` when None), then
-    ``MELTPROOF_GATEWAY_<FIELD>`` variables, then ``overrides``, then pattern switches."""
+    ``MELTPROOF_GATEWAY_<FIELD>`` variables, then ``overrides``, then pattern switches.
+    ``database_url`` (an override or ``MELTPROOF_GATEWAY_DATABASE_URL``) goes to ``retrieval``."""
     source = path or (
         Path(environ[f"{ENV_PREFIX}CONFIG"]) if environ.get(f"{ENV_PREFIX}CONFIG") else None
     )
@@ -311,7 +381,11 @@ def load_config(
         value = environ.get(ENV_PREFIX + field.upper())
         if value:
             data[field] = value
-    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    database_url = given.pop("database_url", None) or environ.get(DATABASE_URL_ENV)
+    if database_url:
+        data["retrieval"] = {**(data.get("retrieval") or {}), "database_url": database_url}
+    data.update(given)
     for names, state in ((enable, True), (disable, False)):
         for name in names:
             if name not in PATTERNS:

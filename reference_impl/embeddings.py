@@ -7,7 +7,7 @@ from aiohttp import web
 from .answer import Answer
 from .estimate import input_tokens_upper
 from .exchange import Route, json_answer, start_exchange
-from .pipeline import handle
+from .pipeline import NO_EVENTS, handle
 from .singleflight import Ticket
 from .validation import EmbeddingsBody, read_json_object, validate
 
@@ -15,14 +15,6 @@ from .validation import EmbeddingsBody, read_json_object, validate
 EMBEDDINGS = Route(
     name="embeddings", path="v1/embeddings", kind="embedding", sampled=False, can_degrade=False
 )
-
-
-class _NoEvents:
-    """Embeddings never stream."""
-
-    async def emit(self, chunk: bytes) -> None:  # noqa: ARG002 - the Tap protocol
-        """Unreachable: only streamed chat calls emit."""
-        raise RuntimeError("an embeddings call emitted a stream event")
 
 
 async def embeddings(request: web.Request) -> web.StreamResponse:
@@ -44,4 +36,4 @@ async def embeddings(request: web.Request) -> web.StreamResponse:
     async def from_flight(ticket: Ticket) -> web.StreamResponse:
         return json_answer(exchange, await ticket.answer())
 
-    return await handle(exchange, _NoEvents(), whole=whole, from_flight=from_flight)
+    return await handle(exchange, NO_EVENTS, whole=whole, from_flight=from_flight)

@@ -142,6 +142,33 @@ def start_exchange(
     )
 
 
+def internal_exchange(
+    gateway: Gateway,
+    tenant: TenantConfig,
+    route: Route,
+    body: dict[str, Any],
+    *,
+    prompt_version: str,
+    prompt_tokens: int,
+    max_output_tokens: int | None,
+) -> Exchange:
+    """An exchange the gateway makes on a tenant's behalf (a copilot's LLM call): the same
+    patterns as a client's request, on the configured deadline."""
+    deadline = gateway.config.deadline
+    return Exchange(
+        gateway=gateway,
+        route=route,
+        tenant=tenant,
+        body=body,
+        raw=None,
+        prompt_tokens=prompt_tokens,
+        max_output_tokens=max_output_tokens,
+        deadline_s=deadline.default_s if deadline.enabled else None,
+        prompt_version=prompt_version,
+        idempotency_key=uuid.uuid4().hex,
+    )
+
+
 def _deadline_s(request: web.Request, gateway: Gateway) -> float | None:
     config = gateway.config.deadline
     if not config.enabled:

@@ -83,6 +83,34 @@ async def handle(
         finished(exchange, status)
 
 
+class _NoEvents:
+    """The tap of a call that does not stream."""
+
+    async def emit(self, chunk: bytes) -> None:  # noqa: ARG002 - the Tap protocol
+        """Unreachable: only streamed calls emit."""
+        raise RuntimeError("a call that does not stream emitted an event")
+
+
+NO_EVENTS = _NoEvents()
+
+
+async def complete(exchange: Exchange) -> Answer:
+    """Run the patterns for an exchange the gateway makes itself (never streamed): the
+    answer, a budget refusal, or what replaces a failed call."""
+    status = 499
+    try:
+        answer = await admit_budget(exchange)
+        if answer is None:
+            served = await serve(exchange, NO_EVENTS)
+            answer = served if isinstance(served, Answer) else await served.answer()
+        status = answer.status
+        return answer
+    finally:
+        if not exchange.producing:
+            await settle_budget(exchange, None)
+        finished(exchange, status)
+
+
 async def serve(exchange: Exchange, tap: Tap) -> Answer | Ticket:
     """Steps 2-6: a cached or direct answer, or the ticket of the flight that produces one."""
     gateway = exchange.gateway

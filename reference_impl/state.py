@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import aiohttp
+import psycopg
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
@@ -28,6 +29,7 @@ from .notify import Notifier
 from .privacy import PromptStore
 from .redis_link import RedisLink
 from .resilience import Resilience
+from .retrieval import MigrationError, Pools, PoolSettings, migrate
 from .retry import Backoff, RetryBudget, RetryPolicy
 from .singleflight import SingleFlight
 from .upstream import open_upstream_session
@@ -36,6 +38,7 @@ from .upstream import open_upstream_session
 log = logging.getLogger(__name__)
 STARTUP_REDIS_TIMEOUT_S = 2.0
 BACKGROUND_DRAIN_S = 2.0
+STARTUP_DATABASE_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,6 +61,8 @@ class Gateway:
     budgets: TokenBudgets | None
     prompts: PromptStore
     background: Background
+    pools: Pools | None
+    """The copilot's PostgreSQL pools; None without a database."""
 
 
 def retry_policy(config: GatewayConfig) -> RetryPolicy:
@@ -126,6 +131,40 @@ async def _first_connection(client: redis.Redis) -> None:
         log.warning("redis is not answering at start (%r); running without it until it does", exc)
 
 
+async def open_pools(config: GatewayConfig) -> Pools | None:
+    """Migrate the schema (when asked) and open the pools; a database that is down now is
+    logged, and the copilot answers degraded until it is back."""
+    retrieval = config.retrieval
+    if retrieval.database_url is None:
+        return None
+    if retrieval.migrate_at_start:
+        try:
+            async with asyncio.timeout(STARTUP_DATABASE_TIMEOUT_S):
+                applied = await migrate(retrieval.database_url, dimensions=retrieval.dimensions)
+            if applied:
+                log.info("database migrated: %s", ", ".join(applied))
+        except MigrationError:
+            raise
+        except (TimeoutError, psycopg.Error, OSError) as exc:
+            log.warning("database not migrated at start (%r); the copilot answers degraded", exc)
+    pools = config.split_pools
+    settings = {
+        name: PoolSettings(
+            min_size=pool.min_size,
+            max_size=pool.max_size,
+            statement_timeout_ms=pool.statement_timeout_ms,
+            timeout_s=pool.timeout_s,
+        )
+        for name, pool in (("oltp", pools.oltp), ("vector", pools.vector))
+    }
+    return await Pools.open(
+        retrieval.database_url,
+        oltp=settings["oltp"],
+        vector=settings["vector"],
+        shared=not pools.enabled,
+    )
+
+
 @contextlib.asynccontextmanager
 async def open_gateway(config: GatewayConfig, metrics: GatewayMetrics) -> AsyncIterator[Gateway]:
     """Build the collaborators, yield them, and close them in reverse order."""
@@ -171,6 +210,7 @@ async def open_gateway(config: GatewayConfig, metrics: GatewayMetrics) -> AsyncI
         else None,
         prompts=prompts,
         background=Background(),
+        pools=await open_pools(config),
     )
     try:
         if client is not None:
@@ -186,5 +226,7 @@ async def open_gateway(config: GatewayConfig, metrics: GatewayMetrics) -> AsyncI
         if notifier is not None:
             await notifier.stop()
         await session.close()
+        if gateway.pools is not None:
+            await gateway.pools.close()
         if client is not None:
             await client.aclose()

@@ -20,6 +20,7 @@ from .console import errors as _errors
 from .gateway_command import gateway
 from .interrupts import interrupt_on_signals
 from .load_command import load
+from .worker_command import worker
 
 
 def _default_run_dir() -> Path:
@@ -140,3 +141,4 @@ def _print_ready(stack: Stack, elapsed_s: float) -> None:
 
 main.add_command(load)
 main.add_command(gateway)
+main.add_command(worker)

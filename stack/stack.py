@@ -184,6 +184,7 @@ def start_stack(config: StackConfig, *, progress: Progress | None = None) -> Sta
         )
         provider_proxied = _via(provider.url, stack.proxies[links.PROVIDER])
         redis_proxied = _via(redis.url, stack.proxies[links.REDIS])
+        postgres_proxied = _via(postgres.url, stack.proxies[links.POSTGRES])
         gateway_config = config.gateway_config
         if gateway_config is None:
             stack.api_keys = demo_api_keys()
@@ -199,6 +200,7 @@ def start_stack(config: StackConfig, *, progress: Progress | None = None) -> Sta
             args=[
                 "--provider-url", provider_proxied,
                 "--redis-url", redis_proxied,
+                "--database-url", postgres_proxied,
                 "--config", str(gateway_config),
                 "--profile", config.gateway_profile,
                 "--workers", str(config.gateway_workers),
@@ -215,7 +217,7 @@ def start_stack(config: StackConfig, *, progress: Progress | None = None) -> Sta
                 postgres=postgres.url,
                 redis=redis.url,
                 provider_proxied=provider_proxied,
-                postgres_proxied=_via(postgres.url, stack.proxies[links.POSTGRES]),
+                postgres_proxied=postgres_proxied,
                 redis_proxied=redis_proxied,
             )
         )
