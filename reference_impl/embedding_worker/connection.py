@@ -1,0 +1,55 @@
+"""``connect``: the worker's database session, checked against the configured vector size.
+
+The session is in autocommit (a batch opens its own transaction), knows pgvector's types,
+names itself in ``pg_stat_activity`` and ``LISTEN``s for the notification ``write_chunk``
+sends at commit, so an idle worker wakes as soon as a job is queued.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pgvector.psycopg import register_vector_async
+from psycopg import AsyncConnection, sql
+from psycopg.rows import TupleRow
+
+from ..retrieval.documents import JOBS_CHANNEL
+from .settings import WorkerSettings
+
+
+APPLICATION_NAME: Final = "meltproof-embedding-worker"
+"""How the worker's sessions appear in ``pg_stat_activity``."""
+
+_EMBEDDING_SIZE: Final = """
+SELECT atttypmod FROM pg_attribute
+WHERE attrelid = to_regclass('chunks') AND attname = 'embedding' AND NOT attisdropped
+"""
+
+
+class SchemaMismatchError(Exception):
+    """The database's ``chunks.embedding`` does not hold vectors of the configured size."""
+
+
+async def connect(settings: WorkerSettings) -> AsyncConnection[TupleRow]:
+    """An autocommit connection with pgvector's types, listening for new jobs.
+
+    Raises ``SchemaMismatchError`` when ``chunks.embedding`` is missing or of another size.
+    """
+    conn = await AsyncConnection.connect(
+        settings.dsn, autocommit=True, application_name=APPLICATION_NAME
+    )
+    try:
+        await _check_embedding_size(conn, settings.dimensions)
+        await register_vector_async(conn)
+        await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(JOBS_CHANNEL)))
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
+async def _check_embedding_size(conn: AsyncConnection[TupleRow], dimensions: int) -> None:
+    row = await (await conn.execute(_EMBEDDING_SIZE)).fetchone()
+    if row is None or row[0] != dimensions:
+        found = "no such column" if row is None else f"vector({row[0]})"
+        raise SchemaMismatchError(f"expected chunks.embedding vector({dimensions}), {found}")
