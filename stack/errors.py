@@ -24,6 +24,10 @@ class StackStartError(StackError):
         super().__init__(f"{service}: {cause}\n  fix: {fix}")
 
 
+class PortTakenError(StackStartError):
+    """A service could not bind its port: another process took it after it was chosen."""
+
+
 class ControlApiError(StackError):
     """A control API answered with an error status, or not at all (``status`` None)."""
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import StackStartError
+from .errors import PortTakenError, StackStartError
 
 
 _PR_SET_PDEATHSIG = 1
@@ -84,6 +84,8 @@ class ManagedProcess:
         self._death_signal = death_signal
         self._stop_timeout_s = stop_timeout_s
         self._popen: subprocess.Popen[bytes] | None = None
+        self._log_offset = 0
+        """Where this spawn's output starts in the (appended) log."""
 
     @property
     def pid(self) -> int | None:
@@ -101,6 +103,7 @@ class ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         run_as = self._run_as
         with self.log_path.open("ab") as log:
+            self._log_offset = log.tell()
             try:
                 self._popen = subprocess.Popen(  # noqa: S603 - argv is built by the stack
                     self.argv,
@@ -129,6 +132,13 @@ class ManagedProcess:
         """Poll ``probe`` until it returns True; fail clearly if the child dies or time runs out."""
         while True:
             code = self.exit_code()
+            if self._port_taken():
+                raise PortTakenError(
+                    self.service,
+                    f"its port was taken by another process; last lines of its log:\n"
+                    f"{self.log_tail()}",
+                    "start again: ephemeral ports are chosen afresh",
+                )
             if code is not None:
                 raise StackStartError(
                     self.service,
@@ -164,6 +174,16 @@ class ManagedProcess:
         except subprocess.TimeoutExpired:
             popen.kill()
             popen.wait()
+
+    def _port_taken(self) -> bool:
+        """Whether the child's log (since this spawn) says its listening port was in use."""
+        try:
+            with self.log_path.open("rb") as log:
+                log.seek(self._log_offset)
+                text = log.read().decode(errors="replace")
+        except OSError:
+            return False
+        return "address already in use" in text.lower()
 
     def log_tail(self, lines: int = 15) -> str:
         """The last ``lines`` lines of the child's log, indented for error messages."""

@@ -24,6 +24,7 @@ from typing import Self
 
 from . import links
 from .config import StackConfig
+from .errors import PortTakenError
 from .gateway_config import api_keys_of, demo_api_keys, write_gateway_config
 from .ports import LOOPBACK, claim_port
 from .postgres import ExistingPostgres, PostgresServer
@@ -151,9 +152,29 @@ def _signals_deferred() -> Iterator[None]:
             signal.raise_signal(signum)
 
 
+START_ATTEMPTS = 3
+
+
 def start_stack(config: StackConfig, *, progress: Progress | None = None) -> Stack:
-    """Start every service of the stack (see the module docstring); the caller must stop it."""
+    """Start every service of the stack (see the module docstring); the caller must stop it.
+
+    An ephemeral port is free when chosen but may be taken (by any outgoing connection) before
+    its server binds it; such a start is stopped and tried again with fresh ports.
+    """
     say = progress or (lambda _message: None)
+    attempt = 1
+    while True:
+        try:
+            return _start_once(config, say)
+        except PortTakenError as exc:
+            if attempt == START_ATTEMPTS:
+                raise
+            attempt += 1
+            say(f"{exc.service}: its port was taken meanwhile; starting again")
+
+
+def _start_once(config: StackConfig, say: Progress) -> Stack:
+    """One attempt at starting the stack."""
     log_dir = config.run_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     postgres, redis, toxiproxy = _dependencies(config, log_dir, say)

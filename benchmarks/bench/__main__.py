@@ -20,7 +20,7 @@ from types import MappingProxyType
 
 from stack.errors import StackError
 
-from . import gateway_overhead, generator_capacity, vegeta_agreement
+from . import gateway_overhead, generator_capacity, retrieval, vegeta_agreement
 from .common import Benchmark, BenchOptions, say
 
 
@@ -31,6 +31,7 @@ REGISTRY: Mapping[str, Benchmark] = MappingProxyType(
             generator_capacity.BENCHMARK,
             vegeta_agreement.BENCHMARK,
             gateway_overhead.BENCHMARK,
+            retrieval.BENCHMARK,
         )
     }
 )

@@ -16,7 +16,9 @@ PostgreSQL still chooses the plan: for a tenant with few rows it reads them thro
 index and sorts them, which is exact and cheaper than walking the graph.
 
 Queries are never prepared: each is planned with the tenant's own selectivity and this
-transaction's settings, where a cached generic plan would ignore both.
+transaction's settings, where a cached generic plan would ignore both. Results come back in
+binary: decoding a 1536-dimension vector from text costs about 0.5 ms of CPU, from binary
+microseconds, and a search returns 40 of them.
 
 The query vectors (``candidate_query``, ``pipeline_query``) are averages of embeddings already
 stored, so asking for "chunks like this candidate" never waits for an embedding provider.
@@ -92,7 +94,7 @@ async def search(
     async with pool.connection() as conn, conn.transaction():
         await _apply(conn, settings)
         cursor = await conn.execute(
-            _SEARCH, _search_parameters(tenant_id, query, settings), prepare=False
+            _SEARCH, _search_parameters(tenant_id, query, settings), prepare=False, binary=True
         )
         rows = await cursor.fetchall()
     chunks = [
@@ -161,7 +163,7 @@ def _search_parameters(
 
 async def _mean(pool: Pool, sql: str, parameters: Mapping[str, object]) -> Embedding | None:
     async with pool.connection() as conn, conn.transaction():
-        row = await (await conn.execute(sql, parameters)).fetchone()
+        row = await (await conn.execute(sql, parameters, binary=True)).fetchone()
     if row is None or row[0] is None:
         return None
     mean: Embedding = row[0].to_numpy()

@@ -14,7 +14,12 @@ from stack.python_service import PythonService
 
 
 def test_the_registry_names_each_benchmark_by_its_own_name():
-    assert set(REGISTRY) == {"gateway_overhead", "generator_capacity", "vegeta_agreement"}
+    assert set(REGISTRY) == {
+        "gateway_overhead",
+        "generator_capacity",
+        "vegeta_agreement",
+        "retrieval",
+    }
     assert all(bench.name == name for name, bench in REGISTRY.items())
 
 
@@ -35,7 +40,7 @@ def test_an_unknown_name_is_a_usage_error_that_lists_the_known_ones(capsys, tmp_
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "unknown benchmark 'nope'" in err
-    assert "generator_capacity, vegeta_agreement, gateway_overhead" in err
+    assert "generator_capacity, vegeta_agreement, gateway_overhead, retrieval" in err
     assert not list(tmp_path.iterdir())  # nothing ran
 
 

@@ -2,12 +2,17 @@
 
 import shutil
 import socket
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from stack import Ports, StackConfig, StackStartError, start_stack
+from stack import stack as stack_module
+from stack.errors import PortTakenError
 from stack.ports import LOOPBACK
+from stack.process import ManagedProcess
 
 
 def _config(tmp_path: Path, **overrides) -> StackConfig:
@@ -67,3 +72,48 @@ def test_a_server_dying_during_start_stops_the_others(tmp_path):
     assert "redis.log" in info.value.fix
     postgres_log = (tmp_path / "run" / "logs" / "postgres.log").read_text()
     assert "database system is shut down" in postgres_log
+
+
+def test_a_server_that_finds_its_port_taken_is_reported_at_once(tmp_path):
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        sock.listen()
+        taken = sock.getsockname()[1]
+        server = ManagedProcess(
+            "toy",
+            [sys.executable, "-c", f"import socket; socket.socket().bind(('{LOOPBACK}', {taken}))"],
+            log_path=tmp_path / "toy.log",
+        )
+        server.spawn()
+        try:
+            with pytest.raises(PortTakenError) as info:
+                server.wait_ready(lambda: False, time.monotonic() + 30)
+        finally:
+            server.stop()
+    assert info.value.service == "toy"
+    assert "taken" in info.value.cause
+
+
+def test_a_start_whose_port_was_taken_meanwhile_is_tried_again(tmp_path, monkeypatch):
+    attempts = []
+
+    def start_once(config, say):
+        attempts.append(config)
+        if len(attempts) == 1:
+            raise PortTakenError("toxiproxy", "its port was taken", "start again")
+        return "the stack"
+
+    monkeypatch.setattr(stack_module, "_start_once", start_once)
+    messages = []
+    assert start_stack(_config(tmp_path), progress=messages.append) == "the stack"
+    assert len(attempts) == 2
+    assert "toxiproxy" in messages[0]
+
+
+def test_a_port_taken_again_and_again_is_an_error(tmp_path, monkeypatch):
+    def start_once(config, say):
+        raise PortTakenError("toxiproxy", "its port was taken", "start again")
+
+    monkeypatch.setattr(stack_module, "_start_once", start_once)
+    with pytest.raises(PortTakenError):
+        start_stack(_config(tmp_path))
