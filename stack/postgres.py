@@ -1,8 +1,10 @@
 """PostgreSQL with pgvector: a throwaway cluster on a loopback port, or an existing server.
 
 The cluster is tuned for a test bed, not for durability: no fsync, no synchronous commit, no
-full-page writes, no Unix socket. Its data directory is a fresh temporary directory removed at
-stop, or at a later start if the harness was killed; its log goes to the run directory.
+full-page writes, no Unix socket; 1 GB of shared buffers, so that a 100k x 1536 HNSW index
+stays in PostgreSQL's own cache (the memory is taken only as pages are read). Its data
+directory is a fresh temporary directory removed at stop, or at a later start if the harness
+was killed; its log goes to the run directory.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ _SERVER_SETTINGS = {
     "synchronous_commit": "off",
     "full_page_writes": "off",
     "max_connections": "300",
+    "shared_buffers": "1GB",
 }
 
 

@@ -23,7 +23,7 @@ from .context import (
     pipeline_context,
     read_budget_s,
 )
-from .data import CandidateRow, PipelineRow, load_candidate, load_pipeline
+from .data import load_candidate, load_pipeline
 from .models import (
     NOTE_SCHEMA,
     TEXT_SCHEMA,
@@ -45,26 +45,15 @@ async def summarize(request: web.Request) -> web.StreamResponse:
     gateway, tenant = request.app[GATEWAY], request[TENANT]
     _, data = await read_json_object(request)
     pipeline_id = validate(SummarizeRequest, data).pipeline_id
-    degraded = False
-    rows: tuple[PipelineRow, list[CandidateRow]] | None = None
-    try:
-        rows = await _oltp_read(gateway, lambda pool: load_pipeline(
-            pool, tenant_id=tenant.name, pipeline_id=pipeline_id
-        ))  # fmt: skip
-        if rows is None:
-            return _not_found("pipeline", pipeline_id)
-    except DATABASE_ERRORS as exc:
-        log.warning("summarize %d without OLTP rows: %r", pipeline_id, exc)
-        degraded = True
-    context: list[Chunk] = []
-    if rows is not None:
-        try:
-            context = await pipeline_context(
-                gateway, tenant_id=tenant.name, pipeline_id=pipeline_id
-            )
-        except DATABASE_ERRORS as exc:
-            log.warning("summarize %d without retrieval: %r", pipeline_id, exc)
-            degraded = True
+    loaded = await _load(
+        gateway,
+        f"summarize {pipeline_id}",
+        read=lambda pool: load_pipeline(pool, tenant_id=tenant.name, pipeline_id=pipeline_id),
+        retrieve=lambda: pipeline_context(gateway, tenant_id=tenant.name, pipeline_id=pipeline_id),
+    )
+    if loaded is None:
+        return _not_found("pipeline", pipeline_id)
+    rows, context, degraded = loaded
     pipeline, candidates = rows if rows is not None else (None, [])
     bodies = [
         chat_body(
@@ -112,26 +101,17 @@ async def outreach(request: web.Request) -> web.StreamResponse:
     gateway, tenant = request.app[GATEWAY], request[TENANT]
     _, data = await read_json_object(request)
     candidate_id = validate(OutreachRequest, data).candidate_id
-    degraded = False
-    rows: tuple[CandidateRow, PipelineRow] | None = None
-    try:
-        rows = await _oltp_read(gateway, lambda pool: load_candidate(
-            pool, tenant_id=tenant.name, candidate_id=candidate_id
-        ))  # fmt: skip
-        if rows is None:
-            return _not_found("candidate", candidate_id)
-    except DATABASE_ERRORS as exc:
-        log.warning("outreach %d without OLTP rows: %r", candidate_id, exc)
-        degraded = True
-    context: list[Chunk] = []
-    if rows is not None:
-        try:
-            context = await candidate_context(
-                gateway, tenant_id=tenant.name, candidate_id=candidate_id
-            )
-        except DATABASE_ERRORS as exc:
-            log.warning("outreach %d without retrieval: %r", candidate_id, exc)
-            degraded = True
+    loaded = await _load(
+        gateway,
+        f"outreach {candidate_id}",
+        read=lambda pool: load_candidate(pool, tenant_id=tenant.name, candidate_id=candidate_id),
+        retrieve=lambda: candidate_context(
+            gateway, tenant_id=tenant.name, candidate_id=candidate_id
+        ),
+    )
+    if loaded is None:
+        return _not_found("candidate", candidate_id)
+    rows, context, degraded = loaded
     who = f"{rows[0].name}, {rows[0].title}" if rows else f"candidate {candidate_id}"
     role = f"the {rows[1].name} pipeline" if rows else "an open role"
     bodies = [
@@ -161,6 +141,29 @@ async def outreach(request: web.Request) -> web.StreamResponse:
         banner=gateway.config.copilot.banner if degraded else None,
     )
     return _answer(draft.model_dump_json(), degraded=degraded)
+
+
+async def _load(
+    gateway: Gateway,
+    label: str,
+    *,
+    read: Callable[[AsyncConnectionPool], Awaitable[T | None]],
+    retrieve: Callable[[], Awaitable[list[Chunk]]],
+) -> tuple[T | None, list[Chunk], bool] | None:
+    """The OLTP rows, their retrieved context, and whether either is missing (degraded);
+    None when the tenant has no such row."""
+    try:
+        rows = await _oltp_read(gateway, read)
+    except DATABASE_ERRORS as exc:
+        log.warning("%s without OLTP rows: %r", label, exc)
+        return None, [], True
+    if rows is None:
+        return None
+    try:
+        return rows, await retrieve(), False
+    except DATABASE_ERRORS as exc:
+        log.warning("%s without retrieval: %r", label, exc)
+        return rows, [], True
 
 
 async def _oltp_read(gateway: Gateway, read: Callable[[AsyncConnectionPool], Awaitable[T]]) -> T:
