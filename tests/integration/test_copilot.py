@@ -9,7 +9,7 @@ from retrieval_support import scratch_database
 
 from reference_impl import create_app
 from reference_impl.copilot.models import OutreachDraft, PipelineSummary
-from stack import links
+from stack import Toxic, links
 from stack.corpus import CorpusSpec, generate
 from stack.ports import ephemeral_port
 
@@ -134,7 +134,7 @@ async def test_bad_copilot_input_gets_a_json_400(make_copilot, path, body, fragm
     assert fragment in (await response.json())["error"]["message"]
 
 
-@pytest.mark.parametrize("outage", ["link_down", "nothing_listens"])
+@pytest.mark.parametrize("outage", ["link_down", "nothing_listens", "slow"])
 async def test_postgres_down_gives_a_degraded_answer_not_a_5xx(stack, make_copilot, rows, outage):
     database_url = None
     if outage == "nothing_listens":
@@ -142,6 +142,9 @@ async def test_postgres_down_gives_a_degraded_answer_not_a_5xx(stack, make_copil
     client = await make_copilot(database_url=database_url)
     if outage == "link_down":
         stack.toxiproxy.set_enabled(links.POSTGRES, False)
+    if outage == "slow":
+        slow = Toxic("slow", "latency", attributes={"latency": 5000})
+        stack.toxiproxy.add_toxic(links.POSTGRES, slow)
     loop = asyncio.get_running_loop()
     for path, body in (
         ("/v1/copilot/summarize", {"pipeline_id": rows["pipeline"]}),
