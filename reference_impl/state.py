@@ -168,6 +168,7 @@ async def open_pools(config: GatewayConfig) -> Pools | None:
 @contextlib.asynccontextmanager
 async def open_gateway(config: GatewayConfig, metrics: GatewayMetrics) -> AsyncIterator[Gateway]:
     """Build the collaborators, yield them, and close them in reverse order."""
+    pools = await open_pools(config)  # first: a refused migration leaves nothing open
     client = None
     if config.redis_url and _needs_redis(config):
         client = redis.Redis.from_url(
@@ -210,7 +211,7 @@ async def open_gateway(config: GatewayConfig, metrics: GatewayMetrics) -> AsyncI
         else None,
         prompts=prompts,
         background=Background(),
-        pools=await open_pools(config),
+        pools=pools,
     )
     try:
         if client is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -23,6 +24,7 @@ from ..state import Gateway
 
 
 SYSTEM = "You are a recruiting copilot. Answer with JSON only."
+log = logging.getLogger(__name__)
 
 
 def chat_body(
@@ -46,30 +48,35 @@ def context_lines(chunks: Sequence[Chunk]) -> str:
 
 async def fan_out(
     gateway: Gateway, tenant: TenantConfig, bodies: Sequence[dict[str, Any]]
-) -> list[Answer]:
-    """Every body's answer, in order, as many at once as ``bounded_fanout`` allows."""
+) -> list[Answer | None]:
+    """Every body's answer, in order, as many at once as ``bounded_fanout`` allows; None for
+    a call that failed in the gateway itself (logged), so one failure degrades one part."""
     bounded = gateway.config.bounded_fanout
     gate = asyncio.Semaphore(bounded.max_parallel if bounded.enabled else max(1, len(bodies)))
 
-    async def one(body: dict[str, Any]) -> Answer:
-        exchange = internal_exchange(
-            gateway,
-            tenant,
-            CHAT,
-            body,
-            prompt_version=gateway.config.copilot.prompt_version,
-            prompt_tokens=prompt_tokens_upper(body["messages"]),
-            max_output_tokens=body["max_tokens"],
-        )
+    async def one(body: dict[str, Any]) -> Answer | None:
         async with gate:
-            return await complete(exchange)
+            exchange = internal_exchange(
+                gateway,
+                tenant,
+                CHAT,
+                body,
+                prompt_version=gateway.config.copilot.prompt_version,
+                prompt_tokens=prompt_tokens_upper(body["messages"]),
+                max_output_tokens=body["max_tokens"],
+            )
+            try:
+                return await complete(exchange)
+            except Exception:
+                log.exception("a copilot call failed; its part of the answer is degraded")
+                return None
 
     return list(await asyncio.gather(*(one(body) for body in bodies)))
 
 
-def answer_fields(answer: Answer) -> dict[str, Any] | None:
+def answer_fields(answer: Answer | None) -> dict[str, Any] | None:
     """The JSON object an answer's content holds, or None (an error, a degraded answer)."""
-    if answer.status != HTTPStatus.OK or answer.degraded:
+    if answer is None or answer.status != HTTPStatus.OK or answer.degraded:
         return None
     try:
         completion = json.loads(answer.body)

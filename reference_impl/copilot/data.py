@@ -69,7 +69,8 @@ async def load_candidate(
             return None
         async with conn.cursor(row_factory=class_row(PipelineRow)) as cur:
             await cur.execute(
-                "SELECT id, name, stage FROM pipelines WHERE id = %s", (candidate.pipeline_id,)
+                "SELECT id, name, stage FROM pipelines WHERE id = %s AND tenant_id = %s",
+                (candidate.pipeline_id, tenant_id),
             )
             pipeline = await cur.fetchone()
         if pipeline is None:

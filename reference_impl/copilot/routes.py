@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -22,6 +21,7 @@ from .context import (
     candidate_context,
     pipeline_context,
     read_budget_s,
+    within,
 )
 from .data import load_candidate, load_pipeline
 from .models import (
@@ -38,6 +38,7 @@ from .models import (
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 OUTREACH_PARTS = ("subject", "opening", "call_to_action")
+FIT_MAX = 5
 
 
 async def summarize(request: web.Request) -> web.StreamResponse:
@@ -80,7 +81,7 @@ async def summarize(request: web.Request) -> web.StreamResponse:
                 candidate_id=candidate.id,
                 name=candidate.name,
                 assessment=str(fields.get("assessment") or gateway.config.fallback.banner),
-                fit=fields.get("fit") if isinstance(fields.get("fit"), int) else None,
+                fit=_fit(fields.get("fit")),
             )
         )
     summary = PipelineSummary(
@@ -170,8 +171,14 @@ async def _oltp_read(gateway: Gateway, read: Callable[[AsyncConnectionPool], Awa
     """Run ``read(pool)`` on the OLTP pool within its time budget."""
     if gateway.pools is None:
         raise RetrievalUnavailable("no database is configured (retrieval.database_url)")
-    async with asyncio.timeout(read_budget_s(gateway, vector=False)):
-        return await read(gateway.pools.oltp)
+    return await within(gateway, read(gateway.pools.oltp), read_budget_s(gateway, vector=False))
+
+
+def _fit(value: object) -> int | None:
+    """The model's fit score when it is one (1-5); whatever else it wrote is no score."""
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= FIT_MAX:
+        return value
+    return None
 
 
 def _not_found(what: str, identifier: int) -> web.Response:

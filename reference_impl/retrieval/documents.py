@@ -39,12 +39,12 @@ _UPSERT: Final = """
 INSERT INTO chunks (id, tenant_id, candidate_id, content, content_sha256)
 VALUES (%(id)s, %(tenant_id)s, %(candidate_id)s, %(content)s, %(sha)s)
 ON CONFLICT (id) DO UPDATE SET
-    tenant_id = EXCLUDED.tenant_id,
     candidate_id = EXCLUDED.candidate_id,
     content = EXCLUDED.content,
     content_sha256 = EXCLUDED.content_sha256,
     updated_at = CASE WHEN chunks.content_sha256 = EXCLUDED.content_sha256
                       THEN chunks.updated_at ELSE now() END
+WHERE chunks.tenant_id = EXCLUDED.tenant_id
 RETURNING embedded_sha256 IS NOT DISTINCT FROM content_sha256
 """
 _ENQUEUE: Final = "INSERT INTO embedding_jobs (chunk_id) VALUES (%s)"
@@ -84,6 +84,8 @@ async def write_chunk(
     content: str,
 ) -> bool:
     """Upsert a chunk and enqueue its embedding job atomically; True when a job was enqueued.
+    A chunk id of another tenant is a ``ValueError``: a write never moves a chunk between
+    tenants.
 
     Runs in ``conn.transaction()``: its own transaction, or a savepoint of the caller's, in
     which case the job commits (and the workers are notified) with the caller's transaction.
@@ -100,7 +102,9 @@ async def write_chunk(
             },
         )
         row = await cursor.fetchone()
-        already_embedded = bool(row and row[0])
+        if row is None:
+            raise ValueError(f"chunk {chunk_id} belongs to another tenant than {tenant_id!r}")
+        already_embedded = bool(row[0])
         if already_embedded:
             return False
         await conn.execute(_ENQUEUE, (chunk_id,))

@@ -230,6 +230,16 @@ async def test_a_chunk_and_its_job_commit_or_roll_back_together(conn, dsn):
     assert [n.channel for n in notes] == [JOBS_CHANNEL]
 
 
+async def test_a_write_never_moves_a_chunk_to_another_tenant(conn):
+    await write_chunk(conn, chunk_id=11, tenant_id="acme", candidate_id=None, content=content(11))
+    with pytest.raises(ValueError, match="another tenant"):
+        await write_chunk(conn, chunk_id=11, tenant_id="globex", candidate_id=None, content="x")
+    row = await (
+        await conn.execute("SELECT tenant_id, content FROM chunks WHERE id = 11")
+    ).fetchone()
+    assert row == ("acme", content(11))
+
+
 async def test_a_job_is_enqueued_unless_the_content_is_already_embedded(stack, dsn, conn, http):
     write = {"chunk_id": 7, "tenant_id": "acme", "candidate_id": None}
     assert await write_chunk(conn, **write, content=content(7))
