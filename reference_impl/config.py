@@ -212,6 +212,12 @@ class PoolConfig(Strict):
     timeout_s: float = Field(0.5, gt=0)
     """Longest wait for a free connection."""
 
+    @model_validator(mode="after")
+    def _sizes(self) -> Self:
+        if self.min_size > self.max_size:
+            raise ValueError("min_size must not exceed max_size")
+        return self
+
 
 class SplitPoolsConfig(Section):
     """On: OLTP reads and vector searches have a pool each. Off: one pool for both."""

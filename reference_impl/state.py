@@ -29,7 +29,7 @@ from .notify import Notifier
 from .privacy import PromptStore
 from .redis_link import RedisLink
 from .resilience import Resilience
-from .retrieval import MigrationError, Pools, PoolSettings, migrate
+from .retrieval import Pools, PoolSettings, migrate
 from .retry import Backoff, RetryBudget, RetryPolicy
 from .singleflight import SingleFlight
 from .upstream import open_upstream_session
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 STARTUP_REDIS_TIMEOUT_S = 2.0
 BACKGROUND_DRAIN_S = 2.0
 STARTUP_DATABASE_TIMEOUT_S = 10.0
+MIGRATION_RETRY_S = 5.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,22 +132,36 @@ async def _first_connection(client: redis.Redis) -> None:
         log.warning("redis is not answering at start (%r); running without it until it does", exc)
 
 
+async def migrate_database(config: GatewayConfig) -> bool:
+    """Migrate the schema when asked to; False when the database did not answer (the copilot
+    answers degraded meanwhile). A database built for other vectors is a ``MigrationError``."""
+    retrieval = config.retrieval
+    if retrieval.database_url is None or not retrieval.migrate_at_start:
+        return True
+    try:
+        async with asyncio.timeout(STARTUP_DATABASE_TIMEOUT_S):
+            applied = await migrate(retrieval.database_url, dimensions=retrieval.dimensions)
+    except (TimeoutError, psycopg.Error, OSError) as exc:
+        log.warning("database not migrated (%r); the copilot answers degraded", exc)
+        return False
+    if applied:
+        log.info("database migrated: %s", ", ".join(applied))
+    return True
+
+
+async def migrate_until_done(config: GatewayConfig) -> None:
+    """Try the migration again every few seconds until the database answers."""
+    while True:
+        await asyncio.sleep(MIGRATION_RETRY_S)
+        if await migrate_database(config):
+            return
+
+
 async def open_pools(config: GatewayConfig) -> Pools | None:
-    """Migrate the schema (when asked) and open the pools; a database that is down now is
-    logged, and the copilot answers degraded until it is back."""
+    """Open the pools without waiting for the database; None without a database."""
     retrieval = config.retrieval
     if retrieval.database_url is None:
         return None
-    if retrieval.migrate_at_start:
-        try:
-            async with asyncio.timeout(STARTUP_DATABASE_TIMEOUT_S):
-                applied = await migrate(retrieval.database_url, dimensions=retrieval.dimensions)
-            if applied:
-                log.info("database migrated: %s", ", ".join(applied))
-        except MigrationError:
-            raise
-        except (TimeoutError, psycopg.Error, OSError) as exc:
-            log.warning("database not migrated at start (%r); the copilot answers degraded", exc)
     pools = config.split_pools
     settings = {
         name: PoolSettings(
@@ -168,7 +183,8 @@ async def open_pools(config: GatewayConfig) -> Pools | None:
 @contextlib.asynccontextmanager
 async def open_gateway(config: GatewayConfig, metrics: GatewayMetrics) -> AsyncIterator[Gateway]:
     """Build the collaborators, yield them, and close them in reverse order."""
-    pools = await open_pools(config)  # first: a refused migration leaves nothing open
+    migrated = await migrate_database(config)  # first: a refused one leaves nothing open
+    pools = await open_pools(config)
     client = None
     if config.redis_url and _needs_redis(config):
         client = redis.Redis.from_url(
@@ -213,6 +229,8 @@ async def open_gateway(config: GatewayConfig, metrics: GatewayMetrics) -> AsyncI
         background=Background(),
         pools=pools,
     )
+    if not migrated:
+        gateway.background.run(migrate_until_done(config))
     try:
         if client is not None:
             await _first_connection(client)

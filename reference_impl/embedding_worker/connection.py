@@ -11,6 +11,7 @@ from typing import Final
 
 from pgvector.psycopg import register_vector_async
 from psycopg import AsyncConnection, sql
+from psycopg.conninfo import make_conninfo
 from psycopg.rows import TupleRow
 
 from ..retrieval.documents import JOBS_CHANNEL
@@ -19,6 +20,22 @@ from .settings import WorkerSettings
 
 APPLICATION_NAME: Final = "meltproof-embedding-worker"
 """How the worker's sessions appear in ``pg_stat_activity``."""
+NETWORK_LIMITS: Final = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+"""libpq settings that make a stalled network an error within seconds, not a hang until TCP
+gives up: a worker holding locked jobs must notice a dead database."""
+
+
+def limited(dsn: str) -> str:
+    """``dsn`` with the ``NETWORK_LIMITS`` added."""
+    return make_conninfo(dsn, **NETWORK_LIMITS)
+
 
 _EMBEDDING_SIZE: Final = """
 SELECT atttypmod FROM pg_attribute
@@ -36,7 +53,7 @@ async def connect(settings: WorkerSettings) -> AsyncConnection[TupleRow]:
     Raises ``SchemaMismatchError`` when ``chunks.embedding`` is missing or of another size.
     """
     conn = await AsyncConnection.connect(
-        settings.dsn, autocommit=True, application_name=APPLICATION_NAME
+        limited(settings.dsn), autocommit=True, application_name=APPLICATION_NAME
     )
     try:
         await _check_embedding_size(conn, settings.dimensions)

@@ -24,6 +24,7 @@ from prometheus_client import (
 from psycopg import AsyncConnection
 
 from ..retrieval.documents import QueueStats, queue_stats
+from .connection import limited
 from .settings import WorkerSettings
 from .waiting import sleep_unless_stopped
 
@@ -82,7 +83,9 @@ async def refresh_queue_metrics(
     """Measure the queue every ``interval_s`` until ``stop``, on a connection of its own."""
     while not stop.is_set():
         try:
-            async with await AsyncConnection.connect(settings.dsn, autocommit=True) as conn:
+            async with await AsyncConnection.connect(
+                limited(settings.dsn), autocommit=True
+            ) as conn:
                 while not stop.is_set():
                     metrics.queue(await queue_stats(conn, max_attempts=settings.max_attempts))
                     await sleep_unless_stopped(stop, interval_s)

@@ -183,3 +183,19 @@ async def test_naive_fans_out_unbounded_on_200_chunks_and_hardened_bounds_it(
         expected = SPEC.candidates_per_pipeline if profile == "naive" else 2
         assert in_flight == expected, profile
     assert contexts == {"naive": 200, "hardened": 8}
+
+
+async def test_a_database_down_at_start_is_migrated_once_it_answers(stack, aiohttp_client):
+    with scratch_database(stack) as empty:
+        stack.toxiproxy.set_enabled(links.POSTGRES, False)
+        config = gateway_config(
+            stack, retrieval={"database_url": empty.proxied_dsn, "dimensions": 32}
+        )
+        await aiohttp_client(create_app(config))
+        stack.toxiproxy.set_enabled(links.POSTGRES, True)
+        async with asyncio.timeout(30):
+            while True:
+                with psycopg.connect(empty.dsn) as conn:
+                    if conn.execute("SELECT to_regclass('chunks')").fetchone()[0] is not None:
+                        break
+                await asyncio.sleep(0.2)
