@@ -71,7 +71,9 @@ _CHUNK_TYPES = ("int8", "text", "int8", "text", "bytea", "vector", "bytea")
 class CorpusSpec:
     """What to generate; ``embedded=False`` leaves embeddings NULL and queues one job per chunk.
 
-    ``tenant_weights`` are the tenants' relative shares of the chunks (None: equal shares).
+    ``tenant_weights`` are the tenants' relative shares of the chunks (None: equal shares);
+    ``tenant_names`` their ids (None: ``tenant-000``, ``tenant-001``, ...), e.g. the gateway's
+    tenants, so that their API keys reach their rows.
     """
 
     tenants: int = 4
@@ -84,6 +86,7 @@ class CorpusSpec:
     seed: int = 0
     embedded: bool = True
     tenant_weights: tuple[float, ...] | None = None
+    tenant_names: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         counts = {
@@ -101,6 +104,9 @@ class CorpusSpec:
         weights = self.tenant_weights
         if weights is not None and (len(weights) != self.tenants or min(weights) <= 0):
             raise ValueError(f"tenant_weights needs {self.tenants} positive weights")
+        names = self.tenant_names
+        if names is not None and (len(names) != self.tenants or len(set(names)) != len(names)):
+            raise ValueError(f"tenant_names needs {self.tenants} distinct names")
 
 
 @dataclass(frozen=True)
@@ -187,7 +193,7 @@ def _drop_index(conn: psycopg.Connection[TupleRow]) -> str:
 
 
 def _plan(spec: CorpusSpec, rng: np.random.Generator) -> _Plan:
-    tenants = [f"tenant-{number:03d}" for number in range(spec.tenants)]
+    tenants = list(spec.tenant_names or (f"tenant-{n:03d}" for n in range(spec.tenants)))
     per_tenant = spec.pipelines_per_tenant * spec.candidates_per_pipeline
     candidate_topics = rng.integers(spec.clusters, size=spec.tenants * per_tenant)
     pipelines = []
@@ -262,7 +268,7 @@ def _load_owners(conn: psycopg.Connection[TupleRow], plan: _Plan) -> None:
     with conn.cursor() as cursor:
         with cursor.copy("COPY tenants (id, name) FROM STDIN") as copy:
             for tenant in plan.tenants:
-                copy.write_row((tenant, tenant.replace("tenant-", "Tenant ")))
+                copy.write_row((tenant, tenant.replace("tenant-", "Tenant ").title()))
         with cursor.copy("COPY pipelines (id, tenant_id, name, stage) FROM STDIN") as copy:
             for pipeline in plan.pipelines:
                 copy.write_row(pipeline)
@@ -358,6 +364,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         " (default: equal shares)",
     )
     parser.add_argument(
+        "--tenant-names",
+        type=lambda text: tuple(name.strip() for name in text.split(",") if name.strip()),
+        help="comma-separated tenant ids, e.g. the gateway's: acme,globex,initech"
+        " (sets --tenants; default: tenant-000, tenant-001, ...)",
+    )
+    parser.add_argument(
         "--not-embedded",
         action="store_true",
         help="leave embeddings NULL and queue one embedding job per chunk for the worker",
@@ -378,7 +390,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         spec = CorpusSpec(
-            tenants=args.tenants,
+            tenants=len(args.tenant_names) if args.tenant_names else args.tenants,
             pipelines_per_tenant=args.pipelines_per_tenant,
             candidates_per_pipeline=args.candidates_per_pipeline,
             chunks=args.chunks,
@@ -388,6 +400,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             seed=args.seed,
             embedded=not args.not_embedded,
             tenant_weights=args.tenant_weights,
+            tenant_names=args.tenant_names,
         )
     except ValueError as err:
         parser.error(str(err))

@@ -109,9 +109,27 @@ def test_the_command_line_loads_and_prints_a_summary(database, capsys):
     assert counts(database.dsn)["chunks"] == 30
 
 
+def test_tenants_may_carry_the_gateways_names(database, capsys):
+    main(["--dsn", database.dsn, "--chunks", "30", "--dimensions", "8",
+          "--tenant-names", "acme,globex,initech"])  # fmt: skip
+    capsys.readouterr()
+    with psycopg.connect(database.dsn) as conn:
+        tenants = conn.execute("SELECT id, name FROM tenants ORDER BY id").fetchall()
+        owners = {row[0] for row in conn.execute("SELECT DISTINCT tenant_id FROM chunks")}
+    assert tenants == [("acme", "Acme"), ("globex", "Globex"), ("initech", "Initech")]
+    assert owners == {"acme", "globex", "initech"}
+
+
 @pytest.mark.parametrize(
     "change",
-    [{"tenants": 0}, {"chunks": -1}, {"tenant_weights": (1.0,)}, {"tenant_weights": (1.0, 0.0)}],
+    [
+        {"tenants": 0},
+        {"chunks": -1},
+        {"tenant_weights": (1.0,)},
+        {"tenant_weights": (1.0, 0.0)},
+        {"tenant_names": ("acme",)},
+        {"tenant_names": ("acme", "acme")},
+    ],
 )
 def test_an_impossible_spec_is_refused(change):
     with pytest.raises(ValueError, match=r"must|needs"):
