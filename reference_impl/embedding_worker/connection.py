@@ -15,6 +15,7 @@ from psycopg.conninfo import make_conninfo
 from psycopg.rows import TupleRow
 
 from ..retrieval.documents import JOBS_CHANNEL
+from ..retrieval.migrate import embedding_size
 from .settings import WorkerSettings
 
 
@@ -35,12 +36,6 @@ gives up: a worker holding locked jobs must notice a dead database."""
 def limited(dsn: str) -> str:
     """``dsn`` with the ``NETWORK_LIMITS`` added."""
     return make_conninfo(dsn, **NETWORK_LIMITS)
-
-
-_EMBEDDING_SIZE: Final = """
-SELECT atttypmod FROM pg_attribute
-WHERE attrelid = to_regclass('chunks') AND attname = 'embedding' AND NOT attisdropped
-"""
 
 
 class SchemaMismatchError(Exception):
@@ -66,7 +61,7 @@ async def connect(settings: WorkerSettings) -> AsyncConnection[TupleRow]:
 
 
 async def _check_embedding_size(conn: AsyncConnection[TupleRow], dimensions: int) -> None:
-    row = await (await conn.execute(_EMBEDDING_SIZE)).fetchone()
-    if row is None or row[0] != dimensions:
-        found = "no such column" if row is None else f"vector({row[0]})"
+    size = await embedding_size(conn)
+    if size != dimensions:
+        found = "no such column" if size is None else f"vector({size})"
         raise SchemaMismatchError(f"expected chunks.embedding vector({dimensions}), {found}")

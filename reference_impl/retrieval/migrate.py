@@ -32,6 +32,12 @@ WHERE attrelid = to_regclass('chunks') AND attname = 'embedding' AND NOT attisdr
 """
 
 
+async def embedding_size(conn: psycopg.AsyncConnection[TupleRow]) -> int | None:
+    """The size of ``chunks.embedding`` vectors, or None when there is no such column."""
+    row = await (await conn.execute(_EMBEDDING_SIZE)).fetchone()
+    return None if row is None else int(row[0])
+
+
 class MigrationError(Exception):
     """The database cannot be migrated as configured (for instance a vector size mismatch)."""
 
@@ -68,10 +74,10 @@ async def migrate(dsn: str, *, dimensions: int) -> list[str]:
 
 async def _check_embedding_size(conn: psycopg.AsyncConnection[TupleRow], dimensions: int) -> None:
     """Raise ``MigrationError`` if ``chunks.embedding`` exists with another vector size."""
-    row = await (await conn.execute(_EMBEDDING_SIZE)).fetchone()
-    if row is not None and row[0] != dimensions:
+    size = await embedding_size(conn)
+    if size is not None and size != dimensions:
         raise MigrationError(
-            f"chunks.embedding holds vectors of {row[0]} dimensions but {dimensions} are"
+            f"chunks.embedding holds vectors of {size} dimensions but {dimensions} are"
             " configured; configure the embedding size the database was built with, or migrate"
             " the data to a new database"
         )
