@@ -29,7 +29,9 @@ from .window import SlidingCount
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 """Upstream statuses worth another attempt: timeouts, rate limits and server errors."""
 
-_SECONDS = re.compile(r"\s*-?\d+(?:\.\d+)?\s*")
+_SECONDS = re.compile(r"[ \t]*(-?[0-9]+(?:\.[0-9]+)?)[ \t]*")
+"""An ASCII number with HTTP's optional whitespace: space and tab only, as ``float`` refuses
+other Unicode whitespace (``0\x1f``) and HTTP has no non-ASCII digits."""
 _MAX_DOUBLINGS = 64  # beyond it every cap is reached; 2.0 ** 1024 would overflow
 _ROUNDING_SLACK = 1e-9  # 0.29 * 100 is 28.999999999999996, not 29
 
@@ -115,14 +117,15 @@ def retry_after_s(
     A wait in the past is 0.
     """
     by_name = {name.lower(): value for name, value in headers.items()}
-    milliseconds = by_name.get("retry-after-ms")
-    if milliseconds is not None and _SECONDS.fullmatch(milliseconds):
-        return max(0.0, float(milliseconds) / 1000)
+    milliseconds = _SECONDS.fullmatch(by_name.get("retry-after-ms") or "")
+    if milliseconds is not None:
+        return max(0.0, float(milliseconds[1]) / 1000)
     value = by_name.get("retry-after")
     if value is None:
         return None
-    if _SECONDS.fullmatch(value):
-        return max(0.0, float(value))
+    seconds = _SECONDS.fullmatch(value)
+    if seconds is not None:
+        return max(0.0, float(seconds[1]))
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
