@@ -5,6 +5,9 @@ full-page writes, no Unix socket; 1 GB of shared buffers, so that a 100k x 1536 
 stays in PostgreSQL's own cache (the memory is taken only as pages are read). Its data
 directory is a fresh temporary directory removed at stop, or at a later start if the harness
 was killed; its log goes to the run directory.
+
+For process faults the server can be killed and started again on the same data directory
+(``initdb`` runs once, at launch): it then goes through crash recovery, as after a real crash.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import psycopg
@@ -21,7 +25,7 @@ import psycopg
 from .errors import StackStartError
 from .ports import LOOPBACK
 from .postgres_install import SERVICE, PostgresInstall
-from .process import ManagedProcess
+from .process import ManagedProcess, child_pids, kill_survivors, signal_all
 from .service import ServiceInfo
 from .urls import host_and_port
 
@@ -29,6 +33,8 @@ from .urls import host_and_port
 DATABASE = "meltproof"
 _DATA_ROOT_PREFIX = "meltproof-pgdata-"
 _OWNER_FILE = "harness.pid"
+_ORPHAN_GRACE_S = 5.0
+"""How long a killed postmaster's children get to exit by themselves before they are killed."""
 _SERVER_SETTINGS = {
     "listen_addresses": LOOPBACK,
     "unix_socket_directories": "",
@@ -109,9 +115,13 @@ class PostgresServer:
 
     def launch(self) -> None:
         """Initialise a cluster and start the server on it."""
-        data_dir = self._init_cluster()
+        self._process = self._server_process(self._init_cluster())
+        self._process.spawn()
+
+    def _server_process(self, data_dir: Path) -> ManagedProcess:
+        """The server on ``data_dir``; it can be spawned again after a kill."""
         settings = [f"--{key}={value}" for key, value in _SERVER_SETTINGS.items()]
-        self._process = ManagedProcess(
+        return ManagedProcess(
             self.name,
             [str(self._install.postgres), "-D", str(data_dir), "-p", str(self._port), *settings],
             log_path=self._log_dir / "postgres.log",
@@ -119,7 +129,6 @@ class PostgresServer:
             stop_signal=signal.SIGINT,  # fast shutdown
             death_signal=signal.SIGQUIT,  # immediate shutdown, children included
         )
-        self._process.spawn()
 
     def _init_cluster(self) -> Path:
         """Run initdb as the account that will own the cluster."""
@@ -160,9 +169,64 @@ class PostgresServer:
     def stop(self) -> None:
         """Stop the server and delete its data directory."""
         if self._process is not None:
+            if self._process.running():
+                self.thaw()  # frozen backends could not take part in the shutdown
             self._process.stop()
         if self._data_root is not None:
             shutil.rmtree(self._data_root, ignore_errors=True)
+
+    def freeze(self) -> None:
+        """Suspend the whole server (SIGSTOP): the postmaster first, so that it forks no new
+        child, then every backend and helper; the server keeps its sockets but answers nothing."""
+        process = self._launched()
+        if not process.running() or process.pid is None:
+            return
+        process.freeze()
+        signal_all(child_pids(process.pid), signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """Resume the whole server (SIGCONT): its children, then the postmaster."""
+        process = self._launched()
+        if not process.running() or process.pid is None:
+            return
+        signal_all(child_pids(process.pid), signal.SIGCONT)
+        process.thaw()
+
+    def kill(self) -> None:
+        """Kill the postmaster (SIGKILL), as in a crash, and make sure its children are gone.
+
+        The postmaster is suspended first so that it forks no child while they are listed.
+        Backends and helpers exit by themselves once they notice the postmaster is gone (about
+        0.1 s, even in the middle of ``pg_sleep``); one that does not notice within
+        ``_ORPHAN_GRACE_S`` (a CPU-bound query) is killed, since a survivor would keep the
+        shared memory and stop the restart. Commits made with ``synchronous_commit`` off (the
+        test-bed setting) in the last fraction of a second may be lost, as on a real server.
+        """
+        process = self._launched()
+        if not process.running() or process.pid is None:
+            return
+        process.freeze()
+        children = child_pids(process.pid)
+        process.kill()
+        signal_all(children, signal.SIGCONT)  # a frozen child could not notice
+        kill_survivors(children, grace_s=_ORPHAN_GRACE_S)
+
+    def start(self, timeout_s: float) -> None:
+        """Start the server again on its data directory (crash recovery runs); wait for it."""
+        process = self._launched()
+        if process.running():
+            return
+        process.spawn()
+        process.wait_ready(lambda: _probe(self.url), time.monotonic() + timeout_s)
+
+    def running(self) -> bool:
+        """Whether the postmaster is alive."""
+        return self._process is not None and self._process.running()
+
+    def _launched(self) -> ManagedProcess:
+        if self._process is None:
+            raise RuntimeError("launch() first")
+        return self._process
 
 
 class ExistingPostgres:

@@ -3,6 +3,9 @@
 Children run in their own session, so a Ctrl-C in the terminal reaches only the harness, which
 then stops them in order. On Linux each child also gets a parent-death signal: if the harness
 itself is killed (SIGKILL, a crash), the kernel stops its children too.
+
+Process faults (``faults``) drive a child through ``ProcessControl``: freeze (SIGSTOP), thaw
+(SIGCONT), kill (SIGKILL) and start again on the same port with the same data.
 """
 
 from __future__ import annotations
@@ -18,14 +21,45 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from .errors import PortTakenError, StackStartError
+from .errors import PortTakenError, StackError, StackStartError
 
 
 _PR_SET_PDEATHSIG = 1
 _POLL_INTERVAL_S = 0.05
+
+
+class ProcessControlError(StackError):
+    """A stack process cannot be controlled: the server is not ours to signal."""
+
+
+class ProcessControl(Protocol):
+    """A server process of the stack that faults may freeze, kill and start again."""
+
+    name: str
+
+    def freeze(self) -> None:
+        """Suspend the process (SIGSTOP): it keeps its sockets but answers nothing."""
+
+    def thaw(self) -> None:
+        """Resume a frozen process (SIGCONT); harmless on a running one."""
+
+    def kill(self) -> None:
+        """Kill the process (SIGKILL) and wait until it is gone."""
+
+    def start(self, timeout_s: float) -> None:
+        """Start it again after a kill, on the same port and data; wait until it answers.
+
+        A no-op while it runs; raises ``StackStartError`` if it is not ready within
+        ``timeout_s``.
+        """
+
+    def running(self) -> bool:
+        """Whether the process is alive (a frozen process is alive)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +92,19 @@ def _death_signal_setter(sig: signal.Signals) -> Callable[[], None] | None:
         return None
     parent = os.getpid()
     return functools.partial(die_with_parent, parent, sig)
+
+
+_spawner: ThreadPoolExecutor | None = None
+_spawner_lock = threading.Lock()
+
+
+def _spawn_thread() -> ThreadPoolExecutor:
+    """One thread that lives as long as the harness, to spawn children from other threads."""
+    global _spawner  # noqa: PLW0603 - created once, on first use
+    with _spawner_lock:
+        if _spawner is None:
+            _spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meltproof-spawn")
+        return _spawner
 
 
 class ManagedProcess:
@@ -95,11 +142,16 @@ class ManagedProcess:
     def spawn(self) -> None:
         """Start the child; its stdout and stderr go to ``log_path``.
 
-        Must run in the main thread: the parent-death signal fires when the spawning thread
-        ends, so a child spawned from a short-lived thread would die with that thread.
+        The parent-death signal fires when the spawning *thread* ends, so a child spawned from
+        a short-lived thread would die with that thread: from any thread but the main one, the
+        spawn is handed to a single long-lived spawner thread.
         """
-        if threading.current_thread() is not threading.main_thread():
-            raise RuntimeError(f"{self.service}: spawn child processes from the main thread only")
+        if threading.current_thread() is threading.main_thread():
+            self._spawn_here()
+        else:
+            _spawn_thread().submit(self._spawn_here).result()
+
+    def _spawn_here(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         run_as = self._run_as
         with self.log_path.open("ab") as log:
@@ -162,6 +214,25 @@ class ManagedProcess:
         if self._popen and self._popen.poll() is None:
             self._popen.send_signal(sig)
 
+    def running(self) -> bool:
+        """Whether the child is alive (spawned, not exited; a stopped child is alive)."""
+        return self._popen is not None and self._popen.poll() is None
+
+    def freeze(self) -> None:
+        """Suspend the child (SIGSTOP)."""
+        self.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """Resume the child (SIGCONT)."""
+        self.send_signal(signal.SIGCONT)
+
+    def kill(self) -> None:
+        """Kill the child at once (SIGKILL) and reap it."""
+        popen = self._popen
+        if popen is not None and popen.poll() is None:
+            popen.kill()
+            popen.wait()
+
     def stop(self) -> None:
         """Ask the child to stop, kill it after the stop timeout, and reap it."""
         popen = self._popen
@@ -193,3 +264,45 @@ class ManagedProcess:
         except OSError:
             return "    (no log)"
         return "".join(f"    {line}" for line in tail).rstrip() or "    (empty log)"
+
+
+def child_pids(parent: int) -> list[int]:
+    """The pids of ``parent``'s children, from ``/proc`` (empty where there is none)."""
+    children = []
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = entry.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # exited meanwhile
+        if int(fields[1]) == parent:
+            children.append(int(entry.parent.name))
+    return children
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return False  # gone, or no /proc to tell
+    return fields[0] != "Z"
+
+
+def signal_all(pids: Sequence[int], sig: signal.Signals) -> None:
+    """Send ``sig`` to each of ``pids`` that still exists."""
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            continue
+
+
+def kill_survivors(pids: Sequence[int], *, grace_s: float) -> None:
+    """Wait up to ``grace_s`` for ``pids`` to exit, then SIGKILL those left and wait for them."""
+    deadline = time.monotonic() + grace_s
+    while (alive := [pid for pid in pids if _alive(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    signal_all(alive, signal.SIGKILL)
+    deadline = time.monotonic() + grace_s
+    while any(_alive(pid) for pid in alive) and time.monotonic() < deadline:
+        time.sleep(0.02)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from .errors import ProviderControlError
 from .http_json import JsonApiClient
@@ -27,9 +28,10 @@ class ProviderControl(JsonApiClient):
         body = dict(fault) | ({"model": model} if model else {})
         self._request("PUT", "/_control/faults", body)
 
-    def clear_faults(self) -> None:
-        """Heal: remove every fault."""
-        self._request("DELETE", "/_control/faults")
+    def clear_faults(self, *, model: str | None = None) -> None:
+        """Heal: remove every fault, or only those of ``model``."""
+        query = "?" + urlencode({"model": model}) if model else ""
+        self._request("DELETE", "/_control/faults" + query)
 
     def stats(self) -> dict[str, Any]:
         """Ground truth: calls, statuses, tokens, in-flight (total, per tenant, per model)."""

