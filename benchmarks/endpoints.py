@@ -5,13 +5,19 @@
 them. The tenant goes in ``X-Tenant-Id`` and, when it has one, its API key in
 ``Authorization``; a gateway maps the key to the tenant, the simulated provider reads the
 header.
+
+``copilot_summarize`` and ``copilot_outreach`` are the gateway's copilot clicks: each names a
+pipeline or a candidate of the corpus that ``stack.corpus.generate`` loads, and the gateway
+retrieves its rows and context from PostgreSQL and fans out to several LLM calls. The
+request's entity (``prompt_id % entities``) picks the row within the tenant's share of the
+corpus, so that prompt popularity becomes pipeline and candidate popularity.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Protocol
 
 
@@ -38,6 +44,11 @@ class RequestSpec:
     prompt: str
     model: str
     max_tokens: int
+    _: KW_ONLY
+    tenant_index: int = 0
+    """The tenant's position in the workload's tenants (the corpus numbers its rows so)."""
+    entity: int = 0
+    """The entity the prompt is about: ``prompt_id % entities`` of the workload's catalogue."""
 
 
 class Endpoint(Protocol):
@@ -98,10 +109,95 @@ class Embeddings:
         )
 
 
+@dataclass(frozen=True)
+class CopilotCorpus:
+    """The shape of the copilot corpus the copilot endpoints address.
+
+    The scenario runner must load the corpus with exactly these numbers and the workload's
+    tenant names in the workload's order::
+
+        stack.corpus.CorpusSpec(
+            tenants=len(tenants),
+            tenant_names=tenants,
+            pipelines_per_tenant=corpus.pipelines_per_tenant,
+            candidates_per_pipeline=corpus.candidates_per_pipeline,
+        )
+
+    so that tenant ``t`` owns pipelines ``t * pipelines_per_tenant + 1 ...`` and, in each
+    pipeline ``p``, candidates ``(p - 1) * candidates_per_pipeline + 1 ...``.
+    """
+
+    pipelines_per_tenant: int = 10
+    candidates_per_pipeline: int = 4
+
+    def __post_init__(self) -> None:
+        if self.pipelines_per_tenant < 1 or self.candidates_per_pipeline < 1:
+            raise ValueError(
+                "pipelines_per_tenant and candidates_per_pipeline must be at least 1, got"
+                f" {self.pipelines_per_tenant} and {self.candidates_per_pipeline}"
+            )
+
+    def pipeline_id(self, tenant_index: int, entity: int) -> int:
+        """The pipeline of tenant ``tenant_index`` that ``entity`` is about."""
+        return tenant_index * self.pipelines_per_tenant + entity % self.pipelines_per_tenant + 1
+
+    def candidate_id(self, tenant_index: int, entity: int) -> int:
+        """The candidate ``entity`` is: one of the pipeline ``pipeline_id`` gives for it.
+
+        Entities modulo the tenant's candidate count map one to one onto its candidates.
+        """
+        slot = entity // self.pipelines_per_tenant % self.candidates_per_pipeline
+        pipeline_id = self.pipeline_id(tenant_index, entity)
+        return (pipeline_id - 1) * self.candidates_per_pipeline + slot + 1
+
+
+DEFAULT_COPILOT_CORPUS = CopilotCorpus()
+
+
+@dataclass(frozen=True)
+class CopilotSummarize:
+    """``POST /v1/copilot/summarize`` of the entity's pipeline: one LLM call per candidate.
+
+    The answer has no ``usage``: its tokens stay 0 in the table (the provider counts them).
+    A 200 whose body says ``"degraded": true`` (or with ``x-degraded``) is recorded degraded.
+    """
+
+    name: str
+    corpus: CopilotCorpus = DEFAULT_COPILOT_CORPUS
+
+    def build(self, spec: RequestSpec) -> HttpRequest:
+        """The pipeline id as the body."""
+        body = {"pipeline_id": self.corpus.pipeline_id(spec.tenant_index, spec.entity)}
+        return HttpRequest(
+            "POST", "/v1/copilot/summarize", _headers(spec), json.dumps(body).encode(), False
+        )
+
+
+@dataclass(frozen=True)
+class CopilotOutreach:
+    """``POST /v1/copilot/outreach`` to the entity's candidate: three LLM calls.
+
+    The answer has no ``usage``: its tokens stay 0 in the table (the provider counts them).
+    A 200 whose body says ``"degraded": true`` (or with ``x-degraded``) is recorded degraded.
+    """
+
+    name: str
+    corpus: CopilotCorpus = DEFAULT_COPILOT_CORPUS
+
+    def build(self, spec: RequestSpec) -> HttpRequest:
+        """The candidate id as the body."""
+        body = {"candidate_id": self.corpus.candidate_id(spec.tenant_index, spec.entity)}
+        return HttpRequest(
+            "POST", "/v1/copilot/outreach", _headers(spec), json.dumps(body).encode(), False
+        )
+
+
 ENDPOINTS: Mapping[str, Endpoint] = {
     "chat": ChatCompletions("chat"),
     "chat_stream": ChatCompletions("chat_stream", stream=True),
     "embeddings": Embeddings("embeddings"),
+    "copilot_summarize": CopilotSummarize("copilot_summarize"),
+    "copilot_outreach": CopilotOutreach("copilot_outreach"),
 }
 
 

@@ -54,6 +54,7 @@ class OpRecorder:
         self.ops: OpArray = ops_for(schedule)
         self._columns = {name: self.ops[name] for name in self.ops.dtype.names or ()}
         self._workload = workload
+        self._entities = workload.prompts.entities
         self._endpoints = [endpoint(name) for name in schedule.endpoints]
         keys = {share.name: share.api_key for share in workload.tenants}
         self._api_keys = [keys.get(name) or api_key for name in schedule.tenants]
@@ -66,12 +67,15 @@ class OpRecorder:
         """The HTTP request of row ``index``."""
         s = self.schedule
         tenant = int(s.tenant[index])
+        prompt = int(s.prompt[index])
         spec = RequestSpec(
             tenant=s.tenants[tenant],
             api_key=self._api_keys[tenant],
-            prompt=self._workload.prompts.text(int(s.prompt[index])),
+            prompt=self._workload.prompts.text(prompt),
             model=self._workload.model,
             max_tokens=self._workload.max_tokens,
+            tenant_index=tenant,
+            entity=prompt % self._entities,
         )
         return self._endpoints[int(s.endpoint[index])].build(spec)
 
