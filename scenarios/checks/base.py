@@ -1,0 +1,79 @@
+"""The base of every check kind: a frozen pydantic model whose ``check`` never raises.
+
+A kind implements ``verdict(run)``, a pure function of the stored run. ``check`` wraps it:
+``UndecidableError`` (no data in scope, a run without faults, a target that does not report a
+figure) becomes ``unknown`` with its reason; any other exception becomes ``unknown`` with the
+exception named, so one broken check cannot hide the verdicts of the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict
+
+from scenarios.stored_run import StoredRun
+
+from .result import UNKNOWN, CheckResult, Validity
+from .wording import amount, holds_sign
+
+
+class UndecidableError(Exception):
+    """The run cannot decide the check; the message says why."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a check found, before it is named."""
+
+    valid: Validity
+    observed: float | None
+    limit: float | None
+    unit: str
+    details: str
+
+
+class Check(BaseModel):
+    """One SLO check over a stored run. Unknown fields are errors; values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: str
+
+    def check(self, run: StoredRun, *, name: str | None = None) -> CheckResult:
+        """The verdict over ``run``, named ``name`` (the kind by default); never raises."""
+        label = self.kind if name is None else name
+        try:
+            verdict = self.verdict(run)
+        except UndecidableError as why:
+            return CheckResult(label, self.kind, UNKNOWN, details=str(why))
+        except Exception as exc:  # noqa: BLE001 - a broken check must read as unknown
+            details = f"the check raised {type(exc).__name__}: {exc}"
+            return CheckResult(label, self.kind, UNKNOWN, details=details)
+        return CheckResult(
+            label,
+            self.kind,
+            verdict.valid,
+            verdict.observed,
+            verdict.limit,
+            verdict.unit,
+            verdict.details,
+        )
+
+    def verdict(self, run: StoredRun) -> Verdict:
+        """Decide the check over ``run``; raise ``UndecidableError`` when it cannot."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement verdict()")
+
+
+def at_most(what: str, observed: float, limit: float, unit: str) -> Verdict:
+    """``observed <= limit``, with the sentence "``what`` = observed <= limit"."""
+    valid = bool(observed <= limit)
+    details = f"{what} = {amount(observed, unit)} {holds_sign(valid, '<=')} {amount(limit, unit)}"
+    return Verdict(valid, observed, limit, unit, details)
+
+
+def at_least(what: str, observed: float, limit: float, unit: str) -> Verdict:
+    """``observed >= limit``, with the sentence "``what`` = observed >= limit"."""
+    valid = bool(observed >= limit)
+    details = f"{what} = {amount(observed, unit)} {holds_sign(valid, '>=')} {amount(limit, unit)}"
+    return Verdict(valid, observed, limit, unit, details)

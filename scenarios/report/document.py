@@ -1,0 +1,92 @@
+"""The report of one scenario run as a JSON document, the source every rendering reads.
+
+``build_report`` gathers what a reader needs to judge a run: the verdict and each check,
+the run and its testbed, the summary, per-endpoint and per-tenant tables from the Op table,
+the provider's ground truth, upstream calls against the oracle minimum, the fault log, the
+steady-state probes and the per-second time series. Markdown and HTML are rendered from
+this document alone, so a stored report can be rendered again without its run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import numpy as np
+
+from scenarios.checks.result import UNKNOWN, CheckResult
+from scenarios.stored_run import StoredRun
+
+from .ground_truth import provider_truth, upstream
+from .tables import group_rows
+
+
+REPORT_SCHEMA_VERSION = 1
+Verdict = Literal["pass", "fail", "unknown"]
+
+
+def verdict_of(results: Sequence[CheckResult]) -> Verdict:
+    """Fail if any check failed, else unknown if any is undecided or none ran, else pass."""
+    if any(result.valid is False for result in results):
+        return "fail"
+    if not results or any(result.valid == UNKNOWN for result in results):
+        return "unknown"
+    return "pass"
+
+
+def build_report(run: StoredRun, results: Sequence[CheckResult]) -> dict[str, Any]:
+    """The report document of ``run`` judged by ``results``: plain JSON, NaN as None."""
+    meta = run.history.meta
+    scenario: dict[str, Any] = {"name": run.name}
+    if run.scenario.get("description"):
+        scenario["description"] = run.scenario["description"]
+    document = {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "scenario": scenario,
+        "verdict": verdict_of(results),
+        "checks": [result.to_dict() for result in results],
+        "run": run_facts(run),
+        "testbed": meta.get("testbed") or {},
+        "summary": run.history.summary.to_dict(),
+        "endpoints": group_rows(run.table, "endpoint"),
+        "tenants": group_rows(run.table, "tenant"),
+        "provider": provider_truth(run),
+        "upstream": upstream(run),
+        "faults": [asdict(fault) for fault in run.faults],
+        "steady_state": run.steady_state,
+        "timeseries": meta.get("timeseries") or [],
+    }
+    ready: dict[str, Any] = json_ready(document)
+    return ready
+
+
+def run_facts(run: StoredRun) -> dict[str, Any]:
+    """Where and when the run happened, against what."""
+    gateway = run.gateway
+    return {
+        "path": str(run.path),
+        "started_at": datetime.fromtimestamp(run.history.started_at, tz=UTC).isoformat(),
+        "duration_s": run.duration_s,
+        "target_url": run.history.plan.target.base_url,
+        "gateway": None
+        if gateway is None
+        else {"profile": gateway.get("profile"), "workers": gateway.get("workers")},
+    }
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` as plain JSON types: mappings with string keys, lists, finite floats or None."""
+    if isinstance(value, Mapping):
+        return {str(key): json_ready(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(item) for item in value]
+    if isinstance(value, np.generic):
+        return json_ready(value.item())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, str | int):
+        return value
+    raise TypeError(f"a report holds JSON values only, not {type(value).__name__}: {value!r}")

@@ -1,0 +1,118 @@
+"""The report as one self-contained HTML page: verdict, checks, charts and tables.
+
+Rendered from the report document only. The page loads nothing: the CSS sits in a
+``<style>`` block, the charts are inline SVG (see ``charts``), there is no script. Every
+text from the report passes through ``html.escape``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from html import escape
+from typing import Any
+
+from .charts import latency_chart, rate_chart, spend_chart, upstream_chart
+from .views import TableView, checks_view, detail_views, run_line, testbed_line, verdict_text
+
+
+VERDICT_CLASSES = {"PASS": "pass", "FAIL": "fail"}
+CSS = """
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d2329;
+       margin: 0 auto; max-width: 1100px; padding: 0 16px 32px; }
+header { border-left: 8px solid #8a939c; padding: 8px 16px; margin: 16px 0; background: #f4f6f8; }
+header.pass { border-color: #1a7f37; } header.fail { border-color: #cf222e; }
+h1 { margin: 0; font-size: 22px; } h2 { font-size: 17px; margin: 28px 0 8px; }
+.verdict { font-weight: 700; font-size: 18px; margin: 4px 0; }
+.pass .verdict, td.pass { color: #1a7f37; } .fail .verdict, td.fail { color: #cf222e; }
+.unknown .verdict, td.unknown { color: #9a6700; }
+td.pass, td.fail, td.unknown { font-weight: 700; }
+section { overflow-x: auto; }
+table { border-collapse: collapse; font-size: 13px; }
+th, td { border: 1px solid #d0d7de; padding: 3px 8px; text-align: left; vertical-align: top; }
+th { background: #f4f6f8; }
+.note, .no-data, .caption { color: #57606a; font-style: italic; }
+.no-data { border: 1px dashed #d0d7de; padding: 24px; text-align: center; max-width: 720px; }
+svg.chart { display: block; max-width: 100%; height: auto; font-size: 11px; }
+.grid { stroke: #eaeef2; } .axis { stroke: #57606a; }
+.tick, .value, .legend { fill: #57606a; } .axis-label { fill: #1d2329; font-weight: 600; }
+.fault { fill: #cf222e; fill-opacity: 0.12; stroke: #cf222e; stroke-opacity: 0.4; }
+.band-label { fill: #a40e26; font-size: 10px; }
+polyline.line { fill: none; stroke-width: 1.6; }
+.c0 { fill: #0969da; stroke: #0969da; } .c1 { fill: #bc4c00; stroke: #bc4c00; }
+.c2 { fill: #8250df; stroke: #8250df; } .c3 { fill: #1a7f37; stroke: #1a7f37; }
+rect.bar, rect.swatch { stroke: none; }
+footer { margin-top: 32px; color: #57606a; font-size: 12px; }
+"""
+
+
+def render_html(report: Mapping[str, Any]) -> str:
+    """The whole report as one HTML page that opens offline."""
+    scenario: Mapping[str, Any] = report.get("scenario") or {}
+    name = str(scenario.get("name", "scenario"))
+    verdict = verdict_text(report)
+    description = scenario.get("description")
+    header = [
+        f'<header class="{VERDICT_CLASSES.get(verdict, "unknown")}">',
+        f"<h1>{escape(name)}</h1>",
+        f'<p class="verdict">{escape(verdict)}</p>',
+        f"<p>{escape(str(description))}</p>" if description else "",
+        f'<p class="run">{escape(run_line(report))}</p>',
+        "</header>",
+    ]
+    sections = [
+        section("Checks", table(checks_view(report))),
+        section("Latency over time", latency_chart(report)),
+        section("Requests over time", rate_chart(report)),
+        section("Tokens and cost (provider ground truth)", spend_chart(report)),
+        section("Upstream calls vs the oracle minimum", upstream_chart(report)),
+        *(section(view.title, table(view)) for view in detail_views(report)),
+    ]
+    footer = (
+        f"<footer><p>{escape(testbed_line(report))}</p>"
+        f"<p>Report schema version {escape(str(report.get('schema_version')))}.</p></footer>"
+    )
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en">',
+            '<head><meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{escape(name)}: {escape(verdict)}</title>",
+            f"<style>{CSS}</style>",
+            "</head>",
+            "<body>",
+            *header,
+            "<main>",
+            *sections,
+            "</main>",
+            footer,
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
+
+
+def section(title: str, body: str) -> str:
+    """A titled section."""
+    return f"<section><h2>{escape(title)}</h2>\n{body}\n</section>"
+
+
+def table(view: TableView) -> str:
+    """An HTML table, or the view's note when it has no rows; verdict cells are coloured."""
+    if not view.rows:
+        return f'<p class="note">{escape(view.note)}</p>'
+    head = "".join(f"<th>{escape(header)}</th>" for header in view.headers)
+    body = "\n".join(
+        "<tr>" + "".join(cell(text, view.headers[i]) for i, text in enumerate(row)) + "</tr>"
+        for row in view.rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>"
+
+
+def cell(text: str, header: str) -> str:
+    """One table cell; a verdict is classed for its colour."""
+    if header == "Verdict":
+        css = VERDICT_CLASSES.get(text, "unknown")
+        return f'<td class="{css}">{escape(text)}</td>'
+    return f"<td>{escape(text)}</td>"
