@@ -59,8 +59,10 @@ class ProcessesResult:
     started_at: float
 
 
-async def run_in_processes(plan: LoadPlan, progress: Progress | None) -> ProcessesResult:
-    """Run ``plan`` on ``plan.processes`` child processes."""
+async def run_in_processes(
+    plan: LoadPlan, progress: Progress | None, on_start: Callable[[float], None] | None = None
+) -> ProcessesResult:
+    """Run ``plan`` on ``plan.processes`` child processes; ``on_start`` gets time zero."""
     context = multiprocessing.get_context("spawn")
     go = context.Event()
     start_at = context.Value("d", 0.0)
@@ -82,6 +84,8 @@ async def run_in_processes(plan: LoadPlan, progress: Progress | None) -> Process
         await board.pump(until=lambda: board.ready == len(children))
         start_at.value = now() + START_MARGIN_S  # one monotonic clock for the whole machine
         go.set()
+        if on_start:
+            on_start(time.time() + (start_at.value - now()))
         await board.pump(until=lambda: len(board.results) == len(children))
     finally:
         for child in children:

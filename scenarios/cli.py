@@ -17,9 +17,12 @@ from stack import Ports, Stack, StackConfig, StackStartError, start_stack
 from .console import EXIT_HARNESS_ERROR
 from .console import console as _console
 from .console import errors as _errors
+from .demo_command import demo
 from .gateway_command import gateway
 from .interrupts import interrupt_on_signals
 from .load_command import load
+from .run_command import check, run
+from .scenario_command import scenario
 from .worker_command import worker
 
 
@@ -140,5 +143,9 @@ def _print_ready(stack: Stack, elapsed_s: float) -> None:
 
 
 main.add_command(load)
+main.add_command(run)
+main.add_command(check)
+main.add_command(demo)
+main.add_command(scenario)
 main.add_command(gateway)
 main.add_command(worker)

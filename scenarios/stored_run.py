@@ -9,8 +9,11 @@ whose ``run.json`` also carries, under ``scenario_run``:
 - ``provider``: the simulated provider's ground-truth counters for the load phase
   (``/_control/stats``: total, per tenant, per model), or null for a foreign target;
 - ``prices``: USD per 1M tokens per model, for cost;
-- ``steady_state``: the probes before and after the load, each ``{"passed": bool, ...}``;
-- ``gateway``: the profile and workers of our gateway, or null for a foreign target.
+- ``steady_state``: the probes before and after the load, each ``{"verdict": "pass" |
+  "fail" | "unknown", "checks": [...], "shortfall": ..., "path": ...}``;
+- ``gateway``: the profile and workers of our gateway, or null for a foreign target;
+- ``harness``: what went wrong on the harness's side (``shortfall``: the generator fell
+  behind; ``fault_cleanup_error``: healing at the end failed), empty when nothing did.
 
 Reports are written into the same directory afterwards; a run can be re-checked later.
 """
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +77,7 @@ class StoredRun:
     prices: Mapping[str, Mapping[str, float]]
     steady_state: Mapping[str, Any]
     gateway: Mapping[str, Any] | None
+    harness: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def path(self) -> Path:
@@ -126,4 +130,5 @@ def read_run(path: Path) -> StoredRun:
         prices=recorded.get("prices") or {},
         steady_state=recorded.get("steady_state") or {},
         gateway=recorded.get("gateway"),
+        harness=recorded.get("harness") or {},
     )

@@ -36,7 +36,7 @@ class Verdict:
 class Check(BaseModel):
     """One SLO check over a stored run. Unknown fields are errors; values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, ser_json_inf_nan="strings")
 
     kind: str
 

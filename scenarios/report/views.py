@@ -215,17 +215,23 @@ def steady_state_view(report: Mapping[str, Any]) -> TableView:
     """The steady-state probes before and after the load."""
     probes: Mapping[str, Any] = report.get("steady_state") or {}
     rows = tuple(
-        (
-            str(name),
-            validity_text(probe.get("passed")) if isinstance(probe, Mapping) else MISSING,
-            ", ".join(f"{k}={v}" for k, v in probe.items() if k != "passed")
-            if isinstance(probe, Mapping)
-            else str(probe),
-        )
+        (str(name), str(probe.get("verdict", MISSING)).upper(), _probe_details(probe))
         for name, probe in probes.items()
+        if isinstance(probe, Mapping)
     )
     note = "No steady-state probes were recorded."
     return TableView("Steady state", ("Probe", "Verdict", "Details"), rows, note)
+
+
+def _probe_details(probe: Mapping[str, Any]) -> str:
+    """Each probe check's verdict and details, then the generator's shortfall if any."""
+    parts = [
+        f"{c.get('name')}: {validity_text(c.get('valid'))} ({c.get('details', '')})"
+        for c in probe.get("checks") or ()
+    ]
+    if probe.get("shortfall"):
+        parts.append(str(probe["shortfall"]))
+    return "; ".join(parts)
 
 
 def detail_views(report: Mapping[str, Any]) -> list[TableView]:

@@ -72,11 +72,11 @@ class FakeProvider:
     def set_fault(self, fault, *, model=None):
         self.calls.add("set_fault", dict(fault), model)
 
-    def clear_faults(self):
-        self.calls.add("clear_faults")
-
-    def _request(self, method, path):
-        self.calls.add("request", method, path)
+    def clear_faults(self, *, model=None):
+        if model is None:
+            self.calls.add("clear_faults")
+        else:
+            self.calls.add("clear_faults", model)
 
 
 class FakeProcess:

@@ -116,9 +116,10 @@ async def test_a_ramp_raises_the_intensity_in_steps_and_heals_once(calls, clock)
 async def test_healing_a_model_fault_clears_only_that_model(calls, clock):
     errors = {"kind": "provider_errors", "rates": {429: 1.0}, "model": "gpt-4o"}
     await _run([_event(errors, at_s=0, for_s=1)], _context(calls), clock)
-    assert _relative(calls, "set_fault", "request") == [
+    assert _relative(calls, "set_fault", "clear_faults") == [
         (0, ("set_fault", {"error_rates": {429: 1.0}, "retry_after_s": 1.0}, "gpt-4o")),
-        (1, ("request", "DELETE", "/_control/faults?model=gpt-4o")),
+        (1, ("clear_faults", "gpt-4o")),
+        (1, ("clear_faults",)),  # the clean-up at the end
     ]
 
 

@@ -153,8 +153,14 @@ def test_write_reports_into_another_directory_replaces_old_reports(tmp_path: Pat
 def test_steady_state_probes_are_listed() -> None:
     run = replace(
         sample_run(),
-        steady_state={"before": {"passed": True, "p99_ms": 12}, "after": {"passed": False}},
+        steady_state={
+            "before": {
+                "verdict": "pass",
+                "checks": [{"name": "errors", "valid": True, "details": "0.00% <= 1.00%"}],
+            },
+            "after": {"verdict": "unknown", "checks": [], "shortfall": "fell behind"},
+        },
     )
     markdown = render_markdown(build_report(run, []))
-    assert "| before | PASS | p99_ms=12 |" in markdown
-    assert "| after | FAIL |  |" in markdown
+    assert "| before | PASS | errors: PASS (0.00% &lt;= 1.00%) |" in markdown
+    assert "| after | UNKNOWN | fell behind |" in markdown

@@ -1,0 +1,207 @@
+"""``meltproof run`` (scenarios and suites) and ``meltproof check`` (re-check a stored run).
+
+Exit codes: 0 every check passed; 1 an SLO check failed (or steady state failed before the
+faults); 3 harness error (a bad scenario file, a stack that would not start, a generator that
+fell behind, a check that could not be decided). 2 is kept for regressions (``compare``).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from pydantic import ValidationError
+from rich.markup import escape
+from rich.table import Table
+
+from benchmarks.engine import LiveCounts
+from benchmarks.history import HistoryError
+
+from .checks import CheckResult
+from .console import EXIT_HARNESS_ERROR, console, errors
+from .interrupts import interrupt_on_signals
+from .loader import load_scenario, resolve
+from .report import verdict_of, write_reports
+from .runner import (
+    HARNESS_ERRORS,
+    RunOptions,
+    RunOutcome,
+    SteadyStateError,
+    all_results,
+    run_scenario,
+)
+from .schema import ScenarioSpec, SuiteError
+from .stored_run import read_run
+
+
+EXIT_PASS = 0
+EXIT_SLO_FAILED = 1
+VERDICT_STYLE = {
+    True: "[green]PASS[/]",
+    False: "[bold red]FAIL[/]",
+    "unknown": "[yellow]UNKNOWN[/]",
+}
+
+
+def exit_code(verdicts: Sequence[str]) -> int:
+    """0 if every run passed, 1 if any failed, else 3 (a check could not be decided)."""
+    if "fail" in verdicts:
+        return EXIT_SLO_FAILED
+    if "unknown" in verdicts:
+        return EXIT_HARNESS_ERROR
+    return EXIT_PASS
+
+
+def default_runs_dir() -> Path:
+    """``.meltproof/runs/<UTC time>`` below the current directory."""
+    return Path(".meltproof") / "runs" / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+
+
+@click.command()
+@click.argument("scenarios", nargs=-1, required=True)
+@click.option(
+    "--profile",
+    type=click.Choice(["naive", "hardened"]),
+    help="Run our gateway in this profile, whatever the scenario says.",
+)
+@click.option("--workers", type=click.IntRange(1, 16), help="Gateway worker processes.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the runs (one sub-folder per scenario).  [default: .meltproof/runs/<time>]",
+)
+def run(
+    scenarios: tuple[str, ...], profile: str | None, workers: int | None, out: Path | None
+) -> None:
+    """Run SCENARIOS: scenario files, suite folders, built-in names, or ``all``.
+
+    Each scenario starts the stack (our gateway in its profile), checks steady state, drives
+    its open-loop load while its faults act on their timeline, checks its SLOs over the
+    stored run and writes report.json, report.md and report.html. Exit status: 0 all checks
+    pass, 1 an SLO check failed, 3 harness error or an undecided check.
+    """
+    interrupt_on_signals()
+    try:
+        specs = load_all(scenarios)
+    except SuiteError as exc:
+        errors.print(f"[bold red]error:[/] {escape(str(exc))}")
+        sys.exit(EXIT_HARNESS_ERROR)
+    runs_dir = out or default_runs_dir()
+    verdicts = [
+        _run_one(spec, RunOptions(runs_dir / spec.name, profile=profile, workers=workers))
+        for spec in specs
+    ]
+    if len(verdicts) > 1:
+        console.print(f"[bold]{len(verdicts)} scenarios[/]: " + ", ".join(verdicts))
+    sys.exit(exit_code(verdicts))
+
+
+def load_all(names: Sequence[str]) -> list[ScenarioSpec]:
+    """Every scenario that ``names`` (files, folders, built-in names) stand for."""
+    specs = [load_scenario(path) for name in names for path in resolve(name)]
+    seen = [spec.name for spec in specs]
+    repeated = sorted({n for n in seen if seen.count(n) > 1})
+    if repeated:
+        raise SuiteError(f"scenario names must be unique in one run: {', '.join(repeated)}")
+    return specs
+
+
+def _run_one(spec: ScenarioSpec, options: RunOptions) -> str:
+    """Run one scenario and print its verdict; harness errors become ``unknown``."""
+    console.rule(f"[bold]{escape(spec.name)}[/]")
+    try:
+        outcome = run_with_progress(spec, options)
+    except SteadyStateError as exc:
+        errors.print(f"[bold red]steady state failed:[/] {escape(str(exc))}")
+        return "fail"
+    except HARNESS_ERRORS as exc:
+        errors.print(f"[bold red]harness error:[/] {type(exc).__name__}: {escape(str(exc))}")
+        return "unknown"
+    print_results(outcome.results)
+    console.print(f"report: {escape(str(outcome.reports.html))}")
+    return outcome.verdict
+
+
+def run_with_progress(spec: ScenarioSpec, options: RunOptions) -> RunOutcome:
+    """Run ``spec`` with a live status line and a line per stage and fault."""
+    started = time.monotonic()
+    with console.status(f"{spec.name}: starting") as status:
+
+        def say(message: str) -> None:
+            console.print(f"[dim]{time.monotonic() - started:6.1f} s[/] {escape(message)}")
+
+        def show(counts: LiveCounts) -> None:
+            p95 = counts.latency.percentile_s(95)
+            status.update(
+                f"{spec.name}: sent {counts.sent:,}/{counts.scheduled:,} · "
+                f"failed {counts.failed:,} · unknown {counts.unknown:,} · "
+                f"p95 {'—' if p95 is None else f'{p95 * 1e3:,.0f} ms'}"
+            )
+
+        try:
+            return run_scenario(spec, options, say=say, progress=show)
+        except KeyboardInterrupt:
+            errors.print("interrupted; the stack is stopped and every fault healed")
+            sys.exit(130)
+
+
+def print_results(results: Sequence[CheckResult]) -> None:
+    """The checks as a table, then the verdict."""
+    table = Table("check", "verdict", "observed", "limit", "details", box=None, padding=(0, 1))
+    for r in results:
+        table.add_row(
+            escape(r.name),
+            VERDICT_STYLE[r.valid],
+            _figure(r.observed, r.unit),
+            _figure(r.limit, r.unit),
+            escape(r.details),
+        )
+    console.print(table)
+    console.print(f"verdict: [bold]{verdict_of(results)}[/]")
+
+
+def _figure(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.4g} {unit}".strip()
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--scenario",
+    "scenario_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Check against this file's checks instead of those stored with the run.",
+)
+def check(run_dir: Path, scenario_file: Path | None) -> None:
+    """Check a stored run again and rewrite its reports (RUN_DIR: a run's run/ folder).
+
+    Checks are pure functions of the stored run, so changed SLOs can be tried on an old run
+    without running it again.
+    """
+    try:
+        stored = read_run(run_dir)
+        spec = (
+            load_scenario(scenario_file)
+            if scenario_file
+            else ScenarioSpec.model_validate(stored.scenario)
+        )
+    except (HistoryError, SuiteError) as exc:
+        errors.print(f"[bold red]error:[/] {escape(str(exc))}")
+        sys.exit(EXIT_HARNESS_ERROR)
+    except ValidationError:
+        errors.print(
+            f"[bold red]error:[/] {escape(str(run_dir))} holds no scenario this meltproof can "
+            "read (a plain load history, or one of another version); give one with --scenario"
+        )
+        sys.exit(EXIT_HARNESS_ERROR)
+    results = all_results(spec, stored)
+    print_results(results)
+    reports = write_reports(stored, results)
+    console.print(f"report: {escape(str(reports.html))}")
+    sys.exit(exit_code([verdict_of(results)]))

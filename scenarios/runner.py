@@ -1,0 +1,271 @@
+"""Run one scenario: bring the target up, probe steady state, load with faults, check, report.
+
+1. Our gateway: the stack starts with the scenario's provider config, the gateway in its
+   profile with one tenant (and key) per workload tenant, and the copilot corpus when the
+   workload clicks copilot endpoints. A foreign URL: nothing is started.
+2. The steady-state probe must pass, else the run stops (``SteadyStateError``).
+3. The provider's counters are reset and (our own) Redis is emptied, so that the ground truth
+   and the cache belong to this run; then the load runs open-loop with the fault timeline
+   beside it, on the same time zero. Every fault is healed in a ``finally`` and Toxiproxy is
+   reset (``faults.run_timeline``).
+4. The provider's ground truth is read, the probe runs again, the history is stored with
+   everything checks need (also when the generator fell behind or a heal failed: those become
+   ``unknown`` verdicts), the checks run and the reports are written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import redis
+
+from benchmarks.engine import Progress
+from benchmarks.event_loop import run_with_fast_loop
+from benchmarks.history import HistoryError, write_history
+from benchmarks.plan import LoadPlan, LoadResult
+from benchmarks.processes import GeneratorProcessError
+from benchmarks.runner import run_load
+from benchmarks.target import Target
+from faults import FaultCleanupError, FaultContext, FaultError, FaultRecord, run_timeline
+from stack import Stack, StackConfig, start_stack
+from stack.errors import StackError
+
+from .checks import CheckResult, evaluate_all
+from .corpus_setup import load_corpus, needs_corpus
+from .harness_checks import harness_results
+from .probe import probe
+from .report import ReportPaths, verdict_of, write_reports
+from .schema import ScenarioSpec, SuiteError
+from .stored_run import RUN_KEY, StoredRun, read_run
+from .target_setup import foreign_api_keys, gateway_config, provider_config
+
+
+Say = Callable[[str], None]
+
+
+class SteadyStateError(Exception):
+    """The target did not meet the steady-state checks before any fault."""
+
+
+class HarnessError(Exception):
+    """The harness could not run the scenario (not a verdict on the target)."""
+
+
+HARNESS_ERRORS: tuple[type[BaseException], ...] = (
+    HarnessError,
+    SuiteError,
+    StackError,
+    FaultError,
+    GeneratorProcessError,
+    HistoryError,
+    redis.RedisError,
+    psycopg.Error,
+    OSError,
+)
+"""What stops a run without a verdict on the target (exit status 3)."""
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """A finished scenario run: the stored run, the verdicts and the report files."""
+
+    run: StoredRun
+    results: list[CheckResult]
+    reports: ReportPaths
+
+    @property
+    def verdict(self) -> str:
+        """``pass``, ``fail`` or ``unknown``."""
+        return verdict_of(self.results)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run: where to write, and what the command line changed."""
+
+    out_dir: Path
+    profile: str | None = None
+    workers: int | None = None
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+
+
+def all_results(spec: ScenarioSpec, run: StoredRun) -> list[CheckResult]:
+    """The scenario's checks over ``run``, then the harness's own verdicts."""
+    return evaluate_all(spec.checks, run) + harness_results(run)
+
+
+def run_scenario(
+    spec: ScenarioSpec,
+    options: RunOptions,
+    *,
+    say: Say = lambda _message: None,
+    progress: Progress | None = None,
+) -> RunOutcome:
+    """Run ``spec`` end to end (see the module docstring)."""
+    try:
+        options.out_dir.mkdir(parents=True, exist_ok=False)
+    except FileExistsError:
+        raise HarnessError(f"{options.out_dir} exists; runs are never overwritten") from None
+    if spec.target.gateway is None:
+        return _run(spec, options, None, say, progress)
+    with _our_stack(spec, options, say) as stack:
+        return _run(spec, options, stack, say, progress)
+
+
+@contextlib.contextmanager
+def _our_stack(spec: ScenarioSpec, options: RunOptions, say: Say) -> Iterator[Stack]:
+    gateway = spec.target.gateway
+    assert gateway is not None  # noqa: S101 - checked by the caller
+    if needs_corpus(spec) and options.environ.get("DATABASE_URL"):
+        raise HarnessError(
+            f"{spec.name} loads the copilot corpus, which replaces the copilot's tables; it runs "
+            "only on a PostgreSQL that meltproof starts (unset DATABASE_URL)"
+        )
+    config_path, _keys = gateway_config(spec, options.out_dir)
+    config = StackConfig.from_env(
+        options.out_dir / "stack",
+        environ=options.environ,
+        provider_config=provider_config(spec, options.out_dir),
+        gateway_profile=options.profile or gateway.profile,
+        gateway_workers=options.workers or gateway.workers,
+        gateway_config=config_path,
+    )
+    with start_stack(config, progress=say) as stack:
+        if needs_corpus(spec):
+            say("loading the copilot corpus")
+            load_corpus(spec, stack.endpoints.postgres)
+        yield stack
+
+
+def _run(
+    spec: ScenarioSpec,
+    options: RunOptions,
+    stack: Stack | None,
+    say: Say,
+    progress: Progress | None,
+) -> RunOutcome:
+    keys = stack.api_keys if stack else foreign_api_keys(spec, options.environ)
+    base_url = stack.endpoints.gateway if stack else str(spec.target.url)
+    plan = LoadPlan(
+        workload=spec.workload.build(seed=spec.seed, api_keys=keys),
+        duration_s=spec.duration_s,
+        target=Target(base_url, timeout_s=spec.target.timeout_s),
+    )
+    steady: dict[str, Any] = {}
+    if spec.steady_state.enabled:
+        say("steady state: probing before the load")
+        steady["before"] = before = probe(
+            plan, spec.steady_state, options.out_dir / "steady_before"
+        )
+        if before["verdict"] == "fail":
+            raise SteadyStateError(_probe_failure(before))
+        if before["verdict"] != "pass":
+            raise HarnessError(_probe_failure(before))
+    if stack is not None:
+        _fresh_ground_truth(stack, say)
+    context = FaultContext.of_stack(stack) if stack else FaultContext()
+    say(f"load: {spec.duration_s:g} s, {len(spec.faults)} fault event(s)")
+    result, records, cleanup_error = run_with_fast_loop(
+        _load_with_faults(spec, plan, context, say, progress)
+    )
+    provider_stats = stack.provider.stats() if stack else None
+    if spec.steady_state.enabled:
+        say("steady state: probing after the load")
+        steady["after"] = probe(plan, spec.steady_state, options.out_dir / "steady_after")
+    recorded = {
+        "scenario": json.loads(spec.model_dump_json()),
+        "faults": [r.to_window_dict(result.started_at) for r in records],
+        "provider": provider_stats,
+        "prices": {name: p.model_dump() for name, p in spec.all_prices().items()},
+        "steady_state": steady,
+        "gateway": _gateway_facts(spec, options) if stack else None,
+        "harness": {"shortfall": result.shortfall(), "fault_cleanup_error": cleanup_error},
+    }
+    history_path = options.out_dir / "run"
+    write_history(result, history_path, extra={RUN_KEY: recorded})
+    run = read_run(history_path)
+    results = all_results(spec, run)
+    return RunOutcome(run, results, write_reports(run, results))
+
+
+async def _load_with_faults(
+    spec: ScenarioSpec,
+    plan: LoadPlan,
+    context: FaultContext,
+    say: Say,
+    progress: Progress | None,
+) -> tuple[LoadResult, list[FaultRecord], str | None]:
+    """The load and, from its time zero on, the fault timeline; every fault healed.
+
+    Returns the load, the fault records and, if healing at the end failed, why.
+    """
+    loop = asyncio.get_running_loop()
+    time_zero: asyncio.Future[float] = loop.create_future()
+
+    async def timeline() -> list[FaultRecord]:
+        return await run_timeline(
+            spec.faults,
+            context,
+            time_zero=await time_zero,
+            duration_s=spec.duration_s,
+            on_record=lambda record: say(_describe_record(record)),
+        )
+
+    faults = asyncio.create_task(timeline())
+    try:
+        result = await run_load(plan, progress=progress, on_start=time_zero.set_result)
+    except BaseException:
+        faults.cancel()
+        with contextlib.suppress(asyncio.CancelledError, FaultCleanupError):
+            await faults
+        raise
+    try:
+        return result, await faults, None
+    except FaultCleanupError as exc:
+        return result, list(exc.records), str(exc)
+
+
+def _fresh_ground_truth(stack: Stack, say: Say) -> None:
+    """Zero the provider's counters and empty Redis (only one meltproof started)."""
+    stack.provider.reset()
+    try:
+        stack.process_control("redis")
+    except StackError:
+        say("Redis is an existing server (REDIS_URL): its cache is not emptied before the load")
+        return
+    with redis.Redis.from_url(stack.endpoints.redis, socket_timeout=5) as client:
+        client.flushall()
+
+
+def _gateway_facts(spec: ScenarioSpec, options: RunOptions) -> dict[str, Any]:
+    gateway = spec.target.gateway
+    assert gateway is not None  # noqa: S101 - only called for our gateway
+    return {
+        "profile": options.profile or gateway.profile,
+        "workers": options.workers or gateway.workers,
+    }
+
+
+def _describe_record(record: FaultRecord) -> str:
+    target = f" on {record.target}" if record.target else ""
+    if record.error:
+        return f"fault {record.name}{target}: failed: {record.error}"
+    state = "healed" if record.ended_at is not None else "injected"
+    return f"fault {record.name}{target}: {state}"
+
+
+def _probe_failure(outcome: Mapping[str, Any]) -> str:
+    failed = [c for c in outcome["checks"] if c["valid"] is not True]
+    reasons = "; ".join(f"{c['name']}: {c['details']}" for c in failed)
+    return (
+        f"steady state not met before any fault ({reasons}); the target is not healthy "
+        f"even without faults. Probe history: {outcome['path']}"
+    )
