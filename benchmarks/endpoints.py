@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import KW_ONLY, dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 
 TENANT_HEADER = "X-Tenant-Id"
@@ -155,8 +155,8 @@ DEFAULT_COPILOT_CORPUS = CopilotCorpus()
 
 
 @dataclass(frozen=True)
-class CopilotSummarize:
-    """``POST /v1/copilot/summarize`` of the entity's pipeline: one LLM call per candidate.
+class _CopilotClick:
+    """A copilot click about the entity's row of the corpus; the row's id is the body.
 
     The answer has no ``usage``: its tokens stay 0 in the table (the provider counts them).
     A 200 whose body says ``"degraded": true`` (or with ``x-degraded``) is recorded degraded.
@@ -164,32 +164,41 @@ class CopilotSummarize:
 
     name: str
     corpus: CopilotCorpus = DEFAULT_COPILOT_CORPUS
+    path: ClassVar[str]
+    id_field: ClassVar[str]
+
+    def row_id(self, spec: RequestSpec) -> int:
+        """The id of the row this click is about."""
+        raise NotImplementedError
 
     def build(self, spec: RequestSpec) -> HttpRequest:
-        """The pipeline id as the body."""
-        body = {"pipeline_id": self.corpus.pipeline_id(spec.tenant_index, spec.entity)}
-        return HttpRequest(
-            "POST", "/v1/copilot/summarize", _headers(spec), json.dumps(body).encode(), False
-        )
+        """``{id_field: row_id}`` to ``path``."""
+        body = {self.id_field: self.row_id(spec)}
+        return HttpRequest("POST", self.path, _headers(spec), json.dumps(body).encode(), False)
 
 
 @dataclass(frozen=True)
-class CopilotOutreach:
-    """``POST /v1/copilot/outreach`` to the entity's candidate: three LLM calls.
+class CopilotSummarize(_CopilotClick):
+    """``POST /v1/copilot/summarize`` of the entity's pipeline: one LLM call per candidate."""
 
-    The answer has no ``usage``: its tokens stay 0 in the table (the provider counts them).
-    A 200 whose body says ``"degraded": true`` (or with ``x-degraded``) is recorded degraded.
-    """
+    path: ClassVar[str] = "/v1/copilot/summarize"
+    id_field: ClassVar[str] = "pipeline_id"
 
-    name: str
-    corpus: CopilotCorpus = DEFAULT_COPILOT_CORPUS
+    def row_id(self, spec: RequestSpec) -> int:
+        """The entity's pipeline."""
+        return self.corpus.pipeline_id(spec.tenant_index, spec.entity)
 
-    def build(self, spec: RequestSpec) -> HttpRequest:
-        """The candidate id as the body."""
-        body = {"candidate_id": self.corpus.candidate_id(spec.tenant_index, spec.entity)}
-        return HttpRequest(
-            "POST", "/v1/copilot/outreach", _headers(spec), json.dumps(body).encode(), False
-        )
+
+@dataclass(frozen=True)
+class CopilotOutreach(_CopilotClick):
+    """``POST /v1/copilot/outreach`` to the entity's candidate: three LLM calls."""
+
+    path: ClassVar[str] = "/v1/copilot/outreach"
+    id_field: ClassVar[str] = "candidate_id"
+
+    def row_id(self, spec: RequestSpec) -> int:
+        """The entity's candidate."""
+        return self.corpus.candidate_id(spec.tenant_index, spec.entity)
 
 
 ENDPOINTS: Mapping[str, Endpoint] = {

@@ -10,11 +10,11 @@ from typing import Literal
 
 from pydantic import Field
 
-from benchmarks.op import CacheStatus, Outcome
+from benchmarks.op import CacheStatus
 from scenarios.stored_run import StoredRun
 
 from .base import UndecidableError, Verdict, at_least
-from .selection import Windowed
+from .selection import Windowed, ok_answers
 from .wording import count
 
 
@@ -30,10 +30,8 @@ class CacheHitRateCheck(Windowed):
         """The hit rate as a fraction."""
         selection = self.select(run)
         ops = run.table.ops
-        ok = selection.mask & (ops["outcome"] == Outcome.OK)
+        ok = ok_answers(selection, ops)
         total = int(ok.sum())
-        if not total:
-            raise UndecidableError(f"no OK answers in scope ({selection.scope})")
         cache = ops["cache"][ok]
         if not (cache != CacheStatus.NONE).any():
             raise UndecidableError(

@@ -14,7 +14,7 @@ from benchmarks.op import Outcome
 from scenarios.stored_run import StoredRun
 
 from .base import UndecidableError, Verdict, at_most
-from .selection import Windowed, target_ended
+from .selection import Windowed, ok_answers, target_ended
 from .wording import count
 
 
@@ -54,10 +54,8 @@ class DegradedRateCheck(Windowed):
         """The degraded share of OK answers as a fraction."""
         selection = self.select(run)
         ops = run.table.ops
-        ok = selection.mask & (ops["outcome"] == Outcome.OK)
+        ok = ok_answers(selection, ops)
         total = int(ok.sum())
-        if not total:
-            raise UndecidableError(f"no OK answers in scope ({selection.scope})")
         degraded = int((ok & ops["degraded"]).sum())
         return at_most(
             f"degraded share of {count(total, 'OK answer')} ({selection.scope})",

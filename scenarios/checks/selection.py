@@ -182,6 +182,14 @@ def in_intervals(
     return mask
 
 
+def ok_answers(selection: Selection, ops: OpArray) -> Mask:
+    """The OK answers in ``selection``; ``UndecidableError`` if there is none."""
+    ok = selection.mask & (ops["outcome"] == Outcome.OK)
+    if not ok.any():
+        raise UndecidableError(f"no OK answers in scope ({selection.scope})")
+    return np.asarray(ok, dtype=np.bool_)
+
+
 def target_ended(ops: OpArray) -> Mask:
     """Requests that ended (any outcome but PENDING), leaving out those the generator failed."""
     by_generator = np.isin(ops["error"], [ErrorKind.CLIENT, ErrorKind.INTERNAL])
