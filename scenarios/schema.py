@@ -15,7 +15,7 @@ from reference_impl.config import DEFAULT_MODELS
 from stack.provider.config import ProviderConfig
 
 from .checks import CheckSpec, ErrorRateCheck
-from .workload_spec import ConstantShape, Strict, WorkloadSpec
+from .workload_spec import Strict, WorkloadSpec
 
 
 Profile = Literal["naive", "hardened"]
@@ -87,10 +87,6 @@ class SteadyStateSpec(Strict):
     rate_rps: float = Field(2.0, gt=0)
     """Clicks per second of the probe (the workload's mix at a constant rate)."""
     checks: dict[str, CheckSpec] = Field(default_factory=_probe_checks, min_length=1)
-
-    def arrivals_shape(self) -> ConstantShape:
-        """The probe's arrival rate."""
-        return ConstantShape(kind="constant", rate_rps=self.rate_rps)
 
 
 class CorpusSettings(Strict):

@@ -99,14 +99,6 @@ class StoredRun:
         """The scenario's name."""
         return str(self.scenario.get("name", self.path.name))
 
-    def fault_span(self) -> tuple[float, float] | None:
-        """From the first fault's start to the last fault's end, or None without faults."""
-        if not self.faults:
-            return None
-        start = min(f.started_s for f in self.faults)
-        end = max(f.end_or(self.duration_s) for f in self.faults)
-        return start, end
-
     def cost_usd(self, model: str, *, prompt_tokens: int, completion_tokens: int) -> float:
         """What ``model``'s tokens cost at the run's prices (NaN for a model without one)."""
         price = self.prices.get(model)
