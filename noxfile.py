@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import nox
 
 
@@ -62,3 +65,44 @@ def scenarios(session: nox.Session) -> None:
     """
     session.install(".")
     session.run("meltproof", "run", *(session.posargs or ["all"]))
+
+
+def _meltproof_keeping_exit_code(session: nox.Session, *args: str) -> None:
+    """Run ``meltproof ARGS`` and end the session with its exit code: nox would turn every
+    failure into 1, and the gates' codes (1 SLO, 2 regression, 3 harness) must reach CI."""
+    session.log("meltproof " + " ".join(args))
+    code = subprocess.call([str(Path(session.bin) / "meltproof"), *args])  # noqa: S603
+    if code:
+        raise SystemExit(code)
+
+
+@nox.session
+def compare(session: nox.Session) -> None:
+    """Baseline vs candidate, interleaved: ``nox -s compare -- --baseline REF [SCENARIO ...]``.
+
+    The baseline's gateway is REF's (a git worktree), the candidate's this checkout's; both run
+    steady_chat (or the scenarios named) six times, A B A B ..., and the comparison is written
+    to .meltproof/compare/comparison.md (a pull-request comment) and .html. Exit 0 no
+    regression, 2 a significant regression, 3 harness error or too few runs to decide.
+    """
+    args = list(session.posargs)
+    if "--baseline" not in args:
+        session.error("name the baseline: nox -s compare -- --baseline REF")
+    at = args.index("--baseline")
+    ref = args[at + 1]
+    rest = args[:at] + args[at + 2 :]
+    scenarios = [a for a in rest if not a.startswith("-")] or ["steady_chat"]
+    options = [a for a in rest if a.startswith("-")]
+    session.install(".")
+    _meltproof_keeping_exit_code(
+        session, "ab", *scenarios, "--baseline-ref", ref, "--out", ".meltproof/compare", *options
+    )
+
+
+@nox.session
+def perf_gate(session: nox.Session) -> None:
+    """The nightly gate (perf/gate.yaml): SLOs, then no significant regression from
+    perf/baseline.json. Exit 0 pass, 1 SLO failed, 2 regression, 3 harness error.
+    ``nox -s perf_gate -- --update-baseline`` stores a new baseline."""
+    session.install(".")
+    _meltproof_keeping_exit_code(session, "gate", *session.posargs)

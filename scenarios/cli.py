@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from stack import Ports, Stack, StackConfig, StackStartError, start_stack
 
+from .compare_command import ab_command, capacity_command, compare_command, gate_command
 from .console import EXIT_HARNESS_ERROR
 from .console import console as _console
 from .console import errors as _errors
@@ -146,6 +147,10 @@ main.add_command(load)
 main.add_command(run)
 main.add_command(check)
 main.add_command(demo)
+main.add_command(compare_command)
+main.add_command(ab_command)
+main.add_command(capacity_command)
+main.add_command(gate_command)
 main.add_command(scenario)
 main.add_command(gateway)
 main.add_command(worker)

@@ -94,6 +94,8 @@ class RunOptions:
     out_dir: Path
     profile: str | None = None
     workers: int | None = None
+    gateway_source: Path | None = None
+    """A source tree whose gateway runs instead of the installed one (a baseline's code)."""
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
 
 
@@ -137,6 +139,7 @@ def _our_stack(spec: ScenarioSpec, options: RunOptions, say: Say) -> Iterator[St
         gateway_profile=options.profile or gateway.profile,
         gateway_workers=options.workers or gateway.workers,
         gateway_config=config_path,
+        gateway_source=options.gateway_source,
     )
     with start_stack(config, progress=say) as stack:
         if needs_corpus(spec):
@@ -187,6 +190,7 @@ def _run(
         "prices": {name: p.model_dump() for name, p in spec.all_prices().items()},
         "steady_state": steady,
         "gateway": _gateway_facts(spec, options) if stack else None,
+        "services": {n: i.version for n, i in stack.services.items()} if stack else {},
         "harness": {"shortfall": result.shortfall(), "fault_cleanup_error": cleanup_error},
     }
     history_path = options.out_dir / "run"

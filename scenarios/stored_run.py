@@ -12,6 +12,7 @@ whose ``run.json`` also carries, under ``scenario_run``:
 - ``steady_state``: the probes before and after the load, each ``{"verdict": "pass" |
   "fail" | "unknown", "checks": [...], "shortfall": ..., "path": ...}``;
 - ``gateway``: the profile and workers of our gateway, or null for a foreign target;
+- ``services``: the version of every service the stack ran (part of the testbed);
 - ``harness``: what went wrong on the harness's side (``shortfall``: the generator fell
   behind; ``fault_cleanup_error``: healing at the end failed), empty when nothing did.
 

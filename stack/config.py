@@ -47,6 +47,9 @@ class StackConfig:
     gateway_workers: int = 1
     gateway_config: Path | None = None
     """The user's gateway config (tenants, models, patterns); demo tenants when None."""
+    gateway_source: Path | None = None
+    """A source tree (e.g. a baseline's git worktree) whose ``reference_impl`` runs as the
+    gateway instead of the installed one."""
 
     @classmethod
     def from_env(

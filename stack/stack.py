@@ -249,6 +249,7 @@ def _start_once(config: StackConfig, say: Progress) -> Stack:
                 "--profile", config.gateway_profile,
                 "--workers", str(config.gateway_workers),
             ],
+            source=config.gateway_source,
         )  # fmt: skip
         say("starting gateway")
         stack.launch(gateway)

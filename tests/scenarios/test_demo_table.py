@@ -7,8 +7,9 @@ from op_support import answered, table_of
 from run_support import provider_stats, stored_run
 
 from benchmarks.op import CacheStatus, Outcome
-from scenarios.demo import Figures, peak_outstanding, table
+from scenarios.demo import table
 from scenarios.demo_render import markdown, page
+from scenarios.run_figures import RunFigures, peak_outstanding
 
 
 def test_peak_outstanding_counts_requests_waiting_at_once() -> None:
@@ -37,7 +38,7 @@ def _run(latency_s: float, *, hits: int, errors: int, tokens: int, calls: int, n
 
 
 def test_figures_come_from_the_ops_and_the_ground_truth() -> None:
-    figures = Figures.of(_run(2.0, hits=0, errors=10, tokens=10_000, calls=100))
+    figures = RunFigures.of(_run(2.0, hits=0, errors=10, tokens=10_000, calls=100))
     assert math.isclose(figures.p95_s, 2.0)
     assert figures.error_rate == 0.1
     assert figures.tokens == 10_000

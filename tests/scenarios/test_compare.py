@@ -1,0 +1,143 @@
+"""Result sets from stored runs, their comparison, the gate's baseline, the capacity search."""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from op_support import answered, table_of
+
+from benchmarks.arrivals import Arrivals, Constant
+from benchmarks.hdr import DurationHistogram
+from benchmarks.history import write_history
+from benchmarks.op import CacheStatus
+from benchmarks.plan import LoadPlan, LoadResult
+from benchmarks.target import Target
+from benchmarks.workload import Workload
+from scenarios.compare.capacity import search
+from scenarios.compare.comparison import compare
+from scenarios.compare.gate import read_baseline, write_baseline
+from scenarios.compare.result_set import ResultSetError, load_result_set
+from scenarios.compare_command import write_comparison
+from scenarios.stored_run import RUN_KEY
+
+
+def store_run(path: Path, latency_s: float, *, seed: int, services: str = "redis 7") -> None:
+    """A stored scenario run of 50 requests around ``latency_s`` (a foreign target: no
+    provider ground truth, so no cost or amplification)."""
+    rng = np.random.default_rng(seed)
+    rows = [
+        answered(i * 0.1, latency_s * (1 + 0.02 * rng.standard_normal()),
+                 cache=CacheStatus.HIT if i % 2 else CacheStatus.MISS)
+        for i in range(50)
+    ]  # fmt: skip
+    plan = LoadPlan(Workload(arrivals=Arrivals(Constant(10.0))), 5.0, Target("http://127.0.0.1:9"))
+    recorded = {
+        "scenario": {"name": "steady"},
+        "provider": None,
+        "gateway": {"profile": "hardened", "workers": 1},
+        "services": {"redis": services},
+    }
+    write_history(
+        LoadResult(plan, table_of(rows), DurationHistogram(), 0.0), path,
+        extra={RUN_KEY: recorded},
+    )  # fmt: skip
+
+
+def result_set(root: Path, latency_s: float, runs: int, *, seed: int = 0, **kw: str) -> Path:
+    for index in range(runs):
+        store_run(root / f"{index:02d}" / "steady" / "run", latency_s, seed=seed + index, **kw)
+    return root
+
+
+def test_a_result_set_groups_runs_by_scenario_and_profile(tmp_path: Path) -> None:
+    found = load_result_set(result_set(tmp_path / "a", 0.1, 3))
+    assert found.runs == 3
+    assert list(found.samples) == ["steady[hardened]"]
+    samples = found.samples["steady[hardened]"]
+    assert len(samples["p95_ms"]) == 3
+    assert samples["cache_hit_rate"] == [0.5, 0.5, 0.5]
+    assert found.testbed["services"] == {"redis": "redis 7"}
+
+
+def test_a_slower_candidate_is_worse_and_exits_2(tmp_path: Path) -> None:
+    base = load_result_set(result_set(tmp_path / "base", 0.100, 6))
+    cand = load_result_set(result_set(tmp_path / "cand", 0.130, 6, seed=100))
+    comparison = compare(base, cand)
+    verdicts = {m.metric: m.verdict for m in comparison.scenarios[0].metrics}
+    assert verdicts["p95_ms"] == "worse"
+    assert verdicts["p50_ms"] == "worse"
+    assert verdicts["error_rate"] == "same"
+    assert verdicts["cache_hit_rate"] == "same"
+    assert "cost_per_request_usd" not in verdicts  # no ground truth on either side
+    assert "amplification" not in verdicts
+    assert comparison.verdict == "worse"
+    assert write_comparison(comparison, tmp_path / "out") == 2
+    text = (tmp_path / "out" / "comparison.md").read_text()
+    assert text.startswith("## meltproof comparison: WORSE")
+    assert "| p95_ms |" in text
+    assert json.loads((tmp_path / "out" / "comparison.json").read_text())["verdict"] == "worse"
+
+
+def test_the_same_code_is_the_same_and_too_few_runs_is_unknown(tmp_path: Path) -> None:
+    base = load_result_set(result_set(tmp_path / "base", 0.1, 6))
+    cand = load_result_set(result_set(tmp_path / "cand", 0.1, 6, seed=50))
+    assert compare(base, cand).verdict == "same"
+    few = compare(
+        load_result_set(result_set(tmp_path / "b2", 0.1, 2)),
+        load_result_set(result_set(tmp_path / "c2", 0.2, 2, seed=9)),
+    )
+    assert few.verdict == "unknown"
+    p95 = next(m for m in few.scenarios[0].metrics if m.metric == "p95_ms")
+    assert p95.more_runs_needed > 0
+    assert write_comparison(few, tmp_path / "few") == 3
+
+
+def test_sets_from_different_testbeds_are_refused_unless_forced(tmp_path: Path) -> None:
+    base = load_result_set(result_set(tmp_path / "base", 0.1, 3))
+    cand = load_result_set(result_set(tmp_path / "cand", 0.1, 3, services="redis 8"))
+    with pytest.raises(ResultSetError, match="different testbeds"):
+        compare(base, cand)
+    assert compare(base, cand, force=True).scenarios
+
+
+def test_a_folder_without_runs_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ResultSetError, match="no scenario runs"):
+        load_result_set(tmp_path)
+
+
+def test_the_baseline_file_round_trips_with_missing_values(tmp_path: Path) -> None:
+    found = load_result_set(result_set(tmp_path / "runs", 0.1, 3))
+    path = tmp_path / "baseline.json"
+    write_baseline(found, path)
+    stored = json.loads(path.read_text())
+    assert stored["samples"]["steady[hardened]"]["cost_per_request_usd"] == [None] * 3
+    again = read_baseline(path)
+    assert again.testbed == found.testbed
+    assert (
+        again.samples["steady[hardened]"]["p95_ms"] == found.samples["steady[hardened]"]["p95_ms"]
+    )
+    assert all(math.isnan(v) for v in again.samples["steady[hardened]"]["cost_per_request_usd"])
+    with pytest.raises(ResultSetError, match="update-baseline"):
+        read_baseline(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize("true_capacity", [3.0, 37.0, 100.0, 1000.0])
+def test_the_capacity_search_brackets_the_true_capacity(true_capacity: float) -> None:
+    tried: list[float] = []
+
+    def passes(rate: float) -> bool:
+        tried.append(rate)
+        return rate <= true_capacity
+
+    found = search(passes, 2.0, 256.0, 0.1)
+    if true_capacity >= 256:
+        assert found == 256.0
+    else:
+        assert found <= true_capacity < found * 1.1
+    assert len(tried) < 15
+
+
+def test_a_capacity_below_the_first_rate_is_zero() -> None:
+    assert search(lambda _rate: False, 2.0, 256.0, 0.1) == 0.0
