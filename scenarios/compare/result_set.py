@@ -6,8 +6,9 @@ so that ``monday_peak[naive]`` and ``monday_peak[hardened]`` are told apart). Ca
 searches (``capacity.json``) add a ``capacity_rps`` sample to their scenario.
 
 The testbed of a set is what its runs were measured on: processor, cores, Python and the
-versions of the stack's services. Host names and meltproof's own version are not part of it:
-comparing two versions of the code on one machine is the point.
+versions of the stack's third-party services. Host names and meltproof's own version (the
+harness, the provider, the gateway) are not part of it: comparing two versions of the code on
+one machine is the point.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..stored_run import RUN_KEY, StoredRun, read_run
 
 
 CAPACITY_FILE = "capacity.json"
+TESTBED_SERVICES = ("postgres", "redis", "toxiproxy")
 METRICS: Mapping[str, bool] = {
     "p50_ms": False,
     "p95_ms": False,
@@ -83,7 +85,11 @@ def testbed_of(meta: Mapping[str, Any]) -> dict[str, Any]:
         "cpu_count": machine.get("cpu_count"),
         "machine": machine.get("machine"),
         "python": ".".join(str(machine.get("python", "")).split(".")[:2]),
-        "services": recorded.get("services") or {},
+        "services": {
+            name: version
+            for name, version in (recorded.get("services") or {}).items()
+            if name in TESTBED_SERVICES
+        },
     }
 
 
