@@ -216,7 +216,9 @@ def capacity_command(
                 tolerance=tolerance,
                 say=_say,
             )
-            console.print(f"[bold]{spec.name} [{name}][/]: {found.capacity_rps:,.1f} clicks/s")
+            console.print(
+                f"[bold]{escape(f'{spec.name} [{name}]')}[/]: {found.capacity_rps:,.1f} clicks/s"
+            )
     except COMPARE_ERRORS as exc:
         _fail(exc)
 
