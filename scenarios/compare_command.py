@@ -144,7 +144,7 @@ def ab_command(
         source = worktree(baseline_ref, out / "baseline-src") if baseline_ref else None
         base, cand = run_interleaved(
             specs,
-            out=out / "runs",
+            out=out / "runs" / default_runs_dir().name,
             runs=runs,
             baseline_source=source,
             extra_latency_ms=extra_latency_ms,
