@@ -234,7 +234,7 @@ def capacity_command(
 @click.option(
     "--update-baseline",
     is_flag=True,
-    help="Store this run's samples as the new baseline (then commit the file).",
+    help="Store this run's samples as the new baseline if every run passed (then commit it).",
 )
 @click.option(
     "--out",
@@ -263,8 +263,11 @@ def gate_command(config_path: Path, update_baseline: bool, out: Path) -> None:
         current = load_result_set(runs_dir)
         baseline_path = here / config.baseline
         if update_baseline:
-            write_baseline(current, baseline_path)
-            console.print(f"baseline stored: {escape(str(baseline_path))}; commit it")
+            if set(verdicts) == {"pass"}:
+                write_baseline(current, baseline_path)
+                console.print(f"baseline stored: {escape(str(baseline_path))}; commit it")
+            else:
+                errors.print("not stored: a baseline is made of runs that all passed")
             comparison = None
         else:
             comparison = compare(
