@@ -98,18 +98,17 @@ def load_result_set(path: Path) -> ResultSet:
     samples: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     testbeds: list[dict[str, Any]] = []
     runs = 0
-    for run_file in sorted(path.rglob(RUN_FILE)):
-        meta = json.loads(run_file.read_text())
-        if RUN_KEY not in meta or run_file.parent.name != "run":
-            continue  # a probe, or a plain load history
+    for run_file in sorted(path.rglob(f"run/{RUN_FILE}")):  # probes are steady_before/after
         try:
             run = read_run(run_file.parent)
         except HistoryError as exc:
             raise ResultSetError(str(exc)) from None
+        if RUN_KEY not in run.history.meta:
+            continue  # a plain load history, not a scenario run
         key = scenario_key(run.name, run.gateway)
         for metric, value in metrics_of(run).items():
             samples[key][metric].append(value)
-        testbeds.append(testbed_of(meta))
+        testbeds.append(testbed_of(run.history.meta))
         runs += 1
     for capacity_file in sorted(path.rglob(CAPACITY_FILE)):
         found = json.loads(capacity_file.read_text())
