@@ -83,7 +83,7 @@ def testbed() -> dict[str, Any]:
 def _cpu_model() -> str:
     """The processor's model name (Linux), else what ``platform`` knows."""
     try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+        with Path("/proc/cpuinfo").open(encoding="utf-8") as cpuinfo:
             for line in cpuinfo:
                 if line.startswith("model name"):
                     return line.partition(":")[2].strip()

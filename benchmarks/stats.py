@@ -26,7 +26,7 @@ runs, Mann-Whitney) and Chromium Pinpoint (unknown, and more runs, rather than a
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from statistics import NormalDist
@@ -136,6 +136,46 @@ def runs_needed(n_a: int, n_b: int, alpha: float) -> int:
     while min_p_value(n_a + more, n_b + more) >= alpha:
         more += 1
     return more
+
+
+def clopper_pearson(
+    successes: int, trials: int, *, confidence: float = 0.95
+) -> tuple[float, float]:
+    """The exact (Clopper-Pearson) confidence interval of a binomial proportion: how sure a
+    count of false alarms or detections in ``trials`` comparisons is."""
+    if not 0 <= successes <= trials or trials < 1:
+        raise ValueError("need 0 <= successes <= trials and at least one trial")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError("confidence must lie strictly between 0 and 1")
+    tail = (1.0 - confidence) / 2.0
+
+    def cdf(k: int, p: float) -> float:  # P(X <= k) for X ~ Binomial(trials, p)
+        return math.fsum(
+            math.comb(trials, i) * p**i * (1.0 - p) ** (trials - i) for i in range(k + 1)
+        )
+
+    low = (
+        0.0
+        if successes == 0
+        else _bisect(lambda p: 1.0 - cdf(successes - 1, p) - tail, rising=True)
+    )
+    high = 1.0 if successes == trials else _bisect(lambda p: cdf(successes, p) - tail, rising=False)
+    return low, high
+
+
+_BISECT_TOLERANCE = 1e-12
+
+
+def _bisect(f: Callable[[float], float], *, rising: bool) -> float:
+    """The root of a monotone ``f`` on [0, 1], to ``_BISECT_TOLERANCE``."""
+    low, high = 0.0, 1.0
+    while high - low > _BISECT_TOLERANCE:
+        middle = (low + high) / 2.0
+        if (f(middle) < 0.0) == rising:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2.0
 
 
 def hodges_lehmann(a: Sample, b: Sample, *, confidence: float = 0.95) -> tuple[float, float, float]:

@@ -6,57 +6,70 @@ import argparse
 import sys
 from pathlib import Path
 
+from .cli_options import CliOption, add_options
 from .config import PATTERNS, ConfigError, load_config
-from .serve import serve_worker, serve_workers
+
+
+DESCRIPTION = (
+    "Run meltproof's reference gateway. Settings come from --config (YAML or JSON; "
+    "MELTPROOF_GATEWAY_CONFIG), then MELTPROOF_GATEWAY_<FIELD> variables, then options."
+)
+_FROM_CONFIG = "  [default: the config's, else {}]"
+OPTIONS = (
+    CliOption("--host", "Address to listen on.", default="127.0.0.1"),
+    CliOption("--port", "Port to listen on.", type=int, default=8080),
+    CliOption("--config", "Gateway config file (tenants, models, patterns).", type=Path),
+    CliOption("--provider-url", "Base URL of the OpenAI-compatible provider."),
+    CliOption("--provider-api-key", "Key sent upstream."),
+    CliOption("--redis-url", "Shared state (cache, coalescing, caps, budgets)."),
+    CliOption("--database-url", "PostgreSQL with pgvector: the copilot's data (/v1/copilot/...)."),
+    CliOption(
+        "--profile",
+        "The patterns' defaults: every one off (naive) or on." + _FROM_CONFIG.format("hardened"),
+        choices=("naive", "hardened"),
+    ),
+    CliOption(
+        "--enable",
+        f"Switch a pattern on (repeatable): {', '.join(PATTERNS)}.",
+        choices=PATTERNS,
+        repeatable=True,
+        metavar="PATTERN",
+    ),
+    CliOption(
+        "--disable",
+        "Switch a pattern off (repeatable).",
+        choices=PATTERNS,
+        repeatable=True,
+        metavar="PATTERN",
+    ),
+    CliOption("--workers", "Worker processes sharing the port." + _FROM_CONFIG.format(1), type=int),
+    CliOption(
+        "--upstream-timeout-s",
+        "Longest single upstream call, in seconds." + _FROM_CONFIG.format(30),
+        type=float,
+    ),
+    CliOption(
+        "--shutdown-timeout-s",
+        "How long in-flight requests may take to finish at shutdown, in seconds.",
+        type=float,
+        default=10.0,
+    ),
+    CliOption("--access-log", "Log every request (costly under load).", switch=True),
+)
+"""Every option; each one can also come from the config file."""
 
 
 def parser(prog: str = "python -m reference_impl") -> argparse.ArgumentParser:
-    """The command line; every option can also come from the config file."""
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description=(
-            "Run meltproof's reference gateway. Settings come from --config (YAML or JSON; "
-            "MELTPROOF_GATEWAY_CONFIG), then MELTPROOF_GATEWAY_<FIELD> variables, then options."
-        ),
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8080, help="port to listen on")
-    parser.add_argument(
-        "--config", type=Path, help="gateway config file (tenants, models, patterns)"
-    )
-    parser.add_argument("--provider-url", help="base URL of the OpenAI-compatible provider")
-    parser.add_argument("--provider-api-key", help="key sent upstream")
-    parser.add_argument("--redis-url", help="shared state (cache, coalescing, caps, budgets)")
-    parser.add_argument(
-        "--database-url", help="PostgreSQL with pgvector: the copilot's data (/v1/copilot/...)"
-    )
-    parser.add_argument(
-        "--profile", choices=("naive", "hardened"), help="pattern defaults (default: hardened)"
-    )
-    parser.add_argument(
-        "--enable", action="append", default=[], choices=PATTERNS, metavar="PATTERN",
-        help=f"switch a pattern on (repeatable): {', '.join(PATTERNS)}",
-    )  # fmt: skip
-    parser.add_argument(
-        "--disable", action="append", default=[], choices=PATTERNS, metavar="PATTERN",
-        help="switch a pattern off (repeatable)",
-    )  # fmt: skip
-    parser.add_argument("--workers", type=int, help="worker processes sharing the port (default 1)")
-    parser.add_argument(
-        "--upstream-timeout-s", type=float, help="longest single upstream call (default 30)"
-    )
-    parser.add_argument(
-        "--shutdown-timeout-s", type=float, default=10.0,
-        help="how long in-flight requests may take to finish at shutdown (default %(default)s)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--access-log", action="store_true", help="log every request (costly under load)"
-    )
+    """The command line (``OPTIONS``)."""
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
+    add_options(parser, OPTIONS)
     return parser
 
 
 def main(argv: list[str] | None = None, *, prog: str = "python -m reference_impl") -> int:
     """Parse the command line, validate the configuration, serve until SIGINT/SIGTERM."""
+    from .serve import serve_worker, serve_workers  # noqa: PLC0415 - meltproof's help needs none
+
     args = parser(prog).parse_args(argv)
     overrides = {
         "provider_url": args.provider_url,

@@ -129,4 +129,4 @@ class Notifier:
                     self._wake(data.decode() if isinstance(data, bytes) else str(data))
         finally:
             with contextlib.suppress(RedisError, OSError):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+                await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]  # redis-py leaves it untyped

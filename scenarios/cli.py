@@ -14,11 +14,13 @@ from rich.markup import escape
 
 from stack import Ports, Stack, StackConfig, StackStartError, start_stack
 
-from .compare_command import ab_command, capacity_command, compare_command, gate_command
+from .calibrate_command import calibrate_command
+from .compare_command import ab_command, capacity_command, compare_command
 from .console import EXIT_HARNESS_ERROR
 from .console import console as _console
 from .console import errors as _errors
 from .demo_command import demo
+from .gate_command import gate_command
 from .gateway_command import gateway
 from .interrupts import interrupt_on_signals
 from .load_command import load
@@ -151,6 +153,7 @@ main.add_command(compare_command)
 main.add_command(ab_command)
 main.add_command(capacity_command)
 main.add_command(gate_command)
+main.add_command(calibrate_command)
 main.add_command(scenario)
 main.add_command(gateway)
 main.add_command(worker)

@@ -9,22 +9,34 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
 import click
 from rich.markup import escape
 
-from .compare.capacity import find_capacity
+from .ci_output import (
+    JUnitSuite,
+    annotate_comparison,
+    append_step_summary,
+    suite_of_comparison,
+    write_junit,
+)
+from .compare.capacity import find_capacity, summary
 from .compare.comparison import Comparison, compare
-from .compare.gate import load_gate_config, read_baseline, write_baseline
-from .compare.interleaved import run_interleaved, worktree
+from .compare.interleaved import (
+    baseline_and_candidate,
+    checkout_root,
+    run_interleaved,
+    worktree,
+)
 from .compare.render import document, markdown, page
 from .compare.result_set import ResultSetError, load_result_set
 from .console import EXIT_HARNESS_ERROR, console, errors
 from .interrupts import interrupt_on_signals
-from .run_command import EXIT_PASS, EXIT_SLO_FAILED, default_runs_dir, load_all
-from .runner import HARNESS_ERRORS, RunOptions, run_scenario
+from .run_command import default_runs_dir, load_all
+from .runner import HARNESS_ERRORS
 
 
 EXIT_REGRESSION = 2
@@ -45,17 +57,34 @@ _min_effect = click.option(
 )
 
 
-def _say(message: str) -> None:
+def say(message: str) -> None:
+    """A line of progress."""
     console.print(escape(message))
 
 
-def _fail(exc: BaseException) -> NoReturn:
+def fail(exc: BaseException) -> NoReturn:
+    """Print ``exc`` as the error it is and exit 3."""
     errors.print(f"[bold red]error:[/] {escape(str(exc))}")
     sys.exit(EXIT_HARNESS_ERROR)
 
 
-def write_comparison(comparison: Comparison, out: Path) -> int:
-    """Write comparison.md/.html/.json into ``out``, print the Markdown, return the exit code."""
+_junit = click.option(
+    "--junit",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the comparison as JUnit XML to FILE (one testcase per scenario and metric).",
+)
+
+
+def write_comparison(
+    comparison: Comparison,
+    out: Path,
+    *,
+    junit: Path | None = None,
+    run_suites: Sequence[JUnitSuite] = (),
+) -> int:
+    """Write comparison.md/.html/.json into ``out``, print the Markdown, publish it on GitHub
+    Actions (step summary, annotations), write ``junit`` (``run_suites`` first); the exit code.
+    """
     out.mkdir(parents=True, exist_ok=True)
     text = markdown(comparison)
     (out / "comparison.md").write_text(text, encoding="utf-8")
@@ -65,6 +94,10 @@ def write_comparison(comparison: Comparison, out: Path) -> int:
     )
     console.print(text, markup=False)
     console.print(f"comparison: {escape(str(out / 'comparison.html'))}")
+    append_step_summary(text)
+    annotate_comparison(comparison)
+    if junit:
+        write_junit(junit, [*run_suites, suite_of_comparison(comparison)])
     return {"worse": EXIT_REGRESSION, "unknown": EXIT_HARNESS_ERROR}.get(comparison.verdict, 0)
 
 
@@ -74,13 +107,20 @@ def write_comparison(comparison: Comparison, out: Path) -> int:
 @_alpha
 @_min_effect
 @click.option("--force", is_flag=True, help="Compare even sets from different testbeds.")
+@_junit
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     help="Where comparison.md/.html/.json go.  [default: CANDIDATE]",
 )
 def compare_command(
-    baseline: Path, candidate: Path, alpha: float, min_effect: float, force: bool, out: Path | None
+    baseline: Path,
+    candidate: Path,
+    alpha: float,
+    min_effect: float,
+    force: bool,
+    junit: Path | None,
+    out: Path | None,
 ) -> None:
     """Compare the runs in CANDIDATE with those in BASELINE (folders of scenario runs).
 
@@ -97,8 +137,8 @@ def compare_command(
             force=force,
         )
     except ResultSetError as exc:
-        _fail(exc)
-    sys.exit(write_comparison(comparison, out or candidate))
+        fail(exc)
+    sys.exit(write_comparison(comparison, out or candidate, junit=junit))
 
 
 @click.command(name="ab")
@@ -109,15 +149,16 @@ def compare_command(
     type=click.IntRange(1, 50),
     default=6,
     show_default=True,
-    help="Runs per side; the verdicts need about 6 for a scenario's 9 metrics.",
+    help="Runs per side; the verdicts need 6 for a scenario's 10 metrics.",
 )
 @click.option(
     "--extra-latency-ms",
     type=click.IntRange(1),
-    help=("Slow the candidate's provider link by this much (a known regression, to calibrate)."),
+    help="Slow the candidate's provider link by this much (a known regression, to calibrate).",
 )
 @_alpha
 @_min_effect
+@_junit
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -130,32 +171,38 @@ def ab_command(
     extra_latency_ms: int | None,
     alpha: float,
     min_effect: float,
+    junit: Path | None,
     out: Path | None,
 ) -> None:
     """Run SCENARIOS for a baseline and the candidate, interleaved (A B A B ...), and compare.
 
-    The candidate is this checkout; the baseline is --baseline-ref's gateway (checked out in
-    a git worktree, run by this checkout's harness), or this checkout too (an A/A run).
+    The candidate is this checkout's gateway (the git work tree around the current directory;
+    the installed one outside a checkout); the baseline is --baseline-ref's (checked out in a
+    git worktree), or the candidate's code too (an A/A run). Both run with this checkout's
+    harness; the comparison names the folder and commit each side's gateway ran from.
     """
     interrupt_on_signals()
     out = out or default_runs_dir()
     try:
         specs = load_all(scenarios)
-        source = worktree(baseline_ref, out / "baseline-src") if baseline_ref else None
-        base, cand = run_interleaved(
+        candidate = checkout_root(Path.cwd())
+        baseline = worktree(baseline_ref, out / "baseline-src") if baseline_ref else candidate
+        sides = run_interleaved(
             specs,
+            baseline_and_candidate(baseline, candidate, extra_latency_ms=extra_latency_ms),
             out=out / "runs" / default_runs_dir().name,
             runs=runs,
-            baseline_source=source,
-            extra_latency_ms=extra_latency_ms,
-            say=_say,
+            say=say,
         )
         comparison = compare(
-            load_result_set(base), load_result_set(cand), alpha=alpha, min_effect=min_effect
+            load_result_set(sides["baseline"].folder),
+            load_result_set(sides["candidate"].folder),
+            alpha=alpha,
+            min_effect=min_effect,
         )
     except COMPARE_ERRORS as exc:
-        _fail(exc)
-    sys.exit(write_comparison(comparison, out))
+        fail(exc)
+    sys.exit(write_comparison(comparison, out, junit=junit))
 
 
 @click.command(name="capacity")
@@ -166,6 +213,7 @@ def ab_command(
     multiple=True,
     default=["naive", "hardened"],
     show_default=True,
+    help="Gateway profile to search (repeatable).",
 )
 @click.option(
     "--low",
@@ -201,7 +249,12 @@ def capacity_command(
     tolerance: float,
     out: Path | None,
 ) -> None:
-    """The highest click rate at which SCENARIO's SLO checks pass, per gateway profile."""
+    """The highest click rate at which SCENARIO's SLO checks pass, per gateway profile.
+
+    Prints the highest passing and the lowest failing rate; when every rate up to --high
+    passes, or --low already fails, it says so (the capacity is only known to be above or
+    below). capacity.json records both bounds.
+    """
     interrupt_on_signals()
     out = out or default_runs_dir()
     try:
@@ -214,75 +267,8 @@ def capacity_command(
                 low_rps=low,
                 high_rps=high,
                 tolerance=tolerance,
-                say=_say,
+                say=say,
             )
-            console.print(
-                f"[bold]{escape(f'{spec.name} [{name}]')}[/]: {found.capacity_rps:,.1f} clicks/s"
-            )
+            console.print(f"[bold]{escape(f'{spec.name} [{name}]')}[/]: {escape(summary(found))}")
     except COMPARE_ERRORS as exc:
-        _fail(exc)
-
-
-@click.command(name="gate")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=Path("perf/gate.yaml"),
-    show_default=True,
-)
-@click.option(
-    "--update-baseline",
-    is_flag=True,
-    help="Store this run's samples as the new baseline if every run passed (then commit it).",
-)
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path(".meltproof/perf_gate"),
-    show_default=True,
-)
-def gate_command(config_path: Path, update_baseline: bool, out: Path) -> None:
-    """The nightly gate: the suite's SLOs, then no significant regression from the baseline.
-
-    Exit 0 pass, 1 an SLO check failed, 2 a significant regression, 3 harness error.
-    """
-    interrupt_on_signals()
-    try:
-        config = load_gate_config(config_path)
-        here = config_path.parent
-        specs = load_all([str(here / s) if (here / s).exists() else s for s in config.scenarios])
-        runs_dir = out / "runs" / default_runs_dir().name
-        verdicts = []
-        for index in range(config.runs):
-            for spec in specs:
-                _say(f"run {index + 1}/{config.runs}: {spec.name}")
-                outcome = run_scenario(spec, RunOptions(runs_dir / f"{index:02d}" / spec.name))
-                verdicts.append(outcome.verdict)
-                _say(f"  {outcome.verdict}")
-        current = load_result_set(runs_dir)
-        baseline_path = here / config.baseline
-        if update_baseline:
-            if set(verdicts) == {"pass"}:
-                write_baseline(current, baseline_path)
-                console.print(f"baseline stored: {escape(str(baseline_path))}; commit it")
-            else:
-                errors.print("not stored: a baseline is made of runs that all passed")
-            comparison = None
-        else:
-            comparison = compare(
-                read_baseline(baseline_path),
-                current,
-                alpha=config.alpha,
-                min_effect=config.min_effect,
-            )
-    except COMPARE_ERRORS as exc:
-        _fail(exc)
-    code = write_comparison(comparison, out) if comparison else EXIT_PASS
-    if "unknown" in verdicts:
-        errors.print("[bold red]a run could not be judged[/]; see the runs' reports")
-        sys.exit(EXIT_HARNESS_ERROR)
-    if "fail" in verdicts:
-        errors.print("[bold red]an SLO check failed[/]; see the runs' reports")
-        sys.exit(EXIT_SLO_FAILED)
-    sys.exit(EXIT_PASS if code == EXIT_HARNESS_ERROR else code)  # too few runs is no failure
+        fail(exc)

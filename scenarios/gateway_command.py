@@ -1,19 +1,12 @@
-"""``meltproof gateway``: run the reference gateway (the same as ``python -m reference_impl``)."""
+"""``meltproof gateway``: run the reference gateway, as ``python -m reference_impl`` does."""
 
 from __future__ import annotations
 
-import sys
+from reference_impl.__main__ import DESCRIPTION, OPTIONS, main
 
-import click
+from .table_command import table_command
 
 
-@click.command(
-    context_settings={"ignore_unknown_options": True, "help_option_names": []},
-    add_help_option=False,
+gateway = table_command(
+    "gateway", DESCRIPTION, OPTIONS, lambda argv: main(argv, prog="meltproof gateway")
 )
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def gateway(args: tuple[str, ...]) -> None:
-    """Run the reference gateway; --help lists its options (--workers N, --profile, ...)."""
-    from reference_impl.__main__ import main as gateway_main  # noqa: PLC0415 - loaded on use
-
-    sys.exit(gateway_main(list(args), prog="meltproof gateway"))

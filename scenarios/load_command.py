@@ -1,4 +1,4 @@
-"""``meltproof load``: open-loop load at any OpenAI-compatible URL, with live progress."""
+"""``meltproof load``: open-loop load at any OpenAI-compatible URL, with progress and thresholds."""
 
 from __future__ import annotations
 
@@ -6,19 +6,16 @@ import math
 import os
 import re
 import sys
-import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
 from benchmarks.arrivals import Arrivals, Constant, Ramp
 from benchmarks.endpoints import ENDPOINTS
-from benchmarks.engine import LiveCounts
 from benchmarks.event_loop import run_with_fast_loop
 from benchmarks.history import write_history
 from benchmarks.plan import LoadPlan, LoadResult
@@ -31,8 +28,11 @@ from benchmarks.workload import EndpointShare, FanOut, TenantShare, Workload
 
 from .console import EXIT_HARNESS_ERROR, console, errors
 from .interrupts import interrupt_on_signals
+from .progress import LoadProgress
+from .thresholds import Threshold, ThresholdResult, evaluate, figure, parse_threshold
 
 
+EXIT_THRESHOLD_FAILED = 1
 Weights = tuple[tuple[str, float], ...]
 
 
@@ -52,8 +52,17 @@ def _weights(_ctx: click.Context, param: click.Parameter, value: str) -> Weights
     return tuple(pairs)
 
 
-PLAIN_PROGRESS_EVERY_S = 5.0
-"""How often progress is printed when the output is not a terminal."""
+def _thresholds(
+    _ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[Threshold, ...]:
+    """Parse each ``--threshold`` now, so that a mistake costs no load."""
+    thresholds = []
+    for expression in value:
+        try:
+            thresholds.append(parse_threshold(expression))
+        except ValueError as exc:
+            raise click.BadParameter(f"{expression!r}: {exc}", param=param) from None
+    return tuple(thresholds)
 
 
 def tenant_api_key(tenant: str, environ: Mapping[str, str]) -> str | None:
@@ -169,6 +178,18 @@ def _default_out() -> Path:
     type=click.Path(file_okay=False, path_type=Path),
     help="History directory to write.  [default: .meltproof/runs/<UTC time>/load]",
 )
+@click.option(
+    "--threshold",
+    "thresholds",
+    multiple=True,
+    callback=_thresholds,
+    metavar="EXPR",
+    help="Pass/fail criterion, k6-style, repeatable: METRIC OP VALUE, e.g. 'p99<500ms', "
+    "'error_rate<1%', 'rps>=95'. OP: <, <=, >, >=. Latency (from the intended send time, in "
+    "ms or s): p50, p90, p95, p99, p99.9, max, mean. Rates (a percentage or a fraction): "
+    "error_rate (failed among answered), unknown_rate (client gave up, among ended). "
+    "rps: achieved requests per second. A figure the run lacks fails.",
+)
 def load(
     url: str,
     rate: float,
@@ -187,12 +208,20 @@ def load(
     timeout: float,
     api_key: str | None,
     out: Path | None,
+    thresholds: tuple[Threshold, ...],
 ) -> None:
     """Send open-loop load to URL and write the run's history.
 
     Requests leave on a seeded schedule whether or not earlier ones were answered, and latency
     counts from when each request was due, so a stalling target shows in the percentiles.
-    The run fails (exit 3) if the generator could not keep up with the schedule.
+
+    Progress shows live in a terminal, and in a log (no terminal) as a line every few seconds:
+    MELTPROOF_PROGRESS_INTERVAL_S of them, 5 by default.
+
+    Exit status: 0 every --threshold held (or none was given); 1 a threshold failed; 2 a usage
+    error, before any load is sent; 3 harness error: the generator fell behind the schedule or
+    a generator process failed. 3 wins over 1, since such a run says nothing sure about the
+    target.
     """
     for name, _ in endpoints:
         if name not in ENDPOINTS:
@@ -229,52 +258,29 @@ def load(
     result = _run_with_progress(plan)
     history = write_history(result, path)
     _print_summary(history.summary)
+    checked = evaluate(thresholds, history.summary)
+    _print_thresholds(checked)
     console.print(f"history: {escape(str(path))}")
     if history.summary.ok == 0:
         errors.print("[yellow]warning:[/] no request succeeded; check --url and --api-key")
     if (shortfall := result.shortfall()) is not None:
         errors.print(f"[bold red]error:[/] {escape(shortfall)}")
         sys.exit(EXIT_HARNESS_ERROR)
+    if not all(r.passed for r in checked):
+        sys.exit(EXIT_THRESHOLD_FAILED)
 
 
 def _run_with_progress(plan: LoadPlan) -> LoadResult:
     """Run ``plan``: a live line on a terminal, else a progress line every few seconds."""
-    started = time.monotonic()
-    with Live(console=console, auto_refresh=False, transient=False) as live:
-        last_line = started
-
-        def show(counts: LiveCounts) -> None:
-            nonlocal last_line
-            now = time.monotonic()
-            line = _progress_line(counts, now - started, plan)
-            if console.is_terminal:
-                live.update(line, refresh=True)
-            elif now - last_line >= PLAIN_PROGRESS_EVERY_S:
-                console.print(line)
-                last_line = now
-
+    with LoadProgress(console, "load") as progress:
         try:
-            return run_with_fast_loop(run_load(plan, progress=show))
+            return run_with_fast_loop(run_load(plan, progress=progress.show))
         except KeyboardInterrupt:
             errors.print("interrupted; nothing was written")
             sys.exit(130)
         except GeneratorProcessError as exc:
             errors.print(f"[bold red]error:[/] {escape(str(exc))}")
             sys.exit(EXIT_HARNESS_ERROR)
-
-
-def _progress_line(counts: LiveCounts, elapsed_s: float, plan: LoadPlan) -> str:
-    p50_s, p99_s = counts.latency.percentile_s(50), counts.latency.percentile_s(99)
-    if counts.sent < counts.scheduled:
-        rate = counts.sent / elapsed_s if elapsed_s > 0 else 0.0
-        doing = f"sent {counts.sent:,} of {counts.scheduled:,} · {rate:,.0f} req/s"
-    else:
-        doing = f"all {counts.sent:,} sent · waiting for {counts.sent - counts.done:,} answers"
-    return (
-        f"{elapsed_s:5.1f} / {plan.duration_s:g} s · {doing} · "
-        f"errors {counts.failed:,} · unknown {counts.unknown:,} · "
-        f"p50 {_ms(p50_s)} · p99 {_ms(p99_s)}"
-    )
 
 
 def _ms(seconds: float | None) -> str:
@@ -307,3 +313,17 @@ def _print_summary(summary: Summary) -> None:
     for label, p in rows:
         table.add_row(label, _ms(p.p50_s), _ms(p.p95_s), _ms(p.p99_s), _ms(p.max_s))
     console.print(table)
+
+
+def _print_thresholds(results: Sequence[ThresholdResult]) -> None:
+    """Each threshold with the observed figure and a mark: ✓ held, ✗ failed."""
+    if not results:
+        return
+    console.print("thresholds:")
+    width = max(len(r.threshold.expression) for r in results)
+    for r in results:
+        mark = "[green]✓[/]" if r.passed else "[bold red]✗[/]"
+        observed = figure(r.threshold.kind, r.observed)
+        console.print(
+            f"  {mark} {escape(r.threshold.expression.ljust(width))}  observed {observed}"
+        )

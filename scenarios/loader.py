@@ -4,13 +4,15 @@ A scenario is a YAML file (``*.yaml``, ``*.yml``) validated by ``ScenarioSpec``,
 file (``*.py``) that defines ``SCENARIO``: a ``ScenarioSpec`` or a mapping of the same shape,
 for cases YAML cannot express (computed stages, generated fault timelines). A suite is a
 folder of scenario files, run in name order. The built-in scenarios live in
-``scenarios/suites`` and can be named without a path (``monday_peak``).
+``scenarios/suites`` and can be named without a path (``monday_peak``). A scenario for our
+gateway is refused, too, when it asks for a model the gateway will not serve
+(``served_models``).
 """
 
 from __future__ import annotations
 
 import runpy
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +20,13 @@ import yaml
 from pydantic import ValidationError
 
 from .schema import ScenarioSpec, SuiteError
+from .served_models import SETTINGS_LOC, Loc, Problem, gateway_config_of, unserved_models
 
 
 BUILTIN_SUITE = Path(__file__).parent / "suites"
 SUFFIXES = (".yaml", ".yml", ".py")
 
-Lines = dict[tuple[str | int, ...], int]
+Lines = dict[Loc, int]
 
 
 def builtin_names() -> list[str]:
@@ -54,7 +57,8 @@ def resolve(name_or_path: str) -> list[Path]:
 
 
 def load_scenario(path: Path) -> ScenarioSpec:
-    """The scenario in ``path``; ``SuiteError`` names the file, line and field of a mistake."""
+    """The scenario in ``path``; ``SuiteError`` names the file, line and field of a mistake,
+    including a model the target will not serve."""
     if path.suffix == ".py":
         return _load_python(path)
     try:
@@ -75,9 +79,10 @@ def load_scenario(path: Path) -> ScenarioSpec:
     if not isinstance(data, Mapping):
         raise SuiteError(f"{path}:1: a scenario must be a mapping of fields (name, workload, ...)")
     try:
-        return ScenarioSpec.model_validate(data)
+        spec = ScenarioSpec.model_validate(data)
     except ValidationError as exc:
-        raise SuiteError(_describe(path, exc, lines)) from None
+        raise SuiteError(_describe(path, _problems(exc), lines)) from None
+    return _served(path, spec, lines)
 
 
 def _load_python(path: Path) -> ScenarioSpec:
@@ -87,13 +92,29 @@ def _load_python(path: Path) -> ScenarioSpec:
         raise SuiteError(f"{path}: the scenario module failed: {exc!r}") from exc
     scenario = namespace.get("SCENARIO")
     if isinstance(scenario, ScenarioSpec):
-        return scenario
+        return _served(path, scenario, {})
     if not isinstance(scenario, Mapping):
         raise SuiteError(f"{path}: define SCENARIO, a ScenarioSpec or a mapping of its fields")
     try:
-        return ScenarioSpec.model_validate(scenario)
+        spec = ScenarioSpec.model_validate(scenario)
     except ValidationError as exc:
-        raise SuiteError(_describe(path, exc, {})) from None
+        raise SuiteError(_describe(path, _problems(exc), {})) from None
+    return _served(path, spec, {})
+
+
+def _served(path: Path, spec: ScenarioSpec, lines: Lines) -> ScenarioSpec:
+    """``spec``, once its gateway settings are valid and it serves every model asked for
+    (a foreign ``url`` target is taken on trust: meltproof cannot know what it serves)."""
+    if spec.target.gateway is None:
+        return spec
+    try:
+        config = gateway_config_of(spec.target.gateway)
+    except ValidationError as exc:
+        raise SuiteError(_describe(path, _problems(exc, SETTINGS_LOC), lines)) from None
+    problems = unserved_models(spec, config)
+    if problems:
+        raise SuiteError(_describe(path, problems, lines))
+    return spec
 
 
 def _lines(file: Path, node: yaml.Node | None) -> Lines:
@@ -128,13 +149,17 @@ def _lines(file: Path, node: yaml.Node | None) -> Lines:
     return lines
 
 
-def _describe(path: Path, error: ValidationError, lines: Lines) -> str:
+def _problems(error: ValidationError, within: Loc = ()) -> list[Problem]:
+    """Each of pydantic's errors as a field (below ``within``) and a message."""
+    return [((*within, *item["loc"]), _message(item)) for item in error.errors(include_url=False)]
+
+
+def _describe(path: Path, problems: Iterable[Problem], lines: Lines) -> str:
     """One line per problem: ``file:line: field.path: message``."""
-    problems = []
-    for item in error.errors(include_url=False):
-        found: tuple[str | int, ...] = ()
+    described = []
+    for loc, message in problems:
+        found: Loc = ()
         shown: list[str] = []
-        loc = item["loc"]
         for depth, part in enumerate(loc):
             candidate = (*found, part)
             if candidate not in lines and (*found, str(part)) in lines:
@@ -148,8 +173,8 @@ def _describe(path: Path, error: ValidationError, lines: Lines) -> str:
         line = lines.get(found, 1)
         field = ".".join(shown) or "(top level)"
         where = f"{path}:{line}" if lines else str(path)
-        problems.append(f"{where}: {field}: {_message(item)}")
-    return "\n".join(problems)
+        described.append(f"{where}: {field}: {message}")
+    return "\n".join(described)
 
 
 def _message(item: Any) -> str:

@@ -17,14 +17,25 @@ import click
 from pydantic import ValidationError
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from benchmarks.engine import LiveCounts
 from benchmarks.history import HistoryError
 
 from .checks import CheckResult
+from .ci_output import (
+    JUnitSuite,
+    publish_run,
+    publish_stopped_run,
+    suite_of_checks,
+    suite_of_harness_error,
+    suite_of_steady_state_failure,
+    write_junit,
+)
 from .console import EXIT_HARNESS_ERROR, console, errors
 from .interrupts import interrupt_on_signals
 from .loader import load_scenario, resolve
+from .log_table import log_table
+from .progress import LoadProgress
 from .report import verdict_of, write_reports
 from .runner import (
     HARNESS_ERRORS,
@@ -74,15 +85,25 @@ def default_runs_dir() -> Path:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for the runs (one sub-folder per scenario).  [default: .meltproof/runs/<time>]",
 )
+@click.option(
+    "--junit",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the checks as JUnit XML to FILE (one testcase per check).",
+)
 def run(
-    scenarios: tuple[str, ...], profile: str | None, workers: int | None, out: Path | None
+    scenarios: tuple[str, ...],
+    profile: str | None,
+    workers: int | None,
+    out: Path | None,
+    junit: Path | None,
 ) -> None:
     """Run SCENARIOS: scenario files, suite folders, built-in names, or ``all``.
 
     Each scenario starts the stack (our gateway in its profile), checks steady state, drives
     its open-loop load while its faults act on their timeline, checks its SLOs over the
     stored run and writes report.json, report.md and report.html. Exit status: 0 all checks
-    pass, 1 an SLO check failed, 3 harness error or an undecided check.
+    pass, 1 an SLO check failed, 3 harness error or an undecided check. On GitHub Actions each
+    report goes to the step summary, and what failed or stayed undecided is annotated.
     """
     interrupt_on_signals()
     try:
@@ -91,10 +112,13 @@ def run(
         errors.print(f"[bold red]error:[/] {escape(str(exc))}")
         sys.exit(EXIT_HARNESS_ERROR)
     runs_dir = out or default_runs_dir()
-    verdicts = [
+    ran = [
         _run_one(spec, RunOptions(runs_dir / spec.name, profile=profile, workers=workers))
         for spec in specs
     ]
+    verdicts = [verdict for verdict, _ in ran]
+    if junit is not None:
+        write_junit(junit, [suite for _, suite in ran])
     if len(verdicts) > 1:
         console.print(f"[bold]{len(verdicts)} scenarios[/]: " + ", ".join(verdicts))
     sys.exit(exit_code(verdicts))
@@ -110,57 +134,72 @@ def load_all(names: Sequence[str]) -> list[ScenarioSpec]:
     return specs
 
 
-def _run_one(spec: ScenarioSpec, options: RunOptions) -> str:
-    """Run one scenario and print its verdict; harness errors become ``unknown``."""
+def _run_one(spec: ScenarioSpec, options: RunOptions) -> tuple[str, JUnitSuite]:
+    """Run one scenario, print its verdict and publish it on GitHub Actions; harness errors
+    become ``unknown``. Returns the verdict and the run as a JUnit suite."""
     console.rule(f"[bold]{escape(spec.name)}[/]")
+    started = time.monotonic()
     try:
         outcome = run_with_progress(spec, options)
     except SteadyStateError as exc:
         errors.print(f"[bold red]steady state failed:[/] {escape(str(exc))}")
-        return "fail"
+        publish_stopped_run(spec.name, "steady state failed", str(exc))
+        elapsed_s = time.monotonic() - started
+        return "fail", suite_of_steady_state_failure(spec.name, str(exc), time_s=elapsed_s)
     except HARNESS_ERRORS as exc:
-        errors.print(f"[bold red]harness error:[/] {type(exc).__name__}: {escape(str(exc))}")
-        return "unknown"
+        message = f"{type(exc).__name__}: {exc}"
+        errors.print(f"[bold red]harness error:[/] {escape(message)}")
+        publish_stopped_run(spec.name, "harness error", message)
+        elapsed_s = time.monotonic() - started
+        return "unknown", suite_of_harness_error(spec.name, message, time_s=elapsed_s)
     print_results(outcome.results)
     console.print(f"report: {escape(str(outcome.reports.html))}")
-    return outcome.verdict
+    publish_run(spec.name, outcome.results, outcome.reports.markdown)
+    elapsed_s = time.monotonic() - started
+    return outcome.verdict, suite_of_checks(spec.name, outcome.results, time_s=elapsed_s)
 
 
 def run_with_progress(spec: ScenarioSpec, options: RunOptions) -> RunOutcome:
-    """Run ``spec`` with a live status line and a line per stage and fault."""
-    started = time.monotonic()
-    with console.status(f"{spec.name}: starting") as status:
+    """Run ``spec`` with load progress (``LoadProgress``) and a line per stage and fault."""
+    with LoadProgress(console, spec.name) as progress:
 
         def say(message: str) -> None:
-            console.print(f"[dim]{time.monotonic() - started:6.1f} s[/] {escape(message)}")
-
-        def show(counts: LiveCounts) -> None:
-            p95 = counts.latency.percentile_s(95)
-            status.update(
-                f"{spec.name}: sent {counts.sent:,}/{counts.scheduled:,} · "
-                f"failed {counts.failed:,} · unknown {counts.unknown:,} · "
-                f"p95 {'—' if p95 is None else f'{p95 * 1e3:,.0f} ms'}"
-            )
+            console.print(f"[dim]{progress.elapsed_s:6.1f} s[/] {escape(message)}")
 
         try:
-            return run_scenario(spec, options, say=say, progress=show)
+            return run_scenario(spec, options, say=say, progress=progress.show)
         except KeyboardInterrupt:
             errors.print("interrupted; the stack is stopped and every fault healed")
             sys.exit(130)
 
 
 def print_results(results: Sequence[CheckResult]) -> None:
-    """The checks as a table, then the verdict."""
-    table = Table("check", "verdict", "observed", "limit", "details", box=None, padding=(0, 1))
-    for r in results:
-        table.add_row(
-            escape(r.name),
-            VERDICT_STYLE[r.valid],
-            _figure(r.observed, r.unit),
-            _figure(r.limit, r.unit),
-            escape(r.details),
-        )
-    console.print(table)
+    """The checks as a table, then the verdict. Without a terminal (a CI log) each check's
+    details go on their own line below it, so they are never cut to the console's width."""
+    if console.is_terminal:
+        table = Table("check", "verdict", "observed", "limit", "details", box=None, padding=(0, 1))
+        for r in results:
+            table.add_row(
+                escape(r.name),
+                VERDICT_STYLE[r.valid],
+                _figure(r.observed, r.unit),
+                _figure(r.limit, r.unit),
+                escape(r.details),
+            )
+        console.print(table)
+    else:
+        header = ("check", "verdict", "observed", "limit")
+        rows = [
+            (
+                r.name,
+                Text.from_markup(VERDICT_STYLE[r.valid]).plain,
+                _figure(r.observed, r.unit),
+                _figure(r.limit, r.unit),
+            )
+            for r in results
+        ]
+        for line in log_table(header, rows, [r.details for r in results]):
+            console.out(line)
     console.print(f"verdict: [bold]{verdict_of(results)}[/]")
 
 
@@ -178,11 +217,17 @@ def _figure(value: float | None, unit: str) -> str:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Check against this file's checks instead of those stored with the run.",
 )
-def check(run_dir: Path, scenario_file: Path | None) -> None:
+@click.option(
+    "--junit",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the checks as JUnit XML to FILE (one testcase per check).",
+)
+def check(run_dir: Path, scenario_file: Path | None, junit: Path | None) -> None:
     """Check a stored run again and rewrite its reports (RUN_DIR: a run's run/ folder).
 
     Checks are pure functions of the stored run, so changed SLOs can be tried on an old run
-    without running it again.
+    without running it again. On GitHub Actions the report goes to the step summary, and what
+    failed or stayed undecided is annotated.
     """
     try:
         stored = read_run(run_dir)
@@ -204,4 +249,7 @@ def check(run_dir: Path, scenario_file: Path | None) -> None:
     print_results(results)
     reports = write_reports(stored, results)
     console.print(f"report: {escape(str(reports.html))}")
+    if junit is not None:
+        write_junit(junit, [suite_of_checks(spec.name, results)])
+    publish_run(spec.name, results, reports.markdown)
     sys.exit(exit_code([verdict_of(results)]))

@@ -4,7 +4,8 @@ Latency is a nearest-rank percentile from the intended send time over the reques
 ended; errors are failed or given-up requests among those; goodput is the share of requests
 answered OK and not degraded; tokens, cost and upstream calls come from the simulated
 provider's ground truth; the oracle minimum is the number of distinct requests in the
-schedule. The demo's table and the baseline-vs-candidate comparison both read these.
+schedule; CPU per request is the target's processes' CPU time over the requests sent. The
+demo's table and the baseline-vs-candidate comparison both read these.
 """
 
 from __future__ import annotations
@@ -38,6 +39,13 @@ class RunFigures:
     oracle_min_calls: float
     client_requests: int
     peak_backlog: int
+    target_cpu_s: float
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        """The target's CPU time per client request, in milliseconds: a figure that a busy,
+        shared machine disturbs far less than wall-clock latency."""
+        return self.target_cpu_s * 1e3 / self.client_requests if self.client_requests else math.nan
 
     @property
     def cost_per_request_usd(self) -> float:
@@ -77,6 +85,7 @@ class RunFigures:
             oracle_min_calls=float(oracle.get("distinct_requests") or math.nan),
             client_requests=sent,
             peak_backlog=peak_outstanding(ops["intended_s"], ops["end_s"]),
+            target_cpu_s=math.nan if run.target_cpu_s is None else float(run.target_cpu_s),
         )
 
 

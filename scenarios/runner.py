@@ -37,11 +37,13 @@ from benchmarks.target import Target
 from faults import FaultCleanupError, FaultContext, FaultError, FaultRecord, run_timeline
 from stack import Stack, StackConfig, start_stack
 from stack.errors import StackError
+from stack.process_usage import process_usage
 
 from .checks import CheckResult, evaluate_all
 from .corpus_setup import load_corpus, needs_corpus
 from .harness_checks import harness_results
 from .probe import probe
+from .provenance import code_provenance
 from .report import ReportPaths, verdict_of, write_reports
 from .schema import ScenarioSpec, SuiteError
 from .stored_run import RUN_KEY, StoredRun, read_run
@@ -111,26 +113,48 @@ def run_scenario(
     say: Say = lambda _message: None,
     progress: Progress | None = None,
 ) -> RunOutcome:
-    """Run ``spec`` end to end (see the module docstring)."""
-    try:
-        options.out_dir.mkdir(parents=True, exist_ok=False)
-    except FileExistsError:
-        raise HarnessError(f"{options.out_dir} exists; runs are never overwritten") from None
-    if spec.target.gateway is None:
-        return _run(spec, options, None, say, progress)
-    with _our_stack(spec, options, say) as stack:
+    """Run ``spec`` end to end (see the module docstring) on a stack of its own."""
+    _claim(options.out_dir)
+    with scenario_stack(spec, options, say=say) as stack:
         return _run(spec, options, stack, say, progress)
 
 
+def run_on_stack(
+    spec: ScenarioSpec,
+    options: RunOptions,
+    stack: Stack | None,
+    *,
+    say: Say = lambda _message: None,
+    progress: Progress | None = None,
+) -> RunOutcome:
+    """Run ``spec`` on a stack that ``scenario_stack`` started for it (runs repeated on one
+    stack, such as a comparison's); the provider's counters and Redis are reset first."""
+    _claim(options.out_dir)
+    return _run(spec, options, stack, say, progress)
+
+
+def _claim(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=False)
+    except FileExistsError:
+        raise HarnessError(f"{out_dir} exists; runs are never overwritten") from None
+
+
 @contextlib.contextmanager
-def _our_stack(spec: ScenarioSpec, options: RunOptions, say: Say) -> Iterator[Stack]:
+def scenario_stack(
+    spec: ScenarioSpec, options: RunOptions, *, say: Say = lambda _message: None
+) -> Iterator[Stack | None]:
+    """The stack ``spec`` runs on, stopped on exit; None for a foreign ``url`` target."""
     gateway = spec.target.gateway
-    assert gateway is not None  # noqa: S101 - checked by the caller
+    if gateway is None:
+        yield None
+        return
     if needs_corpus(spec) and options.environ.get("DATABASE_URL"):
         raise HarnessError(
             f"{spec.name} loads the copilot corpus, which replaces the copilot's tables; it runs "
             "only on a PostgreSQL that meltproof starts (unset DATABASE_URL)"
         )
+    options.out_dir.mkdir(parents=True, exist_ok=True)
     config_path, _keys = gateway_config(spec, options.out_dir)
     config = StackConfig.from_env(
         options.out_dir / "stack",
@@ -176,9 +200,11 @@ def _run(
         _fresh_ground_truth(stack, say)
     context = FaultContext.of_stack(stack) if stack else FaultContext()
     say(f"load: {spec.duration_s:g} s, {len(spec.faults)} fault event(s)")
+    cpu_before = _target_cpu_s(stack)
     result, records, cleanup_error = run_with_fast_loop(
         _load_with_faults(spec, plan, context, say, progress)
     )
+    cpu_after = _target_cpu_s(stack)
     provider_stats = stack.provider.stats() if stack else None
     if spec.steady_state.enabled:
         say("steady state: probing after the load")
@@ -189,7 +215,8 @@ def _run(
         "provider": provider_stats,
         "prices": {name: p.model_dump() for name, p in spec.all_prices().items()},
         "steady_state": steady,
-        "gateway": _gateway_facts(spec, options) if stack else None,
+        "gateway": _gateway_facts(spec, options, stack) if stack else None,
+        "target_cpu_s": None if cpu_before is None or cpu_after is None else cpu_after - cpu_before,
         "services": {n: i.version for n, i in stack.services.items()} if stack else {},
         "harness": {"shortfall": result.shortfall(), "fault_cleanup_error": cleanup_error},
     }
@@ -249,13 +276,25 @@ def _fresh_ground_truth(stack: Stack, say: Say) -> None:
         client.flushall()
 
 
-def _gateway_facts(spec: ScenarioSpec, options: RunOptions) -> dict[str, Any]:
+def _gateway_facts(spec: ScenarioSpec, options: RunOptions, stack: Stack) -> dict[str, Any]:
     gateway = spec.target.gateway
     assert gateway is not None  # noqa: S101 - only called for our gateway
     return {
         "profile": options.profile or gateway.profile,
         "workers": options.workers or gateway.workers,
+        **code_provenance(stack.services["gateway"].code_path),
     }
+
+
+def _target_cpu_s(stack: Stack | None) -> float | None:
+    """CPU seconds the gateway's process tree has spent so far (None: not ours, or gone)."""
+    pid = stack.services["gateway"].pid if stack else None
+    if pid is None:
+        return None
+    try:
+        return process_usage(pid).cpu_s
+    except OSError:
+        return None
 
 
 def _describe_record(record: FaultRecord) -> str:

@@ -11,7 +11,11 @@ whose ``run.json`` also carries, under ``scenario_run``:
 - ``prices``: USD per 1M tokens per model, for cost;
 - ``steady_state``: the probes before and after the load, each ``{"verdict": "pass" |
   "fail" | "unknown", "checks": [...], "shortfall": ..., "path": ...}``;
-- ``gateway``: the profile and workers of our gateway, or null for a foreign target;
+- ``gateway``: the profile and workers of our gateway, and where its code came from
+  (``code_path``, ``commit``, ``dirty``), or null for a foreign target;
+- ``target_cpu_s``: the CPU time the target's processes spent during the load phase (user
+  and system, the whole process tree, from ``/proc``), or null when meltproof did not start
+  the target;
 - ``services``: the version of every service the stack ran (part of the testbed);
 - ``harness``: what went wrong on the harness's side (``shortfall``: the generator fell
   behind; ``fault_cleanup_error``: healing at the end failed), empty when nothing did.
@@ -79,6 +83,7 @@ class StoredRun:
     steady_state: Mapping[str, Any]
     gateway: Mapping[str, Any] | None
     harness: Mapping[str, Any] = field(default_factory=dict)
+    target_cpu_s: float | None = None
 
     @property
     def path(self) -> Path:
@@ -124,4 +129,5 @@ def read_run(path: Path) -> StoredRun:
         steady_state=recorded.get("steady_state") or {},
         gateway=recorded.get("gateway"),
         harness=recorded.get("harness") or {},
+        target_cpu_s=recorded.get("target_cpu_s"),
     )

@@ -15,6 +15,8 @@ class ServiceInfo:
     source: str
     version: str
     pid: int | None = None
+    code_path: str | None = None
+    """Where the service's code was imported from (meltproof's own Python services)."""
 
 
 class Service(Protocol):

@@ -12,51 +12,57 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Callable
 
+from ..cli_options import CliOption, add_options
 from ..retrieval.documents import DEFAULT_MAX_ATTEMPTS
 from .connection import SchemaMismatchError
 from .settings import WorkerSettings
 from .worker import serve
 
 
+DESCRIPTION = "Embed queued document chunks; SIGINT/SIGTERM stop after the current batch."
+OPTIONS = (
+    CliOption("--dsn", "PostgreSQL connection string.", required=True),
+    CliOption("--provider-url", "Base URL of the provider.", required=True),
+    CliOption("--provider-api-key", "Key sent upstream.", default="sk-meltproof"),
+    CliOption("--model", "Embedding model.", default="text-embedding-3-small"),
+    CliOption(
+        "--dimensions", "Embedding size (that of chunks.embedding).", type=int, required=True
+    ),
+    CliOption("--batch-size", "Jobs per batch.", type=int, default=64),
+    CliOption("--concurrency", "Workers in this process.", type=int, default=1, positive=True),
+    CliOption(
+        "--max-attempts",
+        "Failed attempts after which a job is left in the table, no longer taken.",
+        type=int,
+        default=DEFAULT_MAX_ATTEMPTS,
+    ),
+    CliOption(
+        "--idle-poll-s",
+        "How often an idle worker polls the queue, in seconds (a commit's NOTIFY wakes it too).",
+        type=float,
+        default=0.5,
+    ),
+    CliOption(
+        "--request-timeout-s", "Longest embeddings call, in seconds.", type=float, default=30.0
+    ),
+    CliOption("--metrics-host", "Address of the /metrics server.", default="127.0.0.1"),
+    CliOption("--metrics-port", "Serve Prometheus /metrics on this port.", type=int),
+    CliOption(
+        "--stats-interval-s",
+        "How often the queue gauges are refreshed, in seconds.",
+        type=float,
+        default=5.0,
+        positive=True,
+    ),
+)
+
+
 def parser(prog: str = "python -m reference_impl.embedding_worker") -> argparse.ArgumentParser:
-    """The command line."""
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description="Embed queued document chunks; SIGINT/SIGTERM stop after the current batch.",
-    )
-    parser.add_argument("--dsn", required=True, help="PostgreSQL connection string")
-    parser.add_argument("--provider-url", required=True, help="base URL of the provider")
-    parser.add_argument("--provider-api-key", default="sk-meltproof", help="key sent upstream")
-    parser.add_argument("--model", default="text-embedding-3-small", help="embedding model")
-    parser.add_argument(
-        "--dimensions", type=int, required=True, help="embedding size (that of chunks.embedding)"
-    )
-    parser.add_argument("--batch-size", type=int, default=64, help="jobs per batch (%(default)s)")
-    parser.add_argument(
-        "--concurrency", type=_positive(int), default=1, help="workers in this process"
-    )
-    parser.add_argument("--max-attempts", type=int, default=DEFAULT_MAX_ATTEMPTS)
-    parser.add_argument("--idle-poll-s", type=float, default=0.5)
-    parser.add_argument("--request-timeout-s", type=float, default=30.0)
-    parser.add_argument("--metrics-host", default="127.0.0.1")
-    parser.add_argument("--metrics-port", type=int, help="serve Prometheus /metrics on this port")
-    parser.add_argument(
-        "--stats-interval-s", type=_positive(float), default=5.0, help="queue gauge refresh"
-    )
+    """The command line (``OPTIONS``)."""
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
+    add_options(parser, OPTIONS)
     return parser
-
-
-def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        value = kind(text)
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-        return value
-
-    parse.__name__ = kind.__name__  # argparse names the type in its errors
-    return parse
 
 
 def main(

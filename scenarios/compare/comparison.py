@@ -13,11 +13,11 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from benchmarks.stats import MetricComparison, compare_metrics
 
-from .result_set import METRICS, ResultSet, ResultSetError
+from .result_set import METRICS, ResultSet, ResultSetError, testbed_key
 
 
 Overall = Literal["better", "worse", "same", "unknown"]
@@ -61,13 +61,8 @@ def compare(
     force: bool = False,
 ) -> Comparison:
     """Compare ``candidate`` with ``baseline`` scenario by scenario."""
-    if baseline.testbed != candidate.testbed and not force:
-        raise ResultSetError(
-            "the two sets were measured on different testbeds:\n"
-            f"  baseline:  {json.dumps(baseline.testbed, sort_keys=True)}\n"
-            f"  candidate: {json.dumps(candidate.testbed, sort_keys=True)}\n"
-            "compare runs from one machine, or pass --force to compare anyway"
-        )
+    if not force:
+        require_same_testbed(baseline.testbed, candidate.testbed)
     shared = [key for key in baseline.samples if key in candidate.samples]
     if not shared:
         raise ResultSetError("the two sets have no scenario in common")
@@ -84,6 +79,18 @@ def compare(
     ]
     only = sorted(set(baseline.samples) ^ set(candidate.samples))
     return Comparison(baseline, candidate, scenarios, only, alpha, min_effect)
+
+
+def require_same_testbed(baseline: Mapping[str, Any], candidate: Mapping[str, Any]) -> None:
+    """``ResultSetError`` naming the difference unless the two testbeds' keys match."""
+    base, cand = testbed_key(baseline), testbed_key(candidate)
+    if base != cand:
+        raise ResultSetError(
+            "the two sets were measured on different testbeds:\n"
+            f"  baseline:  {json.dumps(base, sort_keys=True)}\n"
+            f"  candidate: {json.dumps(cand, sort_keys=True)}\n"
+            "compare runs from one machine, or pass --force to compare anyway"
+        )
 
 
 def _paired(

@@ -1,17 +1,25 @@
 """The nightly performance gate: absolute SLOs, and no significant regression against a
-stored baseline.
+baseline.
 
-``perf/gate.yaml`` names the suite and how many runs make a sample; ``perf/baseline.json``
-holds the baseline: each metric's value in each run, per scenario, with the testbed they
-were measured on. The gate runs the suite that many times, then:
+``perf/gate.yaml`` names the suite, how many runs per side make a sample, and the baseline.
+There are two kinds of baseline:
 
-- exit 3 if a run could not be judged (harness error, undecided check), or the baseline's
-  testbed is not this one;
-- exit 1 if a run failed its SLO checks;
+- ``ab`` (the default): another git ref's gateway, run interleaved with this checkout's on
+  the same machine in the same job (``interleaved``). Nothing is stored, so a hosted runner
+  whose processor changes between nights compares like with like. The nightly workflow
+  passes the last commit whose nightly passed.
+- ``stored``: ``perf/baseline.json``, each metric's value in each run, per scenario, with the
+  testbed they were measured on: for a stable, self-hosted machine. The testbed is compared
+  (``result_set.testbed_key``) once the stack is up, before any load runs; ``--force``
+  compares anyway. ``--update-baseline`` stores this run's samples (commit the file).
+
+Then:
+
+- exit 3 if a run could not be judged (harness error, undecided check), or a stored
+  baseline's testbed is not this one;
+- exit 1 if a run (of the candidate) failed its SLO checks;
 - exit 2 if a metric is significantly worse than the baseline (``comparison``);
 - exit 0 otherwise. ``unknown`` comparisons (too few runs) are reported, not failed.
-
-``--update-baseline`` stores this run's samples as the new baseline (commit the file).
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ import subprocess
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field, ValidationError
@@ -40,10 +48,20 @@ class GateConfig(Strict):
     scenarios: list[str] = Field(min_length=1)
     """Built-in names or files, relative to the config's folder."""
     runs: int = Field(6, ge=1, le=50)
+    """Runs per side (``ab``), or runs compared with the stored baseline's."""
     alpha: float = Field(0.05, gt=0, lt=1)
     min_effect: float = Field(0.05, ge=0)
+    mode: Literal["ab", "stored"] = "ab"
+    reference: str = Field("HEAD~1", min_length=1)
+    """``ab``: the git ref whose gateway is the baseline (``--reference`` overrides it)."""
     baseline: str = "baseline.json"
-    """The baseline file, relative to the config's folder."""
+    """``stored``: the baseline file, relative to the config's folder."""
+
+
+def scenario_names(config: GateConfig, folder: Path) -> list[str]:
+    """The config's scenarios: files relative to its ``folder`` where they exist, else
+    built-in names."""
+    return [str(folder / s) if (folder / s).exists() else s for s in config.scenarios]
 
 
 def load_gate_config(path: Path) -> GateConfig:

@@ -1,9 +1,16 @@
 """Baseline and candidate runs, interleaved on one machine: A B A B ...
 
-The baseline's gateway runs from another source tree (a git worktree of the baseline ref)
-with this checkout's harness, so the two sides differ only in the system under test.
+Each side's gateway runs from its own source tree: the baseline's from a git worktree of the
+baseline ref, the candidate's from this checkout (the git work tree the harness is started
+in, when it holds ``reference_impl``; the installed package otherwise). The stack imports
+each side's gateway from its tree and nothing else (``stack.python_service``), records the
+folder and the commit in every run, and refuses to start a side whose code would come from
+elsewhere. The harness is this checkout's for both, so only the system under test differs.
+
 Interleaving spreads the machine's drift (thermal, other tenants) over both sides instead of
-loading it onto whichever ran second. Both sides replay the same seeded schedule.
+loading it onto whichever ran second. Both sides replay the same seeded schedule. Each side
+keeps one stack up for all its runs of a scenario (the provider's counters and Redis are
+reset before each load), so a run costs its load, not a stack start.
 
 ``extra_latency_ms`` slows the candidate's provider link by a constant latency toxic: a known
 regression, to calibrate the gate.
@@ -13,16 +20,41 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from faults import FaultEvent, LatencyFault
+from stack import Stack
 
-from ..runner import HarnessError, RunOptions, run_scenario
+from ..runner import HarnessError, RunOptions, RunOutcome, run_on_stack, scenario_stack
 from ..schema import ScenarioSpec
 
 
-SIDES = ("baseline", "candidate")
 Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of an interleaved comparison: its name (its folder), where its gateway's
+    code comes from (None: the installed package), and a calibration slowdown."""
+
+    name: str
+    source: Path | None
+    extra_latency_ms: int | None = None
+
+    def spec(self, spec: ScenarioSpec) -> ScenarioSpec:
+        """``spec`` as this side runs it."""
+        if not self.extra_latency_ms:
+            return spec
+        return with_extra_latency(spec, self.extra_latency_ms)
+
+
+def baseline_and_candidate(
+    baseline: Path | None, candidate: Path | None, *, extra_latency_ms: int | None = None
+) -> list[Side]:
+    """The two sides of a comparison (``extra_latency_ms`` slows the candidate)."""
+    return [Side("baseline", baseline), Side("candidate", candidate, extra_latency_ms)]
 
 
 def with_extra_latency(spec: ScenarioSpec, latency_ms: int) -> ScenarioSpec:
@@ -35,32 +67,60 @@ def with_extra_latency(spec: ScenarioSpec, latency_ms: int) -> ScenarioSpec:
     return spec.model_copy(update={"faults": [*spec.faults, slow]})
 
 
+@dataclass(frozen=True)
+class SideRuns:
+    """One side's runs: the folder that holds them (a result set) and their outcomes."""
+
+    folder: Path
+    outcomes: list[RunOutcome] = field(default_factory=list)
+
+
 def run_interleaved(
     specs: Sequence[ScenarioSpec],
+    sides: Sequence[Side],
     *,
     out: Path,
     runs: int,
-    baseline_source: Path | None,
-    extra_latency_ms: int | None = None,
     say: Say = lambda _message: None,
-) -> tuple[Path, Path]:
-    """Run every scenario ``runs`` times per side, alternating sides; the two sets' folders."""
-    for index in range(runs):
-        for side in SIDES:
-            for spec in specs:
-                candidate = side == "candidate"
-                run_spec = with_extra_latency(spec, extra_latency_ms) if (
-                    candidate and extra_latency_ms) else spec  # fmt: skip
-                say(f"run {index + 1}/{runs}: {side} {spec.name}")
-                outcome = run_scenario(
-                    run_spec,
-                    RunOptions(
-                        out / side / f"{index:02d}" / spec.name,
-                        gateway_source=None if candidate else baseline_source,
-                    ),
+) -> dict[str, SideRuns]:
+    """Run every scenario ``runs`` times per side, the sides in turn; each side's runs."""
+    done = {side.name: SideRuns(out / side.name) for side in sides}
+    for spec in specs:
+        with ExitStack() as running:
+            stacks: dict[str, Stack | None] = {}
+            for side in sides:
+                say(f"starting the {side.name}'s stack for {spec.name}")
+                options = RunOptions(
+                    out / "stacks" / side.name / spec.name, gateway_source=side.source
                 )
-                say(f"  {side} {spec.name}: {outcome.verdict}")
-    return out / "baseline", out / "candidate"
+                stacks[side.name] = running.enter_context(scenario_stack(side.spec(spec), options))
+                _say_code(side.name, stacks[side.name], say)
+            for index in range(runs):
+                for side in sides:
+                    say(f"run {index + 1}/{runs}: {side.name} {spec.name}")
+                    outcome = run_on_stack(
+                        side.spec(spec),
+                        RunOptions(done[side.name].folder / f"{index:02d}" / spec.name),
+                        stacks[side.name],
+                    )
+                    done[side.name].outcomes.append(outcome)
+                    say(f"  {side.name} {spec.name}: {outcome.verdict}")
+    return done
+
+
+def _say_code(side: str, stack: Stack | None, say: Say) -> None:
+    if stack is not None:
+        say(f"  the {side}'s gateway runs {stack.services['gateway'].code_path}")
+
+
+def checkout_root(start: Path) -> Path | None:
+    """The git work tree around ``start`` when it holds the gateway's source, else None."""
+    done = subprocess.run(  # noqa: S603 - git with our own arguments
+        ["git", "-C", str(start), "rev-parse", "--show-toplevel"],  # noqa: S607
+        check=False, capture_output=True, text=True,
+    )  # fmt: skip
+    root = Path(done.stdout.strip()) if done.returncode == 0 else None
+    return root if root is not None and (root / "reference_impl").is_dir() else None
 
 
 def worktree(ref: str, path: Path) -> Path:

@@ -10,10 +10,11 @@ from typing import Any
 from benchmarks.stats import MetricComparison
 
 from .comparison import Comparison
+from .result_set import ResultSet
 
 
 UNITS = {"p50_ms": "ms", "p95_ms": "ms", "p99_ms": "ms", "cost_per_request_usd": "usd",
-         "capacity_rps": "rps"}  # fmt: skip
+         "capacity_rps": "rps", "cpu_ms_per_request": "cpu_ms"}  # fmt: skip
 FRACTIONS = {"error_rate", "goodput", "cache_hit_rate"}
 
 
@@ -26,6 +27,8 @@ def value(metric: str, x: float) -> str:
     unit = UNITS.get(metric)
     if unit == "usd":
         return f"${x:.6f}"
+    if unit == "cpu_ms":
+        return f"{x:.3f} ms"
     if unit:
         return f"{x:,.1f} {unit}"
     return f"{x:.3f}"
@@ -65,6 +68,18 @@ HEADERS = ("metric", "baseline", "candidate", "change (95% CI of the shift)", "p
            "verdict", "why")  # fmt: skip
 
 
+def code_line(side: str, results: ResultSet) -> str:
+    """Which gateway code one side's runs ran."""
+    if not results.code:
+        return f"{side}: gateway code not recorded"
+    trees = (
+        f"`{c['code_path']}` at {c['commit'] or 'no git commit'}"
+        + (" with uncommitted changes" if c["dirty"] else "")
+        for c in results.code
+    )
+    return f"{side}: " + "; ".join(trees)
+
+
 def summary(comparison: Comparison) -> str:
     """One paragraph: the sets, their sizes and the rule."""
     return (
@@ -86,7 +101,8 @@ def markdown(comparison: Comparison) -> str:
         lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
     if comparison.only_in_one:
         lines += ["", "Not compared (in one set only): " + ", ".join(comparison.only_in_one)]
-    lines += ["", f"Testbed: {comparison.candidate.testbed}"]
+    lines += ["", f"Testbed: {comparison.candidate.testbed}", ""]
+    lines += [f"- {code_line(side, results)}" for side, results in _sides(comparison)]
     return "\n".join(lines) + "\n"
 
 
@@ -110,10 +126,16 @@ def page(comparison: Comparison) -> str:
         "table{border-collapse:collapse}td,th{padding:.25em .6em;border-bottom:1px solid #ddd;"
         "text-align:left}tr.worse td{background:#fde8ea}tr.better td{background:#e6f4ea}"
         "tr.unknown td{background:#fff6db}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><p>{html.escape(summary(comparison))}</p>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(summary(comparison))}</p><ul>"
+        + "".join(f"<li>{html.escape(code_line(s, r))}</li>" for s, r in _sides(comparison))
+        + "</ul>"
         + "".join(sections)
         + "</body></html>\n"
     )
+
+
+def _sides(comparison: Comparison) -> tuple[tuple[str, ResultSet], ...]:
+    return (("baseline", comparison.baseline), ("candidate", comparison.candidate))
 
 
 def document(comparison: Comparison) -> dict[str, Any]:
@@ -134,10 +156,13 @@ def document(comparison: Comparison) -> dict[str, Any]:
             "verdict": comparison.verdict,
             "alpha": comparison.alpha,
             "min_effect": comparison.min_effect,
-            "baseline": {"path": str(comparison.baseline.path), "runs": comparison.baseline.runs},
-            "candidate": {
-                "path": str(comparison.candidate.path),
-                "runs": comparison.candidate.runs,
+            **{
+                side: {
+                    "path": str(results.path),
+                    "runs": results.runs,
+                    "code": [dict(c) for c in results.code],
+                }
+                for side, results in _sides(comparison)
             },
             "testbed": dict(comparison.candidate.testbed),
             "scenarios": {s.scenario: [asdict(m) for m in s.metrics] for s in comparison.scenarios},

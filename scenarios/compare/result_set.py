@@ -9,11 +9,15 @@ The testbed of a set is what its runs were measured on: processor, cores, Python
 versions of the stack's third-party services. Host names and meltproof's own version (the
 harness, the provider, the gateway) are not part of it: comparing two versions of the code on
 one machine is the point.
+
+The code of a set is which gateway code its runs ran: each distinct folder the gateway was
+imported from, with the commit checked out there and whether it had uncommitted changes.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,6 +41,7 @@ METRICS: Mapping[str, bool] = {
     "cost_per_request_usd": False,
     "cache_hit_rate": True,
     "amplification": False,
+    "cpu_ms_per_request": False,
     "capacity_rps": True,
 }
 """Every compared metric and whether higher is better."""
@@ -54,6 +59,8 @@ class ResultSet:
     samples: Mapping[str, Mapping[str, list[float]]]
     testbed: Mapping[str, Any]
     runs: int
+    code: tuple[Mapping[str, Any], ...] = ()
+    """The distinct gateway code its runs ran (``code_path``, ``commit``, ``dirty``)."""
 
 
 def metrics_of(run: StoredRun) -> dict[str, float]:
@@ -68,6 +75,7 @@ def metrics_of(run: StoredRun) -> dict[str, float]:
         "cost_per_request_usd": figures.cost_per_request_usd,
         "cache_hit_rate": figures.cache_hit_rate,
         "amplification": figures.amplification,
+        "cpu_ms_per_request": figures.cpu_ms_per_request,
     }
 
 
@@ -78,25 +86,48 @@ def scenario_key(name: str, gateway: Mapping[str, Any] | None) -> str:
 
 def testbed_of(meta: Mapping[str, Any]) -> dict[str, Any]:
     """The parts of a run's record that make its testbed."""
-    machine = meta.get("testbed") or {}
     recorded = meta.get(RUN_KEY) or {}
+    return make_testbed(meta.get("testbed") or {}, recorded.get("services") or {})
+
+
+def make_testbed(machine: Mapping[str, Any], services: Mapping[str, str]) -> dict[str, Any]:
+    """A testbed from a machine's description (``benchmarks.history.testbed``) and the
+    versions of the stack's services."""
     return {
         "cpu_model": machine.get("cpu_model"),
         "cpu_count": machine.get("cpu_count"),
         "machine": machine.get("machine"),
         "python": ".".join(str(machine.get("python", "")).split(".")[:2]),
         "services": {
-            name: version
-            for name, version in (recorded.get("services") or {}).items()
-            if name in TESTBED_SERVICES
+            name: version for name, version in services.items() if name in TESTBED_SERVICES
         },
     }
+
+
+def testbed_key(testbed: Mapping[str, Any]) -> dict[str, Any]:
+    """What must match for two testbeds to be compared: the processor's model (without a
+    clock-speed suffix), cores, architecture, Python's minor version and each service's
+    version up to its minor release. Host names, meltproof's own version, and the services'
+    patch releases do not count."""
+    services = testbed.get("services") or {}
+    return {
+        "cpu_model": " ".join(_CLOCK_SUFFIX.sub("", str(testbed.get("cpu_model"))).split()),
+        "cpu_count": testbed.get("cpu_count"),
+        "machine": testbed.get("machine"),
+        "python": testbed.get("python"),
+        "services": {name: _PATCH_RELEASE.sub(r"\1", str(v)) for name, v in services.items()},
+    }
+
+
+_CLOCK_SUFFIX = re.compile(r"@\s*[\d.]+\s*[GM]Hz", re.IGNORECASE)
+_PATCH_RELEASE = re.compile(r"\b(v?\d+\.\d+)\.\d+\b")
 
 
 def load_result_set(path: Path) -> ResultSet:
     """Every scenario run and capacity search below ``path``."""
     samples: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     testbeds: list[dict[str, Any]] = []
+    code: list[dict[str, Any]] = []
     runs = 0
     for run_file in sorted(path.rglob(f"run/{RUN_FILE}")):  # probes are steady_before/after
         try:
@@ -109,16 +140,24 @@ def load_result_set(path: Path) -> ResultSet:
         for metric, value in metrics_of(run).items():
             samples[key][metric].append(value)
         testbeds.append(testbed_of(run.history.meta))
+        code.append(code_of(run.gateway))
         runs += 1
     for capacity_file in sorted(path.rglob(CAPACITY_FILE)):
         found = json.loads(capacity_file.read_text())
         key = scenario_key(found["scenario"], {"profile": found["profile"]})
-        samples[key]["capacity_rps"].append(float(found["capacity_rps"]))
+        if found.get("capacity_rps"):  # null (0 before brackets): nothing passed, no sample
+            samples[key]["capacity_rps"].append(float(found["capacity_rps"]))
         testbeds.append(found["testbed"])
         runs += 1
     if not runs:
         raise ResultSetError(f"{path}: no scenario runs or capacity searches below this folder")
-    distinct = {json.dumps(t, sort_keys=True) for t in testbeds}
+    distinct = {json.dumps(testbed_key(t), sort_keys=True) for t in testbeds}
     if len(distinct) > 1:
         raise ResultSetError(f"{path}: its runs come from {len(distinct)} different testbeds")
-    return ResultSet(path, samples, testbeds[0], runs)
+    distinct_code = {json.dumps(c, sort_keys=True): c for c in code if c.get("code_path")}
+    return ResultSet(path, samples, testbeds[0], runs, tuple(distinct_code.values()))
+
+
+def code_of(gateway: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Where a run's gateway code came from (empty for a foreign target)."""
+    return {k: (gateway or {}).get(k) for k in ("code_path", "commit", "dirty")}

@@ -1,12 +1,7 @@
 """The gateway overhead benchmark's pure parts: steps, capacity, /proc, checks, its targets."""
 
 import json
-import os
-import resource
-import subprocess
-import sys
 
-import pytest
 from aiohttp import web
 
 from benchmarks.bench.gateway_overhead import (
@@ -18,8 +13,6 @@ from benchmarks.bench.gateway_overhead import (
     evaluate,
     gateway_args,
     gateway_config,
-    process_tree,
-    process_usage,
     report,
 )
 from benchmarks.bench.litellm_proxy import (
@@ -35,7 +28,6 @@ from reference_impl.config import load_config
 
 
 LIMIT_S = 0.050
-TICK_S = 1 / os.sysconf("SC_CLK_TCK")
 
 
 def _step(rate, *, p99_ms=25.0, p50_ms=22.0, errors=0, shortfall=None, requests=1000, hits=None):
@@ -171,59 +163,6 @@ def test_the_report_is_strict_json_even_with_an_empty_step():
     (step,) = document["figures"]["targets"]["gateway_miss"]["steps"]
     assert step["p99_s"] is None
     assert step["passed"] is False
-
-
-# /proc
-
-
-def test_process_usage_of_this_process_matches_its_own_accounting():
-    before = os.times()
-    usage = process_usage(os.getpid())
-    after = os.times()
-
-    def cpu(t):
-        return t.user + t.system + t.children_user + t.children_system
-
-    assert cpu(before) - 2 * TICK_S <= usage.cpu_s <= cpu(after) + 2 * TICK_S
-    assert 0 < usage.rss_bytes <= usage.peak_rss_bytes
-    max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    assert usage.peak_rss_bytes == pytest.approx(max_rss, rel=0.1)
-
-
-def test_the_process_tree_counts_a_child_process():
-    child = subprocess.Popen(
-        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
-    )
-    try:
-        assert child.pid in process_tree(os.getpid())
-        assert os.getpid() not in process_tree(child.pid)
-    finally:
-        child.communicate(b"")
-
-
-def _fake_process(proc, pid, ppid, *, ticks, hwm_kib, rss_kib, comm="(python) x)"):
-    utime, stime, cutime, cstime = ticks
-    (proc / str(pid)).mkdir()
-    fields = ["S", ppid, 1, 1, 0, -1, 0, 0, 0, 0, 0, utime, stime, cutime, cstime, 20, 0, 1]
-    (proc / str(pid) / "stat").write_text(f"{pid} {comm} {' '.join(map(str, fields))}\n")
-    status = f"Name:\tpython\nVmHWM:\t  {hwm_kib} kB\nVmRSS:\t  {rss_kib} kB\n"
-    (proc / str(pid) / "status").write_text(status)
-
-
-def test_proc_fields_are_read_after_the_command_name_whatever_it_holds(tmp_path):
-    _fake_process(tmp_path, 10, 1, ticks=(100, 50, 7, 3), hwm_kib=2048, rss_kib=1024)
-    _fake_process(tmp_path, 11, 10, ticks=(20, 10, 0, 0), hwm_kib=512, rss_kib=256, comm="(a b)")
-    _fake_process(tmp_path, 12, 1, ticks=(999, 999, 0, 0), hwm_kib=9999, rss_kib=9999)
-    (tmp_path / "self").mkdir()
-    usage = process_usage(10, proc=tmp_path)
-    assert process_tree(10, proc=tmp_path) == [10, 11]
-    assert usage.cpu_s == pytest.approx(190 * TICK_S)
-    assert (usage.peak_rss_bytes, usage.rss_bytes) == (2560 * 1024, 1280 * 1024)
-
-
-def test_a_vanished_process_is_an_error(tmp_path):
-    with pytest.raises(FileNotFoundError):
-        process_usage(10, proc=tmp_path)
 
 
 # The targets' configuration

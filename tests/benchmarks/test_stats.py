@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from benchmarks.stats import (
+    clopper_pearson,
     compare_metrics,
     hodges_lehmann,
     holm,
@@ -258,3 +259,17 @@ def test_a_over_a_false_alarms_stay_within_alpha(min_effect: float) -> None:
         verdicts = {r.verdict for r in compare_metrics(samples, min_effect=min_effect)}
         alarms += bool(verdicts & {"worse", "better"})
     assert alarms <= 20
+
+
+def test_clopper_pearson_matches_the_published_exact_intervals():
+    # Clopper and Pearson's exact 95% intervals, as tabulated (e.g. R's binom.test).
+    assert clopper_pearson(0, 20) == pytest.approx((0.0, 0.16843), abs=1e-5)
+    assert clopper_pearson(1, 20) == pytest.approx((0.00127, 0.24873), abs=1e-5)
+    assert clopper_pearson(19, 20) == pytest.approx((0.75127, 0.99873), abs=1e-5)
+    assert clopper_pearson(20, 20) == pytest.approx((0.83157, 1.0), abs=1e-5)
+    assert clopper_pearson(5, 10) == pytest.approx((0.18709, 0.81291), abs=1e-5)
+
+
+def test_clopper_pearson_refuses_impossible_counts():
+    with pytest.raises(ValueError, match="successes"):
+        clopper_pearson(3, 2)

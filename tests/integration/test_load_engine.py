@@ -163,3 +163,20 @@ def test_the_cli_sends_each_tenant_its_own_key(stack, provider, tmp_path):
     acme = ops["tenant"] == table.tenants.index("acme")
     assert (ops["outcome"][acme] == Outcome.OK).all()
     assert (ops["status"][~acme] == 401).all()
+
+
+@pytest.mark.parametrize(
+    ("thresholds", "exit_code", "mark"),
+    [(("p50<1ms", "error_rate<1%"), 1, "✗ p50<1ms"), (("p50<5s", "error_rate<1%"), 0, "✓ p50<5s")],
+)
+def test_the_cli_exits_1_when_a_threshold_fails(provider, tmp_path, thresholds, exit_code, mark):
+    command = [
+        sys.executable, "-m", "scenarios", "load", "--url", provider, "--rate", "20",
+        "--duration", "1", "--model", "fast", "--api-key", "sk-test", "--out", str(tmp_path / "h"),
+    ]  # fmt: skip
+    for threshold in thresholds:
+        command += ["--threshold", threshold]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert finished.returncode == exit_code, finished.stdout + finished.stderr
+    assert mark in finished.stdout
+    assert "✓ error_rate<1%" in finished.stdout

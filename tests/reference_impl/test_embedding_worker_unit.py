@@ -241,7 +241,7 @@ def test_the_command_line_refuses_bad_values(bad, capsys):
 
 
 def test_meltproof_worker_is_the_same_command_line():
-    result = CliRunner().invoke(meltproof, ["worker", "--help"])
+    result = CliRunner().invoke(meltproof, ["worker", "--help"], prog_name="meltproof")
     assert result.exit_code == 0
-    assert "usage: meltproof worker" in result.output
+    assert "Usage: meltproof worker [OPTIONS]" in result.output
     assert "--concurrency" in result.output

@@ -1,4 +1,4 @@
-"""Result sets from stored runs, their comparison, the gate's baseline, the capacity search."""
+"""Result sets from stored runs, their comparison, the gate's baseline."""
 
 import json
 import math
@@ -15,7 +15,6 @@ from benchmarks.op import CacheStatus
 from benchmarks.plan import LoadPlan, LoadResult
 from benchmarks.target import Target
 from benchmarks.workload import Workload
-from scenarios.compare.capacity import search
 from scenarios.compare.comparison import compare
 from scenarios.compare.gate import read_baseline, write_baseline
 from scenarios.compare.result_set import ResultSetError, load_result_set
@@ -121,23 +120,3 @@ def test_the_baseline_file_round_trips_with_missing_values(tmp_path: Path) -> No
     assert all(math.isnan(v) for v in again.samples["steady[hardened]"]["cost_per_request_usd"])
     with pytest.raises(ResultSetError, match="update-baseline"):
         read_baseline(tmp_path / "missing.json")
-
-
-@pytest.mark.parametrize("true_capacity", [3.0, 37.0, 100.0, 1000.0])
-def test_the_capacity_search_brackets_the_true_capacity(true_capacity: float) -> None:
-    tried: list[float] = []
-
-    def passes(rate: float) -> bool:
-        tried.append(rate)
-        return rate <= true_capacity
-
-    found = search(passes, 2.0, 256.0, 0.1)
-    if true_capacity >= 256:
-        assert found == 256.0
-    else:
-        assert found <= true_capacity < found * 1.1
-    assert len(tried) < 15
-
-
-def test_a_capacity_below_the_first_rate_is_zero() -> None:
-    assert search(lambda _rate: False, 2.0, 256.0, 0.1) == 0.0
