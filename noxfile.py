@@ -1,5 +1,6 @@
 """Development sessions: ``nox -s tests``, ``nox -s lint``; on demand ``nox -s demo``,
-``nox -s scenarios`` and ``nox -s bench``."""
+``nox -s scenarios``, ``nox -s compare``, ``nox -s perf_gate``, ``nox -s calibrate`` and
+``nox -s bench``."""
 
 from __future__ import annotations
 
@@ -82,27 +83,39 @@ def compare(session: nox.Session) -> None:
 
     The baseline's gateway is REF's (a git worktree), the candidate's this checkout's; both run
     steady_chat (or the scenarios named) six times, A B A B ..., and the comparison is written
-    to .meltproof/compare/comparison.md (a pull-request comment) and .html. Exit 0 no
-    regression, 2 a significant regression, 3 harness error or too few runs to decide.
+    to .meltproof/compare/comparison.md (a pull-request comment) and .html. Other options go to
+    ``meltproof ab`` (``--junit FILE``, ``--runs N``). Exit 0 no regression, 2 a significant
+    regression, 3 harness error or too few runs to decide.
     """
     args = list(session.posargs)
-    if "--baseline" not in args:
+    if "--baseline" not in args[:-1]:
         session.error("name the baseline: nox -s compare -- --baseline REF")
     at = args.index("--baseline")
-    ref = args[at + 1]
-    rest = args[:at] + args[at + 2 :]
-    scenarios = [a for a in rest if not a.startswith("-")] or ["steady_chat"]
-    options = [a for a in rest if a.startswith("-")]
+    ref, rest = args[at + 1], args[:at] + args[at + 2 :]
     session.install(".")
     _meltproof_keeping_exit_code(
-        session, "ab", *scenarios, "--baseline-ref", ref, "--out", ".meltproof/compare", *options
+        session, "ab", "--baseline-ref", ref, "--out", ".meltproof/compare", *rest
     )
 
 
 @nox.session
 def perf_gate(session: nox.Session) -> None:
-    """The nightly gate (perf/gate.yaml): SLOs, then no significant regression from
-    perf/baseline.json. Exit 0 pass, 1 SLO failed, 2 regression, 3 harness error.
-    ``nox -s perf_gate -- --update-baseline`` stores a new baseline."""
+    """The nightly gate (perf/gate.yaml): SLOs, then no significant regression from the
+    reference ref's gateway run beside this checkout's (``-- --reference REF``), or from a
+    stored baseline (``-- --stored-baseline``; ``-- --update-baseline`` stores one).
+    Exit 0 pass, 1 SLO failed, 2 regression, 3 harness error."""
     session.install(".")
     _meltproof_keeping_exit_code(session, "gate", *session.posargs)
+
+
+@nox.session
+def calibrate(session: nox.Session) -> None:
+    """The gate's false-alarm and detection rates on this machine (``meltproof calibrate``):
+    20 rounds of A/A and A/B comparisons with perf/gate.yaml's rules (about an hour with the
+    shortened yardstick below; options after -- replace these)."""
+    session.install(".")
+    _meltproof_keeping_exit_code(
+        session,
+        "calibrate",
+        *(session.posargs or ["--duration-s", "10", "--no-steady-state"]),
+    )

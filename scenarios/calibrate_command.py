@@ -9,11 +9,10 @@ from rich.markup import escape
 
 from .compare.calibration import calibrate, markdown, write
 from .compare.gate import load_gate_config, scenario_names
-from .compare.interleaved import checkout_root
-from .compare_command import COMPARE_ERRORS, fail, say
+from .compare_command import COMPARE_ERRORS, fail, interruptible, say
 from .console import console
-from .interrupts import interrupt_on_signals
-from .run_command import default_runs_dir, load_all
+from .git import checkout_root
+from .run_command import default_runs_dir, load_one
 
 
 @click.command(name="calibrate")
@@ -71,29 +70,29 @@ def calibrate_command(
     known size (A/B: the provider link slowed by a share of the p95), with the gate's rules,
     on this machine's gateway code. Writes calibration.md and calibration.json.
     """
-    interrupt_on_signals()
     out = out or default_runs_dir()
-    try:
-        config = load_gate_config(config_path)
-        [spec] = load_all([scenario or scenario_names(config, config_path.parent)[0]])
-        update: dict[str, object] = {}
-        if duration_s:
-            update["duration_s"] = duration_s
-        if no_steady_state:
-            update["steady_state"] = spec.steady_state.model_copy(update={"enabled": False})
-        found = calibrate(
-            spec.model_copy(update=update),
-            out=out,
-            rounds=rounds,
-            runs=config.runs,
-            alpha=config.alpha,
-            min_effect=config.min_effect,
-            regression=regression,
-            source=checkout_root(Path.cwd()),
-            say=say,
-        )
-    except COMPARE_ERRORS as exc:
-        fail(exc)
+    with interruptible():
+        try:
+            config = load_gate_config(config_path)
+            spec = load_one(scenario or scenario_names(config, config_path.parent)[0])
+            update: dict[str, object] = {}
+            if duration_s:
+                update["duration_s"] = duration_s
+            if no_steady_state:
+                update["steady_state"] = spec.steady_state.model_copy(update={"enabled": False})
+            found = calibrate(
+                spec.model_copy(update=update),
+                out=out,
+                rounds=rounds,
+                runs=config.runs,
+                alpha=config.alpha,
+                min_effect=config.min_effect,
+                regression=regression,
+                source=checkout_root(Path.cwd()),
+                say=say,
+            )
+        except COMPARE_ERRORS as exc:
+            fail(exc)
     paths = write(found, out)
     console.print(markdown(found), markup=False)
     console.print(f"calibration: {escape(str(paths[0]))}")

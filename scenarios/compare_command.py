@@ -1,15 +1,16 @@
-"""``meltproof compare``, ``ab``, ``capacity`` and ``gate``: is the candidate slower, flakier
-or more expensive than the baseline, and how much load does it take?
+"""``meltproof compare``, ``ab`` and ``capacity``: is the candidate slower, flakier or more
+expensive than the baseline, and how much load does it take? (``gate_command`` builds on these.)
 
-Exit codes: 0 no regression; 1 an absolute SLO failed (``gate``); 2 a significant regression;
-3 harness error, or a comparison that could not decide (too few runs).
+Exit codes: 0 no regression; 2 a significant regression; 3 harness error, or a comparison
+that could not decide (too few runs); 130 interrupted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -18,6 +19,7 @@ from rich.markup import escape
 
 from .ci_output import (
     JUnitSuite,
+    annotate,
     annotate_comparison,
     append_step_summary,
     suite_of_comparison,
@@ -25,22 +27,23 @@ from .ci_output import (
 )
 from .compare.capacity import find_capacity, summary
 from .compare.comparison import Comparison, compare
-from .compare.interleaved import (
-    baseline_and_candidate,
-    checkout_root,
-    run_interleaved,
-    worktree,
-)
+from .compare.interleaved import baseline_and_candidate, run_interleaved
 from .compare.render import document, markdown, page
 from .compare.result_set import ResultSetError, load_result_set
 from .console import EXIT_HARNESS_ERROR, console, errors
+from .git import GitError, checkout_root, worktree
 from .interrupts import interrupt_on_signals
-from .run_command import default_runs_dir, load_all
-from .runner import HARNESS_ERRORS
+from .run_command import default_runs_dir, load_all, load_one
+from .runner import HARNESS_ERRORS, SteadyStateError
 
 
 EXIT_REGRESSION = 2
-COMPARE_ERRORS: tuple[type[BaseException], ...] = (*HARNESS_ERRORS, ResultSetError, ValueError)
+EXIT_INTERRUPTED = 130
+COMPARE_ERRORS: tuple[type[BaseException], ...] = (
+    *HARNESS_ERRORS, SteadyStateError, ResultSetError, GitError, ValueError,
+)  # fmt: skip
+"""What ends a comparison without a verdict (exit 3); a steady-state failure on either side
+included, since a comparison cannot be made without both."""
 _alpha = click.option(
     "--alpha",
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
@@ -63,9 +66,22 @@ def say(message: str) -> None:
 
 
 def fail(exc: BaseException) -> NoReturn:
-    """Print ``exc`` as the error it is and exit 3."""
+    """Print ``exc`` as the error it is (an annotation on GitHub Actions too) and exit 3."""
     errors.print(f"[bold red]error:[/] {escape(str(exc))}")
+    annotate("error", "meltproof", f"{type(exc).__name__}: {exc}")
     sys.exit(EXIT_HARNESS_ERROR)
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Ctrl-C or SIGTERM (``interrupt_on_signals``) ends the command with exit 130, after
+    every stack and worktree opened inside the block has been closed."""
+    interrupt_on_signals()
+    try:
+        yield
+    except KeyboardInterrupt:
+        errors.print("interrupted; every stack is stopped and every fault healed")
+        sys.exit(EXIT_INTERRUPTED)
 
 
 _junit = click.option(
@@ -142,7 +158,7 @@ def compare_command(
 
 
 @click.command(name="ab")
-@click.argument("scenarios", nargs=-1, required=True)
+@click.argument("scenarios", nargs=-1)
 @click.option("--baseline-ref", help="Git ref whose gateway is the baseline (a worktree).")
 @click.option(
     "--runs",
@@ -174,34 +190,39 @@ def ab_command(
     junit: Path | None,
     out: Path | None,
 ) -> None:
-    """Run SCENARIOS for a baseline and the candidate, interleaved (A B A B ...), and compare.
+    """Run SCENARIOS (default: steady_chat) for a baseline and the candidate, interleaved
+    (A B A B ...), and compare.
 
     The candidate is this checkout's gateway (the git work tree around the current directory;
     the installed one outside a checkout); the baseline is --baseline-ref's (checked out in a
     git worktree), or the candidate's code too (an A/A run). Both run with this checkout's
     harness; the comparison names the folder and commit each side's gateway ran from.
     """
-    interrupt_on_signals()
     out = out or default_runs_dir()
-    try:
-        specs = load_all(scenarios)
-        candidate = checkout_root(Path.cwd())
-        baseline = worktree(baseline_ref, out / "baseline-src") if baseline_ref else candidate
-        sides = run_interleaved(
-            specs,
-            baseline_and_candidate(baseline, candidate, extra_latency_ms=extra_latency_ms),
-            out=out / "runs" / default_runs_dir().name,
-            runs=runs,
-            say=say,
-        )
-        comparison = compare(
-            load_result_set(sides["baseline"].folder),
-            load_result_set(sides["candidate"].folder),
-            alpha=alpha,
-            min_effect=min_effect,
-        )
-    except COMPARE_ERRORS as exc:
-        fail(exc)
+    with interruptible(), contextlib.ExitStack() as trees:
+        try:
+            specs = load_all(scenarios or ["steady_chat"])
+            candidate = checkout_root(Path.cwd())
+            baseline = (
+                trees.enter_context(worktree(baseline_ref, out / "baseline-src"))
+                if baseline_ref
+                else candidate
+            )
+            sides = run_interleaved(
+                specs,
+                baseline_and_candidate(baseline, candidate, extra_latency_ms=extra_latency_ms),
+                out=out / "runs" / default_runs_dir().name,
+                runs=runs,
+                say=say,
+            )
+            comparison = compare(
+                load_result_set(sides["baseline"].folder),
+                load_result_set(sides["candidate"].folder),
+                alpha=alpha,
+                min_effect=min_effect,
+            )
+        except COMPARE_ERRORS as exc:
+            fail(exc)
     sys.exit(write_comparison(comparison, out, junit=junit))
 
 
@@ -255,20 +276,21 @@ def capacity_command(
     passes, or --low already fails, it says so (the capacity is only known to be above or
     below). capacity.json records both bounds.
     """
-    interrupt_on_signals()
     out = out or default_runs_dir()
-    try:
-        [spec] = load_all([scenario])
-        for name in profile:
-            found = find_capacity(
-                spec,
-                profile=name,
-                out=out / name,
-                low_rps=low,
-                high_rps=high,
-                tolerance=tolerance,
-                say=say,
-            )
-            console.print(f"[bold]{escape(f'{spec.name} [{name}]')}[/]: {escape(summary(found))}")
-    except COMPARE_ERRORS as exc:
-        fail(exc)
+    with interruptible():
+        try:
+            spec = load_one(scenario)
+            for name in profile:
+                found = find_capacity(
+                    spec,
+                    profile=name,
+                    out=out / name,
+                    low_rps=low,
+                    high_rps=high,
+                    tolerance=tolerance,
+                    say=say,
+                )
+                label = escape(f"{spec.name} [{name}]")
+                console.print(f"[bold]{label}[/]: {escape(summary(found))}")
+        except COMPARE_ERRORS as exc:
+            fail(exc)

@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from benchmarks.history import testbed
 
-from .ci_output import suite_of_checks, write_junit
+from .ci_output import publish_run, suite_of_checks, write_junit
 from .compare.comparison import Comparison, compare, require_same_testbed
 from .compare.gate import (
     GateConfig,
@@ -23,16 +23,18 @@ from .compare.gate import (
     scenario_names,
     write_baseline,
 )
-from .compare.interleaved import (
-    baseline_and_candidate,
-    checkout_root,
-    run_interleaved,
-    worktree,
-)
+from .compare.interleaved import baseline_and_candidate, run_interleaved
 from .compare.result_set import ResultSet, load_result_set, make_testbed
-from .compare_command import COMPARE_ERRORS, EXIT_REGRESSION, fail, say, write_comparison
+from .compare_command import (
+    COMPARE_ERRORS,
+    EXIT_REGRESSION,
+    fail,
+    interruptible,
+    say,
+    write_comparison,
+)
 from .console import EXIT_HARNESS_ERROR, console, errors
-from .interrupts import interrupt_on_signals
+from .git import checkout_root, worktree
 from .run_command import EXIT_PASS, EXIT_SLO_FAILED, default_runs_dir, load_all
 from .runner import RunOptions, RunOutcome, run_on_stack, scenario_stack
 from .schema import ScenarioSpec
@@ -94,24 +96,29 @@ def gate_command(
 
     Exit 0 pass, 1 an SLO check failed, 2 a significant regression, 3 harness error.
     """
-    interrupt_on_signals()
-    try:
-        config = load_gate_config(config_path)
-        specs = load_all(scenario_names(config, config_path.parent))
-        runs_dir = out / "runs" / default_runs_dir().name
-        stored = stored_baseline or update_baseline or (config.mode == "stored" and not reference)
-        if stored:
-            outcomes, comparison = _against_stored(
-                specs, config, config_path.parent / config.baseline, runs_dir,
-                update=update_baseline, force=force,
-            )  # fmt: skip
-        else:
-            outcomes, comparison = _against_reference(
-                specs, config, reference or config.reference, runs_dir, out
-            )
-    except COMPARE_ERRORS as exc:
-        fail(exc)
-    suites = [suite_of_checks(o.run.name, o.results) for o in outcomes]
+    if reference and (stored_baseline or update_baseline):
+        raise click.UsageError("--reference compares with a ref, not with a stored baseline")
+    with interruptible():
+        try:
+            config = load_gate_config(config_path)
+            specs = load_all(scenario_names(config, config_path.parent))
+            runs_dir = out / "runs" / default_runs_dir().name
+            if stored_baseline or update_baseline or (config.mode == "stored" and not reference):
+                outcomes, comparison = against_stored(
+                    specs, config, config_path.parent / config.baseline, runs_dir,
+                    update=update_baseline, force=force,
+                )  # fmt: skip
+            else:
+                outcomes, comparison = _against_reference(
+                    specs, config, reference or config.reference, runs_dir, out
+                )
+        except COMPARE_ERRORS as exc:
+            fail(exc)
+    suites = []
+    for index, outcome in enumerate(outcomes, start=1):
+        name = f"{outcome.run.name} (run {index})"
+        publish_run(name, outcome.results, outcome.reports.markdown)
+        suites.append(suite_of_checks(name, outcome.results))
     if comparison is not None:
         code = write_comparison(comparison, out, junit=junit, run_suites=suites)
     else:
@@ -138,14 +145,14 @@ def _against_reference(
 ) -> tuple[list[RunOutcome], Comparison]:
     """Interleaved runs of ``reference``'s gateway and this checkout's, then the comparison."""
     say(f"baseline: the gateway of {reference}, run interleaved with this checkout's")
-    baseline = worktree(reference, out / "baseline-src")
-    sides = run_interleaved(
-        specs,
-        baseline_and_candidate(baseline, checkout_root(Path.cwd())),
-        out=runs_dir,
-        runs=config.runs,
-        say=say,
-    )
+    with worktree(reference, out / "baseline-src") as baseline:
+        sides = run_interleaved(
+            specs,
+            baseline_and_candidate(baseline, checkout_root(Path.cwd())),
+            out=runs_dir,
+            runs=config.runs,
+            say=say,
+        )
     comparison = compare(
         load_result_set(sides["baseline"].folder),
         load_result_set(sides["candidate"].folder),
@@ -155,7 +162,7 @@ def _against_reference(
     return sides["candidate"].outcomes, comparison
 
 
-def _against_stored(
+def against_stored(
     specs: list[ScenarioSpec],
     config: GateConfig,
     baseline_path: Path,

@@ -187,7 +187,7 @@ def _default_out() -> Path:
     help="Pass/fail criterion, k6-style, repeatable: METRIC OP VALUE, e.g. 'p99<500ms', "
     "'error_rate<1%', 'rps>=95'. OP: <, <=, >, >=. Latency (from the intended send time, in "
     "ms or s): p50, p90, p95, p99, p99.9, max, mean. Rates (a percentage or a fraction): "
-    "error_rate (failed among answered), unknown_rate (client gave up, among ended). "
+    "error_rate (failed among ended requests), unknown_rate (client gave up, among ended). "
     "rps: achieved requests per second. A figure the run lacks fails.",
 )
 def load(

@@ -134,6 +134,14 @@ def load_all(names: Sequence[str]) -> list[ScenarioSpec]:
     return specs
 
 
+def load_one(name: str) -> ScenarioSpec:
+    """The one scenario ``name`` stands for; ``SuiteError`` if it stands for several."""
+    specs = load_all([name])
+    if len(specs) != 1:
+        raise SuiteError(f"{name} holds {len(specs)} scenarios; name one of them")
+    return specs[0]
+
+
 def _run_one(spec: ScenarioSpec, options: RunOptions) -> tuple[str, JUnitSuite]:
     """Run one scenario, print its verdict and publish it on GitHub Actions; harness errors
     become ``unknown``. Returns the verdict and the run as a JUnit suite."""

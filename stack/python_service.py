@@ -25,6 +25,8 @@ from .process import ManagedProcess
 from .service import ServiceInfo
 
 
+INTERPRETER = (sys.executable, "-P")
+"""How our services' interpreter starts: the working directory stays off ``sys.path``."""
 _FIND_PACKAGE = (
     "import importlib.util, pathlib, sys; "
     "print(pathlib.Path(importlib.util.find_spec(sys.argv[1]).origin).parent)"
@@ -60,13 +62,13 @@ class PythonService:
         self._source = source.resolve() if source else None
         self.url = f"http://{LOOPBACK}:{port}"
         self._env = None
-        if source is not None:
-            paths = [str(source), os.environ.get("PYTHONPATH", "")]
+        if self._source is not None:
+            paths = [str(self._source), os.environ.get("PYTHONPATH", "")]
             self._env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
         self.code_path: Path | None = None
         self._process = ManagedProcess(
             name,
-            [sys.executable, "-P", "-m", module, "--host", LOOPBACK, "--port", str(port), *args],
+            [*INTERPRETER, "-m", module, "--host", LOOPBACK, "--port", str(port), *args],
             log_path=log_dir / f"{name}.log",
             env=self._env,
         )
@@ -81,7 +83,7 @@ class PythonService:
         """The folder of the module's top package, as the child's interpreter will import it."""
         package = self._module.partition(".")[0]
         done = subprocess.run(  # noqa: S603 - this interpreter, our own arguments
-            [sys.executable, "-P", "-c", _FIND_PACKAGE, package],
+            [*INTERPRETER, "-c", _FIND_PACKAGE, package],
             env=self._env, capture_output=True, text=True, check=False, timeout=30,
         )  # fmt: skip
         if done.returncode != 0:
@@ -90,8 +92,8 @@ class PythonService:
                 f"cannot import {package}: {done.stderr.strip()}",
                 "install meltproof into this interpreter's environment",
             )
-        code_path = Path(done.stdout.strip())
-        if self._source is not None and not code_path.is_relative_to(self._source.resolve()):
+        code_path = Path(done.stdout.strip()).resolve()
+        if self._source is not None and not code_path.is_relative_to(self._source):
             raise StackStartError(
                 self.name,
                 f"{package} would be imported from {code_path}, not from {self._source}",

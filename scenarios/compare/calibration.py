@@ -13,6 +13,7 @@ depend on each other. The counts come with exact binomial (Clopper-Pearson) inte
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 from benchmarks.stats import clopper_pearson
 
 from ..run_figures import RunFigures
-from ..runner import RunOptions, run_scenario
+from ..runner import HarnessError, RunOptions, run_scenario
 from ..schema import ScenarioSpec
 from .comparison import Comparison, Overall, compare
 from .interleaved import Side, run_interleaved
@@ -82,7 +83,8 @@ class Calibration:
                              "ci95": clopper_pearson(self.false_alarms, n)},
             "detections": {"count": self.detections, "of": n,
                            "ci95": clopper_pearson(self.detections, n)},
-            "rounds": [r.__dict__ | {"worse_metrics": list(r.worse_metrics)} for r in self.rounds],
+            "rounds": [_finite(r.__dict__ | {"worse_metrics": list(r.worse_metrics)})
+                       for r in self.rounds],
         }  # fmt: skip
 
 
@@ -101,6 +103,11 @@ def calibrate(
     """Size the regression from a pilot run, then run ``rounds`` rounds (module docstring)."""
     pilot = run_scenario(spec, RunOptions(out / "pilot", gateway_source=source))
     pilot_p95_ms = RunFigures.of(pilot.run).p95_s * 1e3
+    if pilot.verdict != "pass" or math.isnan(pilot_p95_ms):
+        raise HarnessError(
+            f"the pilot run did not pass (p95 {pilot_p95_ms:.1f} ms): a yardstick that fails "
+            f"on its own calibrates nothing; see {pilot.reports.html}"
+        )
     regression_ms = max(1, round(pilot_p95_ms * regression))
     say(f"pilot p95 {pilot_p95_ms:.1f} ms: the regression is a {regression_ms} ms latency toxic")
     sides = [Side("baseline", source), Side(SAME, source), Side(SLOWED, source, regression_ms)]
@@ -118,6 +125,11 @@ def calibrate(
     return Calibration(spec.name, runs, alpha, min_effect, pilot_p95_ms, regression_ms, done)
 
 
+def _finite(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with NaN (a change from zero) as None, which JSON can hold."""
+    return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
+
+
 def _round(index: int, aa: Comparison, ab: Comparison) -> Round:
     return Round(
         index,
@@ -130,9 +142,9 @@ def _round(index: int, aa: Comparison, ab: Comparison) -> Round:
 
 
 def _p95_change(comparison: Comparison) -> float:
-    return next(
-        m.relative_change for s in comparison.scenarios for m in s.metrics if m.metric == "p95_ms"
-    )
+    changes = [m.relative_change for s in comparison.scenarios for m in s.metrics
+               if m.metric == "p95_ms"]  # fmt: skip
+    return changes[0] if changes else math.nan
 
 
 def markdown(calibration: Calibration) -> str:
@@ -173,5 +185,6 @@ def write(calibration: Calibration, out: Path) -> Sequence[Path]:
     """``calibration.md`` and ``calibration.json`` in ``out``."""
     md, js = out / "calibration.md", out / "calibration.json"
     md.write_text(markdown(calibration), encoding="utf-8")
-    js.write_text(json.dumps(calibration.to_dict(), indent=1) + "\n", encoding="utf-8")
+    document = json.dumps(calibration.to_dict(), indent=1, allow_nan=False)
+    js.write_text(document + "\n", encoding="utf-8")
     return md, js

@@ -132,17 +132,18 @@ def search(
     passes: Callable[[float], bool], low_rps: float, high_rps: float, tolerance: float
 ) -> Bracket:
     """The highest rate ``passes`` accepts and the lowest it refuses: doubling from
-    ``low_rps`` (up to ``high_rps``), then bisection until they are within ``tolerance``."""
+    ``low_rps`` up to ``high_rps`` (which is tried too), then bisection until they are within
+    ``tolerance``."""
     if low_rps > high_rps:
         raise ValueError(f"the lowest rate ({low_rps:g}) is above the highest ({high_rps:g})")
     passing: float | None = None
     failing: float | None = None
     rate = low_rps
-    while rate <= high_rps:
+    while passing != high_rps:
         if not passes(rate):
             failing = rate
             break
-        passing, rate = rate, rate * 2
+        passing, rate = rate, min(rate * 2, high_rps)  # --high itself is the last one tried
     if passing is not None and failing is not None:
         while (failing - passing) / passing > tolerance:
             middle = (passing + failing) / 2

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from benchmarks.stats import MetricComparison, compare_metrics
 
-from .result_set import METRICS, ResultSet, ResultSetError, testbed_key
+from .result_set import METRICS, ResultSet, ResultSetError, comparable_testbed
 
 
 Overall = Literal["better", "worse", "same", "unknown"]
@@ -83,7 +83,7 @@ def compare(
 
 def require_same_testbed(baseline: Mapping[str, Any], candidate: Mapping[str, Any]) -> None:
     """``ResultSetError`` naming the difference unless the two testbeds' keys match."""
-    base, cand = testbed_key(baseline), testbed_key(candidate)
+    base, cand = comparable_testbed(baseline), comparable_testbed(candidate)
     if base != cand:
         raise ResultSetError(
             "the two sets were measured on different testbeds:\n"
@@ -96,12 +96,15 @@ def require_same_testbed(baseline: Mapping[str, Any], candidate: Mapping[str, An
 def _paired(
     base: Mapping[str, list[float]], cand: Mapping[str, list[float]]
 ) -> dict[str, tuple[Sequence[float], Sequence[float], bool]]:
-    """The metrics both sides measured, with their direction; a metric neither side has a
-    value for (no provider ground truth, no x-cache header) is left out, not ``unknown``."""
+    """The metrics both sides measured, with their direction; a metric one side has no value
+    for (no provider ground truth, no x-cache header, a run stored before meltproof measured
+    it) is left out, not ``unknown``."""
     return {
         metric: (base[metric], cand[metric], higher_is_better)
         for metric, higher_is_better in METRICS.items()
-        if metric in base
-        and metric in cand
-        and not all(math.isnan(v) for v in (*base[metric], *cand[metric]))
+        if _measured(base.get(metric)) and _measured(cand.get(metric))
     }
+
+
+def _measured(values: Sequence[float] | None) -> bool:
+    return bool(values) and not all(math.isnan(v) for v in values or ())

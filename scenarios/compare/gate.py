@@ -10,7 +10,7 @@ There are two kinds of baseline:
   passes the last commit whose nightly passed.
 - ``stored``: ``perf/baseline.json``, each metric's value in each run, per scenario, with the
   testbed they were measured on: for a stable, self-hosted machine. The testbed is compared
-  (``result_set.testbed_key``) once the stack is up, before any load runs; ``--force``
+  (``result_set.comparable_testbed``) once the stack is up, before any load runs; ``--force``
   compares anyway. ``--update-baseline`` stores this run's samples (commit the file).
 
 Then:
@@ -25,7 +25,6 @@ Then:
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +33,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError
 
+from ..git import commit_of
 from ..schema import SuiteError
 from ..workload_spec import Strict
 from .result_set import ResultSet, ResultSetError
@@ -120,8 +120,5 @@ def _nan(value: Any) -> float:
 
 
 def _head_commit() -> str | None:
-    done = subprocess.run(
-        ["git", "rev-parse", "HEAD"],  # noqa: S607
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    return done.stdout.strip() or None
+    found = commit_of(Path.cwd())
+    return found[0] if found else None

@@ -18,8 +18,8 @@ regression, to calibrate the gate.
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +32,7 @@ from ..schema import ScenarioSpec
 
 
 Say = Callable[[str], None]
+EXISTING_SERVERS = ("DATABASE_URL", "REDIS_URL", "TOXIPROXY_URL")
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,14 @@ def run_interleaved(
     out: Path,
     runs: int,
     say: Say = lambda _message: None,
+    environ: Mapping[str, str] = os.environ,
 ) -> dict[str, SideRuns]:
-    """Run every scenario ``runs`` times per side, the sides in turn; each side's runs."""
+    """Run every scenario ``runs`` times per side, the sides in turn; each side's runs.
+
+    Every side's stack is up at once, so the scenarios must target our gateway on stacks of
+    meltproof's own (``HarnessError`` otherwise, before anything starts).
+    """
+    _require_own_stacks(specs, environ)
     done = {side.name: SideRuns(out / side.name) for side in sides}
     for spec in specs:
         with ExitStack() as running:
@@ -108,34 +115,21 @@ def run_interleaved(
     return done
 
 
+def _require_own_stacks(specs: Sequence[ScenarioSpec], environ: Mapping[str, str]) -> None:
+    foreign = [spec.name for spec in specs if spec.target.gateway is None]
+    if foreign:
+        raise HarnessError(
+            f"{', '.join(foreign)}: a url target is the same code on both sides; comparisons "
+            "run meltproof's gateway from each side's tree"
+        )
+    shared = [name for name in EXISTING_SERVERS if environ.get(name)]
+    if shared:
+        raise HarnessError(
+            f"{', '.join(shared)} set: the sides' stacks run side by side and would share "
+            "(and reconfigure) that server; unset it to compare"
+        )
+
+
 def _say_code(side: str, stack: Stack | None, say: Say) -> None:
     if stack is not None:
         say(f"  the {side}'s gateway runs {stack.services['gateway'].code_path}")
-
-
-def checkout_root(start: Path) -> Path | None:
-    """The git work tree around ``start`` when it holds the gateway's source, else None."""
-    done = subprocess.run(  # noqa: S603 - git with our own arguments
-        ["git", "-C", str(start), "rev-parse", "--show-toplevel"],  # noqa: S607
-        check=False, capture_output=True, text=True,
-    )  # fmt: skip
-    root = Path(done.stdout.strip()) if done.returncode == 0 else None
-    return root if root is not None and (root / "reference_impl").is_dir() else None
-
-
-def worktree(ref: str, path: Path) -> Path:
-    """A detached git worktree of ``ref`` at ``path`` (replacing one left from before)."""
-    if path.exists():
-        subprocess.run(  # noqa: S603 - git with our own arguments
-            ["git", "worktree", "remove", "--force", str(path)],  # noqa: S607
-            check=False, capture_output=True,
-        )  # fmt: skip
-    done = subprocess.run(  # noqa: S603
-        ["git", "worktree", "add", "--detach", str(path), ref],  # noqa: S607
-        check=False, capture_output=True, text=True,
-    )  # fmt: skip
-    if done.returncode != 0:
-        raise HarnessError(f"cannot check out {ref!r} as the baseline: {done.stderr.strip()}")
-    if not (path / "reference_impl").is_dir():
-        raise HarnessError(f"{ref!r} has no reference_impl package to run as the baseline")
-    return path

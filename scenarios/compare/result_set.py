@@ -104,7 +104,7 @@ def make_testbed(machine: Mapping[str, Any], services: Mapping[str, str]) -> dic
     }
 
 
-def testbed_key(testbed: Mapping[str, Any]) -> dict[str, Any]:
+def comparable_testbed(testbed: Mapping[str, Any]) -> dict[str, Any]:
     """What must match for two testbeds to be compared: the processor's model (without a
     clock-speed suffix), cores, architecture, Python's minor version and each service's
     version up to its minor release. Host names, meltproof's own version, and the services'
@@ -151,7 +151,7 @@ def load_result_set(path: Path) -> ResultSet:
         runs += 1
     if not runs:
         raise ResultSetError(f"{path}: no scenario runs or capacity searches below this folder")
-    distinct = {json.dumps(testbed_key(t), sort_keys=True) for t in testbeds}
+    distinct = {json.dumps(comparable_testbed(t), sort_keys=True) for t in testbeds}
     if len(distinct) > 1:
         raise ResultSetError(f"{path}: its runs come from {len(distinct)} different testbeds")
     distinct_code = {json.dumps(c, sort_keys=True): c for c in code if c.get("code_path")}

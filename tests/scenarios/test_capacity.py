@@ -159,3 +159,15 @@ def test_a_capacity_below_the_first_rate_has_no_passing_rate() -> None:
 def test_a_range_upside_down_is_refused() -> None:
     with pytest.raises(ValueError, match="above the highest"):
         search(lambda _rate: True, 40.0, 20.0, 0.1)
+
+
+def test_the_highest_rate_is_tried_even_off_the_doubling_ladder() -> None:
+    tried: list[float] = []
+
+    def passes(rate: float) -> bool:
+        tried.append(rate)
+        return True
+
+    assert search(passes, 3.0, 256.0, 0.1) == Bracket(passing_rps=256.0, failing_rps=None)
+    assert tried == [3.0, 6.0, 12.0, 24.0, 48.0, 96.0, 192.0, 256.0]
+    assert search(lambda rate: rate < 200, 3.0, 256.0, 0.1).failing_rps is not None

@@ -4,50 +4,13 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
 import pytest
-from op_support import answered, table_of
+from result_set_support import result_set
 
-from benchmarks.arrivals import Arrivals, Constant
-from benchmarks.hdr import DurationHistogram
-from benchmarks.history import write_history
-from benchmarks.op import CacheStatus
-from benchmarks.plan import LoadPlan, LoadResult
-from benchmarks.target import Target
-from benchmarks.workload import Workload
 from scenarios.compare.comparison import compare
 from scenarios.compare.gate import read_baseline, write_baseline
 from scenarios.compare.result_set import ResultSetError, load_result_set
 from scenarios.compare_command import write_comparison
-from scenarios.stored_run import RUN_KEY
-
-
-def store_run(path: Path, latency_s: float, *, seed: int, services: str = "redis 7") -> None:
-    """A stored scenario run of 50 requests around ``latency_s`` (a foreign target: no
-    provider ground truth, so no cost or amplification)."""
-    rng = np.random.default_rng(seed)
-    rows = [
-        answered(i * 0.1, latency_s * (1 + 0.02 * rng.standard_normal()),
-                 cache=CacheStatus.HIT if i % 2 else CacheStatus.MISS)
-        for i in range(50)
-    ]  # fmt: skip
-    plan = LoadPlan(Workload(arrivals=Arrivals(Constant(10.0))), 5.0, Target("http://127.0.0.1:9"))
-    recorded = {
-        "scenario": {"name": "steady"},
-        "provider": None,
-        "gateway": {"profile": "hardened", "workers": 1},
-        "services": {"redis": services},
-    }
-    write_history(
-        LoadResult(plan, table_of(rows), DurationHistogram(), 0.0), path,
-        extra={RUN_KEY: recorded},
-    )  # fmt: skip
-
-
-def result_set(root: Path, latency_s: float, runs: int, *, seed: int = 0, **kw: str) -> Path:
-    for index in range(runs):
-        store_run(root / f"{index:02d}" / "steady" / "run", latency_s, seed=seed + index, **kw)
-    return root
 
 
 def test_a_result_set_groups_runs_by_scenario_and_profile(tmp_path: Path) -> None:
@@ -91,6 +54,17 @@ def test_the_same_code_is_the_same_and_too_few_runs_is_unknown(tmp_path: Path) -
     p95 = next(m for m in few.scenarios[0].metrics if m.metric == "p95_ms")
     assert p95.more_runs_needed > 0
     assert write_comparison(few, tmp_path / "few") == 3
+
+
+def test_a_metric_one_side_did_not_measure_is_left_out_not_unknown(tmp_path: Path) -> None:
+    old = load_result_set(result_set(tmp_path / "old", 0.1, 6))  # stored before CPU was measured
+    new = load_result_set(result_set(tmp_path / "new", 0.1, 6, seed=50, cpu_s=0.05))
+    assert new.samples["steady[hardened]"]["cpu_ms_per_request"] == [1.0] * 6
+    comparison = compare(old, new)
+    compared = {m.metric for m in comparison.scenarios[0].metrics}
+    assert "cpu_ms_per_request" not in compared
+    assert "p95_ms" in compared
+    assert comparison.verdict == "same"
 
 
 def test_sets_from_different_testbeds_are_refused_unless_forced(tmp_path: Path) -> None:

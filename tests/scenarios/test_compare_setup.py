@@ -7,9 +7,9 @@ import pytest
 
 from scenarios.compare.capacity import at_rate
 from scenarios.compare.gate import load_gate_config
-from scenarios.compare.interleaved import with_extra_latency, worktree
+from scenarios.compare.interleaved import with_extra_latency
+from scenarios.git import GitError, worktree
 from scenarios.loader import load_scenario, resolve
-from scenarios.runner import HarnessError
 from scenarios.schema import SuiteError
 
 
@@ -28,17 +28,28 @@ def repository(tmp_path: Path) -> Path:
     return repo
 
 
-def test_the_baseline_is_a_worktree_of_its_ref(repository: Path, monkeypatch) -> None:
+def test_the_baseline_is_a_worktree_of_its_ref_for_the_comparison_only(
+    repository: Path, monkeypatch
+) -> None:
     monkeypatch.chdir(repository)
-    path = worktree("HEAD", repository.parent / "base")
-    assert (path / "reference_impl" / "__init__.py").read_text() == "VERSION = 'baseline'\n"
-    assert worktree("HEAD", path) == path  # one left from before is replaced
+    base = repository.parent / "base"
+    with worktree("HEAD", base) as path:
+        assert (path / "reference_impl" / "__init__.py").read_text() == "VERSION = 'baseline'\n"
+        with worktree("HEAD", base) as again:  # one left from before is replaced
+            assert again == path
+    assert not base.exists()
+    listed = subprocess.run(
+        ["git", "worktree", "list"], cwd=repository, capture_output=True, text=True, check=True
+    )
+    assert str(base) not in listed.stdout
 
 
-def test_an_unknown_ref_is_a_harness_error(repository: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("ref", ["no-such-ref", "--orphan"])
+def test_an_unknown_ref_is_an_error_that_names_it(repository: Path, monkeypatch, ref) -> None:
     monkeypatch.chdir(repository)
-    with pytest.raises(HarnessError, match="no-such-ref"):
-        worktree("no-such-ref", repository.parent / "base")
+    with pytest.raises(GitError, match=ref), worktree(ref, repository.parent / "base"):
+        pass
+    assert not (repository.parent / "base").exists()
 
 
 def test_the_calibration_fault_slows_the_provider_link_for_the_whole_load() -> None:

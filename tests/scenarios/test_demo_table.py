@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 from op_support import answered, table_of
 from run_support import provider_stats, stored_run
 
@@ -46,6 +47,13 @@ def test_figures_come_from_the_ops_and_the_ground_truth() -> None:
     assert figures.oracle_min_calls == 40
     assert figures.cache_hit_rate == 0.0
     assert figures.cost_usd == 10_000 * 0.15 / 1e6
+
+
+def test_cpu_per_request_is_the_targets_cpu_time_over_the_requests_sent() -> None:
+    rows = [answered(i * 0.1, 0.2) for i in range(50)]
+    figures = RunFigures.of(stored_run(table_of(rows), target_cpu_s=0.1))
+    assert figures.cpu_ms_per_request == pytest.approx(2.0)
+    assert math.isnan(RunFigures.of(stored_run(table_of(rows))).cpu_ms_per_request)
 
 
 def test_the_table_meets_targets_when_hardened_wins_by_enough() -> None:

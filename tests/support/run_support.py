@@ -28,6 +28,7 @@ def stored_run(
     oracle_distinct: int | None = None,
     scenario: dict[str, Any] | None = None,
     path: Path = Path("/nonexistent/run"),
+    target_cpu_s: float | None = None,
 ) -> StoredRun:
     """A StoredRun over ``table`` as if the runner had stored it (nothing is written).
 
@@ -65,6 +66,7 @@ def stored_run(
         prices=prices or {"gpt-4o-mini": {"input_per_mtok_usd": 0.15, "output_per_mtok_usd": 0.6}},
         steady_state={},
         gateway=None,
+        target_cpu_s=target_cpu_s,
     )
 
 
