@@ -11,19 +11,13 @@ from .compare.calibration import calibrate, markdown, write
 from .compare.gate import load_gate_config, scenario_names
 from .compare_command import COMPARE_ERRORS, fail, interruptible, say
 from .console import console
+from .gate_command import gate_config_option
 from .git import checkout_root
 from .run_command import default_runs_dir, load_one
 
 
 @click.command(name="calibrate")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=Path("perf/gate.yaml"),
-    show_default=True,
-    help="The gate whose rules (runs per side, alpha, minimum effect) are calibrated.",
-)
+@gate_config_option("The gate whose rules (runs per side, alpha, minimum effect) are calibrated.")
 @click.option(
     "--scenario",
     help="The yardstick.  [default: the gate's first scenario]",

@@ -7,9 +7,11 @@ error, an undecided run, or a stored baseline from another testbed.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
+from click.decorators import FC
 from rich.markup import escape
 
 from benchmarks.history import testbed
@@ -40,15 +42,20 @@ from .runner import RunOptions, RunOutcome, run_on_stack, scenario_stack
 from .schema import ScenarioSpec
 
 
+def gate_config_option(help_text: str) -> Callable[[FC], FC]:
+    """``--config``: the gate's config file (perf/gate.yaml)."""
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=Path("perf/gate.yaml"),
+        show_default=True,
+        help=help_text,
+    )
+
+
 @click.command(name="gate")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=Path("perf/gate.yaml"),
-    show_default=True,
-    help="The gate's suite, runs per side, alpha, minimum effect and baseline.",
-)
+@gate_config_option("The gate's suite, runs per side, alpha, minimum effect and baseline.")
 @click.option(
     "--reference",
     metavar="REF",

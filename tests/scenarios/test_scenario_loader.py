@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from scenario_file_support import error_of, write
 
 from scenarios.loader import builtin_names, load_scenario, resolve
 from scenarios.schema import ScenarioSpec, SuiteError, json_schema
@@ -17,18 +18,6 @@ workload:
 checks:
   errors: {kind: error_rate, max: 0.01}
 """
-
-
-def write(tmp_path: Path, text: str, name: str = "s.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(text)
-    return path
-
-
-def error_of(path: Path) -> str:
-    with pytest.raises(SuiteError) as caught:
-        load_scenario(path)
-    return str(caught.value)
 
 
 def test_a_minimal_scenario_gets_the_defaults(tmp_path: Path) -> None:

@@ -3,10 +3,9 @@ starts, with the file, line and field that ask, and the models the target serves
 
 from pathlib import Path
 
-import pytest
+from scenario_file_support import error_of, write
 
 from scenarios.loader import load_scenario
-from scenarios.schema import SuiteError
 
 
 SCENARIO = """\
@@ -28,18 +27,6 @@ checks:
   errors: {kind: error_rate, max: 0.01}
 """
 CHAT_MODELS = "gpt-4o, gpt-4o-mini, local-llm"
-
-
-def write(tmp_path: Path, text: str, name: str = "s.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(text)
-    return path
-
-
-def error_of(path: Path) -> str:
-    with pytest.raises(SuiteError) as caught:
-        load_scenario(path)
-    return str(caught.value)
 
 
 def test_a_scenario_whose_models_are_served_loads(tmp_path: Path) -> None:
