@@ -96,6 +96,7 @@ async def test_model_fault_and_healing(client: Client) -> None:
 
 async def test_brownout_slows_a_request(client: Client) -> None:
     body = chat_body(model="exact", max_tokens=1)  # 30 ms, no jitter
+    await post_json(client, "/v1/chat/completions", body)  # the first one loads the tokenizer
     started = time.perf_counter()
     await post_json(client, "/v1/chat/completions", body)
     normal = time.perf_counter() - started
