@@ -1,6 +1,6 @@
 """Development sessions: ``nox -s tests``, ``nox -s lint``; on demand ``nox -s demo``,
-``nox -s scenarios``, ``nox -s compare``, ``nox -s perf_gate``, ``nox -s calibrate`` and
-``nox -s bench``."""
+``nox -s scenarios``, ``nox -s matrix``, ``nox -s compare``, ``nox -s perf_gate``,
+``nox -s calibrate`` and ``nox -s bench``."""
 
 from __future__ import annotations
 
@@ -66,6 +66,19 @@ def scenarios(session: nox.Session) -> None:
     """
     session.install(".")
     session.run("meltproof", "run", *(session.posargs or ["all"]))
+
+
+@nox.session
+def matrix(session: nox.Session) -> None:
+    """Every built-in fault scenario against naive, hardened, LiteLLM and Portkey (~30 min).
+
+    Writes matrix.md / .html / .json (a row per scenario, a column per target) beside every
+    run's report under .meltproof/runs/<time>/. Options after -- go to ``meltproof matrix``:
+    ``nox -s matrix -- --targets naive,hardened,my-gateway.yaml redis_outage``. Exit 0 every
+    cell passed or was n/a, 1 a cell failed, 3 only harness errors or undecided checks.
+    """
+    session.install(".")
+    _meltproof_keeping_exit_code(session, "matrix", *session.posargs)
 
 
 def _meltproof_keeping_exit_code(session: nox.Session, *args: str) -> None:

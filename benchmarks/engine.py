@@ -88,7 +88,9 @@ class OpenLoopEngine:
         timeout = aiohttp.ClientTimeout(total=self._target.timeout_s)
         reporter = asyncio.create_task(self._report(progress)) if progress else None
         try:
-            async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+            async with aiohttp.ClientSession(
+                connector=connector, timeout=timeout, headers=dict(self._target.headers)
+            ) as session:
                 await self._send_all(session)
         finally:
             if reporter:

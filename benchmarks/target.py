@@ -1,8 +1,9 @@
-"""Where load goes: a base URL, the client's patience, its connection budget and API key."""
+"""Where load goes: a base URL, the client's patience, connection budget, API key and headers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from .hdr import HIGHEST_US
@@ -19,6 +20,8 @@ class Target:
     what the open-files limit allows; see ``open_files``."""
     api_key: str | None = None
     """Sent for tenants whose share has no key of its own."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Sent with every request (a gateway's routing or config headers)."""
 
     def __post_init__(self) -> None:
         url = urlsplit(self.base_url)

@@ -31,10 +31,12 @@ from .compare.interleaved import baseline_and_candidate, run_interleaved
 from .compare.render import document, markdown, page
 from .compare.result_set import ResultSetError, load_result_set
 from .console import EXIT_HARNESS_ERROR, console, errors
+from .engine_options import engine_of, engine_options
 from .git import GitError, checkout_root, worktree
 from .interrupts import interrupt_on_signals
 from .run_command import default_runs_dir, load_all, load_one
 from .runner import HARNESS_ERRORS, SteadyStateError
+from .target_option import label_of, with_target
 
 
 EXIT_REGRESSION = 2
@@ -161,6 +163,11 @@ def compare_command(
 @click.argument("scenarios", nargs=-1)
 @click.option("--baseline-ref", help="Git ref whose gateway is the baseline (a worktree).")
 @click.option(
+    "--target",
+    type=click.Choice(["naive", "hardened"]),
+    help="Run our gateway in this profile on both sides, whatever the scenarios say.",
+)
+@click.option(
     "--runs",
     type=click.IntRange(1, 50),
     default=6,
@@ -183,6 +190,7 @@ def compare_command(
 def ab_command(
     scenarios: tuple[str, ...],
     baseline_ref: str | None,
+    target: str | None,
     runs: int,
     extra_latency_ms: int | None,
     alpha: float,
@@ -202,6 +210,8 @@ def ab_command(
     with interruptible(), contextlib.ExitStack() as trees:
         try:
             specs = load_all(scenarios or ["steady_chat"])
+            if target is not None:
+                specs = [with_target(spec, target) for spec in specs]
             candidate = checkout_root(Path.cwd())
             baseline = (
                 trees.enter_context(worktree(baseline_ref, out / "baseline-src"))
@@ -229,12 +239,20 @@ def ab_command(
 @click.command(name="capacity")
 @click.argument("scenario")
 @click.option(
-    "--profile",
-    type=click.Choice(["naive", "hardened"]),
+    "--target",
+    "targets",
+    metavar="TARGET",
     multiple=True,
     default=["naive", "hardened"],
     show_default=True,
-    help="Gateway profile to search (repeatable).",
+    help="A target to search (repeatable): naive or hardened (our gateway), litellm or "
+    "portkey (built-in peers), or a YAML file with a scenario's target mapping.",
+)
+@click.option(
+    "--profile",
+    type=click.Choice(["naive", "hardened"]),
+    multiple=True,
+    help="Our gateway's profile to search (repeatable); the same as --target naive|hardened.",
 )
 @click.option(
     "--low",
@@ -262,32 +280,41 @@ def ab_command(
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder of every step's run.  [default: .meltproof/runs/<time>]",
 )
+@engine_options
 def capacity_command(
     scenario: str,
+    targets: tuple[str, ...],
     profile: tuple[str, ...],
     low: float,
     high: float,
     tolerance: float,
     out: Path | None,
+    locust_workers: int | None,
+    remote_workers: int,
+    master_host: str,
+    master_port: int | None,
 ) -> None:
-    """The highest click rate at which SCENARIO's SLO checks pass, per gateway profile.
+    """The highest click rate at which SCENARIO's SLO checks pass, per target.
 
     Prints the highest passing and the lowest failing rate; when every rate up to --high
     passes, or --low already fails, it says so (the capacity is only known to be above or
     below). capacity.json records both bounds.
     """
     out = out or default_runs_dir()
+    engine = engine_of(locust_workers, remote_workers, master_host, master_port)
     with interruptible():
         try:
             spec = load_one(scenario)
-            for name in profile:
+            for value in profile or targets:
+                name = label_of(value)
                 found = find_capacity(
-                    spec,
-                    profile=name,
+                    with_target(spec, value),
+                    target=name,
                     out=out / name,
                     low_rps=low,
                     high_rps=high,
                     tolerance=tolerance,
+                    engine=engine,
                     say=say,
                 )
                 label = escape(f"{spec.name} [{name}]")

@@ -1,6 +1,7 @@
 """Verdicts on the run itself, next to the scenario's SLO checks: did the harness do its part?
 
-- ``steady_state_after``: the probe after the load met its checks;
+- ``steady_state_after``: the probe after the load met its checks (those not applicable to
+  the target aside);
 - ``faults_applied``: every fault was injected and healed as planned (a fault that never
   acted would make a passing run prove nothing, so it is ``unknown``, not a pass);
 - ``generator``: the load generator kept to its schedule.
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .checks import UNKNOWN, CheckResult, Validity
+from .checks import NOT_APPLICABLE, UNKNOWN, CheckResult, Validity
 from .stored_run import StoredRun
 
 
@@ -35,8 +36,11 @@ def _steady_after(outcome: Mapping[str, Any]) -> CheckResult:
     verdicts = {c["name"]: c["valid"] for c in outcome.get("checks", [])}
     failed = [name for name, valid in verdicts.items() if valid is False]
     undecided = [name for name, valid in verdicts.items() if valid == UNKNOWN]
+    not_applicable = [name for name, valid in verdicts.items() if valid == NOT_APPLICABLE]
     valid: Validity = True
     details = "the probe after the load met its checks"
+    if not_applicable:
+        details += f" (not applicable to the target: {', '.join(not_applicable)})"
     if failed:
         valid, details = False, f"the probe after the load failed: {', '.join(failed)}"
     elif undecided or not verdicts:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import sys
@@ -12,7 +11,6 @@ from pathlib import Path
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
 from benchmarks.arrivals import Arrivals, Constant, Ramp
 from benchmarks.endpoints import ENDPOINTS
@@ -22,7 +20,7 @@ from benchmarks.plan import LoadPlan, LoadResult
 from benchmarks.popularity import PromptCatalogue
 from benchmarks.processes import GeneratorProcessError
 from benchmarks.runner import run_load
-from benchmarks.summary import Summary
+from benchmarks.summary_table import print_summary
 from benchmarks.target import Target
 from benchmarks.workload import EndpointShare, FanOut, TenantShare, Workload
 
@@ -257,7 +255,7 @@ def load(
     interrupt_on_signals()
     result = _run_with_progress(plan)
     history = write_history(result, path)
-    _print_summary(history.summary)
+    print_summary(console, history.summary)
     checked = evaluate(thresholds, history.summary)
     _print_thresholds(checked)
     console.print(f"history: {escape(str(path))}")
@@ -281,38 +279,6 @@ def _run_with_progress(plan: LoadPlan) -> LoadResult:
         except GeneratorProcessError as exc:
             errors.print(f"[bold red]error:[/] {escape(str(exc))}")
             sys.exit(EXIT_HARNESS_ERROR)
-
-
-def _ms(seconds: float | None) -> str:
-    if seconds is None or math.isnan(seconds):  # nothing recorded yet
-        return "—"
-    return f"{seconds * 1e3:,.1f} ms"
-
-
-def _print_summary(summary: Summary) -> None:
-    console.print(
-        f"[bold]{summary.scheduled:,} requests[/] in {summary.duration_s:g} s: achieved "
-        f"{summary.achieved_rate_rps:,.1f} req/s of {summary.target_rate_rps:,.1f} scheduled"
-    )
-    console.print(
-        f"ok {summary.ok:,} · failed {summary.failed:,} · unknown outcome {summary.unknown:,}"
-        + (f" · never finished {summary.pending:,}" if summary.pending else "")
-        + f" · error rate {summary.error_rate:.2%}"
-    )
-    if summary.errors:
-        kinds = ", ".join(f"{kind}: {count:,}" for kind, count in summary.errors.items())
-        console.print(f"errors by kind: {kinds}")
-    table = Table("", "p50", "p95", "p99", "max", box=None, padding=(0, 2))
-    rows = [
-        ("latency", summary.latency_s),
-        ("uncorrected", summary.uncorrected_latency_s),
-        ("schedule lag", summary.lag_s),
-    ]
-    if summary.ttft_s.count:
-        rows += [("TTFT", summary.ttft_s), ("TPOT", summary.tpot_s), ("ITL", summary.itl_s)]
-    for label, p in rows:
-        table.add_row(label, _ms(p.p50_s), _ms(p.p95_s), _ms(p.p99_s), _ms(p.max_s))
-    console.print(table)
 
 
 def _print_thresholds(results: Sequence[ThresholdResult]) -> None:

@@ -178,7 +178,7 @@ def _describe(path: Path, problems: Iterable[Problem], lines: Lines) -> str:
 
 
 def _message(item: Any) -> str:
-    message = str(item["msg"])
+    """Pydantic's message, without the "Value error, " its validators' messages start with."""
     if item["type"] == "extra_forbidden":
         return "unknown field"
-    return message
+    return str(item["msg"]).removeprefix("Value error, ")

@@ -8,6 +8,7 @@ next to the run, as evidence.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,14 @@ from .stored_run import RUN_KEY, read_run
 PROBE_SEED_OFFSET = 1_000_003
 
 
-def probe(plan: LoadPlan, spec: SteadyStateSpec, path: Path) -> dict[str, Any]:
+def probe(
+    plan: LoadPlan, spec: SteadyStateSpec, path: Path, *, target: Mapping[str, Any]
+) -> dict[str, Any]:
     """Run the probe of ``plan``'s mix into ``path``; ``{"verdict": ..., "checks": [...]}``.
 
-    The verdict is ``pass``, ``fail`` or ``unknown``; a generator that fell behind makes it
-    ``unknown``.
+    ``target`` is the scenario's target section, stored with the probe so that its checks
+    know what the target can report. The verdict is ``pass``, ``fail`` or ``unknown``; a
+    generator that fell behind makes it ``unknown``.
     """
     workload = dataclasses.replace(
         plan.workload,
@@ -39,7 +43,8 @@ def probe(plan: LoadPlan, spec: SteadyStateSpec, path: Path) -> dict[str, Any]:
     )
     probe_plan = dataclasses.replace(plan, workload=workload, duration_s=spec.duration_s)
     result = run_with_fast_loop(run_load(probe_plan))
-    write_history(result, path, extra={RUN_KEY: {"scenario": {"name": path.name}}})
+    scenario = {"name": path.name, "target": dict(target)}
+    write_history(result, path, extra={RUN_KEY: {"scenario": scenario}})
     results = evaluate_all(spec.checks, read_run(path))
     shortfall = result.shortfall()
     return {

@@ -1,8 +1,9 @@
 """``meltproof run`` (scenarios and suites) and ``meltproof check`` (re-check a stored run).
 
-Exit codes: 0 every check passed; 1 an SLO check failed (or steady state failed before the
-faults); 3 harness error (a bad scenario file, a stack that would not start, a generator that
-fell behind, a check that could not be decided). 2 is kept for regressions (``compare``).
+Exit codes: 0 every check passed (or was not applicable to the target); 1 an SLO check failed
+(or steady state failed before the faults); 3 harness error (a bad scenario file, a stack that
+would not start, a generator that fell behind, a check that could not be decided). 2 is kept for
+regressions (``compare``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from rich.text import Text
 
 from benchmarks.history import HistoryError
 
-from .checks import CheckResult
+from .checks import NOT_APPLICABLE, CheckResult
 from .ci_output import (
     JUnitSuite,
     publish_run,
@@ -32,6 +33,7 @@ from .ci_output import (
     write_junit,
 )
 from .console import EXIT_HARNESS_ERROR, console, errors
+from .engine_options import engine_of, engine_options
 from .interrupts import interrupt_on_signals
 from .loader import load_scenario, resolve
 from .log_table import log_table
@@ -47,6 +49,7 @@ from .runner import (
 )
 from .schema import ScenarioSpec, SuiteError
 from .stored_run import read_run
+from .target_option import target_option, with_target
 
 
 EXIT_PASS = 0
@@ -55,11 +58,14 @@ VERDICT_STYLE = {
     True: "[green]PASS[/]",
     False: "[bold red]FAIL[/]",
     "unknown": "[yellow]UNKNOWN[/]",
+    NOT_APPLICABLE: "[dim]N/A[/]",
 }
 
 
 def exit_code(verdicts: Sequence[str]) -> int:
-    """0 if every run passed, 1 if any failed, else 3 (a check could not be decided)."""
+    """0 if every run passed, 1 if any failed, else 3 (a check could not be decided).
+
+    A run passes when each of its checks passed or was not applicable (``verdict_of``)."""
     if "fail" in verdicts:
         return EXIT_SLO_FAILED
     if "unknown" in verdicts:
@@ -79,6 +85,7 @@ def default_runs_dir() -> Path:
     type=click.Choice(["naive", "hardened"]),
     help="Run our gateway in this profile, whatever the scenario says.",
 )
+@target_option()
 @click.option("--workers", type=click.IntRange(1, 16), help="Gateway worker processes.")
 @click.option(
     "--out",
@@ -90,30 +97,47 @@ def default_runs_dir() -> Path:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the checks as JUnit XML to FILE (one testcase per check).",
 )
+@engine_options
 def run(
     scenarios: tuple[str, ...],
     profile: str | None,
+    target: str | None,
     workers: int | None,
     out: Path | None,
     junit: Path | None,
+    locust_workers: int | None,
+    remote_workers: int,
+    master_host: str,
+    master_port: int | None,
 ) -> None:
     """Run SCENARIOS: scenario files, suite folders, built-in names, or ``all``.
 
-    Each scenario starts the stack (our gateway in its profile), checks steady state, drives
+    Each scenario starts the stack and its target (our gateway in its profile, or the one
+    --target names, wired through the stack's links), checks steady state, drives
     its open-loop load while its faults act on their timeline, checks its SLOs over the
     stored run and writes report.json, report.md and report.html. Exit status: 0 all checks
-    pass, 1 an SLO check failed, 3 harness error or an undecided check. On GitHub Actions each
-    report goes to the step summary, and what failed or stayed undecided is annotated.
+    pass (or are not applicable to the target), 1 an SLO check failed, 3 harness error or an
+    undecided check. On GitHub Actions each report goes to the step summary, and what failed or
+    stayed undecided is annotated.
     """
     interrupt_on_signals()
+    if profile is not None and target is not None:
+        errors.print("[bold red]error:[/] give --profile or --target, not both")
+        sys.exit(EXIT_HARNESS_ERROR)
     try:
         specs = load_all(scenarios)
+        if target is not None:
+            specs = [with_target(spec, target) for spec in specs]
     except SuiteError as exc:
         errors.print(f"[bold red]error:[/] {escape(str(exc))}")
         sys.exit(EXIT_HARNESS_ERROR)
     runs_dir = out or default_runs_dir()
+    engine = engine_of(locust_workers, remote_workers, master_host, master_port)
     ran = [
-        _run_one(spec, RunOptions(runs_dir / spec.name, profile=profile, workers=workers))
+        _run_one(
+            spec,
+            RunOptions(runs_dir / spec.name, profile=profile, workers=workers, engine=engine),
+        )
         for spec in specs
     ]
     verdicts = [verdict for verdict, _ in ran]
@@ -208,7 +232,15 @@ def print_results(results: Sequence[CheckResult]) -> None:
         ]
         for line in log_table(header, rows, [r.details for r in results]):
             console.out(line)
-    console.print(f"verdict: [bold]{verdict_of(results)}[/]")
+    console.print(f"verdict: [bold]{verdict_of(results)}[/]{_not_applicable_count(results)}")
+
+
+def _not_applicable_count(results: Sequence[CheckResult]) -> str:
+    """`` (2 checks not applicable)``, or nothing when every check applied."""
+    count = sum(r.valid == NOT_APPLICABLE for r in results)
+    if not count:
+        return ""
+    return f" ({count} check{'s' if count > 1 else ''} not applicable to the target)"
 
 
 def _figure(value: float | None, unit: str) -> str:

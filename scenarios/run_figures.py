@@ -3,7 +3,9 @@
 Latency is a nearest-rank percentile from the intended send time over the requests that
 ended; errors are failed or given-up requests among those; goodput is the share of requests
 answered OK and not degraded; tokens, cost and upstream calls come from the simulated
-provider's ground truth; the oracle minimum is the number of distinct requests in the
+provider's ground truth, and so does the cache hit rate (OK answers served without a provider
+call, as the ``cache_hit_rate`` check counts them; the gateway's ``x-cache`` header where
+ground truth cannot tell); the oracle minimum is the number of distinct requests in the
 schedule; CPU per request is the target's processes' CPU time over the requests sent. The
 demo's table and the baseline-vs-candidate comparison both read these.
 """
@@ -16,8 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.op import CacheStatus, Outcome
+from benchmarks.op import Outcome
 
+from .checks.base import NotApplicableError, UndecidableError
+from .checks.cache import header_hits, served_without_provider_call
 from .checks.figures import nearest_rank
 from .checks.selection import target_ended
 from .stored_run import StoredRun
@@ -68,7 +72,6 @@ class RunFigures:
         )
         errors = (ended & np.isin(ops["outcome"], [Outcome.FAIL, Outcome.INFO])).sum()
         ok = ops["outcome"] == Outcome.OK
-        served = np.isin(ops["cache"], [CacheStatus.HIT, CacheStatus.COALESCED]) & ok
         sent = int((~np.isnan(ops["sent_s"])).sum())
         total = (run.provider or {}).get("total") or {}
         oracle = run.history.meta.get("oracle") or {}
@@ -80,13 +83,25 @@ class RunFigures:
             goodput=float((ok & ~ops["degraded"]).sum() / len(ops)) if len(ops) else math.nan,
             tokens=float(total.get("prompt_tokens", math.nan) + total.get("completion_tokens", 0)),
             cost_usd=_cost_usd(run),
-            cache_hit_rate=float(served.sum() / ok.sum()) if ok.any() else math.nan,
+            cache_hit_rate=_cache_hit_rate(run, ok),
             upstream_calls=float(total.get("requests", math.nan)),
             oracle_min_calls=float(oracle.get("distinct_requests") or math.nan),
             client_requests=sent,
             peak_backlog=peak_outstanding(ops["intended_s"], ops["end_s"]),
             target_cpu_s=math.nan if run.target_cpu_s is None else float(run.target_cpu_s),
         )
+
+
+def _cache_hit_rate(run: StoredRun, ok: np.ndarray[Any, Any]) -> float:
+    """OK answers served without a provider call; the header's figure, or NaN, when the
+    provider's ground truth cannot tell."""
+    if not ok.any():
+        return math.nan
+    try:
+        return served_without_provider_call(run, ok).share
+    except (NotApplicableError, UndecidableError):
+        header = header_hits(run.table.ops, ok, count_coalesced=True)
+        return header.share if header else math.nan
 
 
 def _cost_usd(run: StoredRun) -> float:

@@ -32,22 +32,25 @@ from benchmarks.event_loop import run_with_fast_loop
 from benchmarks.history import HistoryError, write_history
 from benchmarks.plan import LoadPlan, LoadResult
 from benchmarks.processes import GeneratorProcessError
-from benchmarks.runner import run_load
 from benchmarks.target import Target
 from faults import FaultCleanupError, FaultContext, FaultError, FaultRecord, run_timeline
 from stack import Stack, StackConfig, start_stack
 from stack.errors import StackError
+from stack.gateway_command import GatewayCommand
+from stack.peers import peer_command
 from stack.process_usage import process_usage
 
-from .checks import CheckResult, evaluate_all
+from .checks import NOT_APPLICABLE, CheckResult, evaluate_all
 from .corpus_setup import load_corpus, needs_corpus
 from .harness_checks import harness_results
+from .load_engines import AsyncioEngine, LoadEngine, run_with_engine
 from .probe import probe
 from .provenance import code_provenance
 from .report import ReportPaths, verdict_of, write_reports
 from .schema import ScenarioSpec, SuiteError
 from .stored_run import RUN_KEY, StoredRun, read_run
-from .target_setup import foreign_api_keys, gateway_config, provider_config
+from .target_setup import command_of, foreign_api_keys, gateway_config, peer_routes, provider_config
+from .wiring import Wiring, refuse_unfelt_faults, stack_wiring, target_facts, url_wiring
 
 
 Say = Callable[[str], None]
@@ -59,6 +62,10 @@ class SteadyStateError(Exception):
 
 class HarnessError(Exception):
     """The harness could not run the scenario (not a verdict on the target)."""
+
+
+class NotApplicableError(HarnessError):
+    """The scenario cannot run against this target (it asks for what the target lacks)."""
 
 
 HARNESS_ERRORS: tuple[type[BaseException], ...] = (
@@ -98,6 +105,8 @@ class RunOptions:
     workers: int | None = None
     gateway_source: Path | None = None
     """A source tree whose gateway runs instead of the installed one (a baseline's code)."""
+    engine: LoadEngine = field(default_factory=AsyncioEngine)
+    """What sends the load: this machine's asyncio engine, or Locust master and workers."""
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
 
 
@@ -144,32 +153,76 @@ def _claim(out_dir: Path) -> None:
 def scenario_stack(
     spec: ScenarioSpec, options: RunOptions, *, say: Say = lambda _message: None
 ) -> Iterator[Stack | None]:
-    """The stack ``spec`` runs on, stopped on exit; None for a foreign ``url`` target."""
-    gateway = spec.target.gateway
-    if gateway is None:
+    """The stack ``spec`` runs on, stopped on exit; None for a ``url`` target.
+
+    A fault on a link the target does not use is refused before anything starts.
+    """
+    target = spec.target
+    if target.url is not None:
         yield None
         return
+    if needs_corpus(spec) and target.gateway is None:
+        raise NotApplicableError(
+            f"{spec.name} clicks the copilot endpoints, which only meltproof's gateway serves"
+        )
     if needs_corpus(spec) and options.environ.get("DATABASE_URL"):
         raise HarnessError(
             f"{spec.name} loads the copilot corpus, which replaces the copilot's tables; it runs "
             "only on a PostgreSQL that meltproof starts (unset DATABASE_URL)"
         )
     options.out_dir.mkdir(parents=True, exist_ok=True)
-    config_path, _keys = gateway_config(spec, options.out_dir)
+    command = _command_of(spec, options, say)
+    if command is not None:
+        refuse_unfelt_faults(spec, command.links_used())
     config = StackConfig.from_env(
         options.out_dir / "stack",
         environ=options.environ,
         provider_config=provider_config(spec, options.out_dir),
-        gateway_profile=options.profile or gateway.profile,
-        gateway_workers=options.workers or gateway.workers,
-        gateway_config=config_path,
-        gateway_source=options.gateway_source,
+        **(_ours(spec, options) if command is None else {"gateway_command": command}),
     )
     with start_stack(config, progress=say) as stack:
         if needs_corpus(spec):
             say("loading the copilot corpus")
             load_corpus(spec, stack.endpoints.postgres)
         yield stack
+
+
+def _command_of(spec: ScenarioSpec, options: RunOptions, say: Say) -> GatewayCommand | None:
+    """The command that starts a command or peer target (None: our gateway)."""
+    target = spec.target
+    if target.command is not None:
+        return command_of(target.command, options.environ)
+    if target.peer is not None:
+        try:
+            return peer_command(
+                target.peer, peer_routes(spec), environ=options.environ, on_progress=say
+            )
+        except ValueError as exc:
+            raise SuiteError(f"{spec.name}: peer {target.peer}: {exc}") from None
+    return None
+
+
+def _ours(spec: ScenarioSpec, options: RunOptions) -> dict[str, Any]:
+    """The stack settings of our gateway in the scenario's (or the command line's) profile."""
+    gateway = spec.target.gateway
+    assert gateway is not None  # noqa: S101 - only called for our gateway
+    config_path, _keys = gateway_config(spec, options.out_dir)
+    return {
+        "gateway_profile": options.profile or gateway.profile,
+        "gateway_workers": options.workers or gateway.workers,
+        "gateway_config": config_path,
+        "gateway_source": options.gateway_source,
+    }
+
+
+def _wiring(spec: ScenarioSpec, options: RunOptions, stack: Stack | None) -> Wiring:
+    """Where the load goes and what the run sees behind it."""
+    tenants = [t.name for t in spec.workload.tenants]
+    if stack is None:
+        return url_wiring(spec, foreign_api_keys(spec, options.environ), Path.cwd())
+    command = stack.gateway_command
+    keys = command.auth.keys_for(tenants) if command else stack.api_keys
+    return stack_wiring(stack, keys)
 
 
 def _run(
@@ -179,43 +232,45 @@ def _run(
     say: Say,
     progress: Progress | None,
 ) -> RunOutcome:
-    keys = stack.api_keys if stack else foreign_api_keys(spec, options.environ)
-    base_url = stack.endpoints.gateway if stack else str(spec.target.url)
+    wiring = _wiring(spec, options, stack)
     plan = LoadPlan(
-        workload=spec.workload.build(seed=spec.seed, api_keys=keys),
+        workload=spec.workload.build(seed=spec.seed, api_keys=dict(wiring.api_keys)),
         duration_s=spec.duration_s,
-        target=Target(base_url, timeout_s=spec.target.timeout_s),
+        target=Target(wiring.base_url, timeout_s=spec.target.timeout_s, headers=wiring.headers),
     )
     steady: dict[str, Any] = {}
+    target = spec.target.model_dump(mode="json", exclude_none=True)
     if spec.steady_state.enabled:
         say("steady state: probing before the load")
         steady["before"] = before = probe(
-            plan, spec.steady_state, options.out_dir / "steady_before"
+            plan, spec.steady_state, options.out_dir / "steady_before", target=target
         )
         if before["verdict"] == "fail":
             raise SteadyStateError(_probe_failure(before))
         if before["verdict"] != "pass":
             raise HarnessError(_probe_failure(before))
-    if stack is not None:
-        _fresh_ground_truth(stack, say)
-    context = FaultContext.of_stack(stack) if stack else FaultContext()
+    _fresh_ground_truth(wiring, stack, say)
     say(f"load: {spec.duration_s:g} s, {len(spec.faults)} fault event(s)")
-    cpu_before = _target_cpu_s(stack)
+    cpu_before = _target_cpu_s(wiring)
     result, records, cleanup_error = run_with_fast_loop(
-        _load_with_faults(spec, plan, context, say, progress)
+        _load_with_faults(spec, plan, wiring.faults, say, progress, options)
     )
-    cpu_after = _target_cpu_s(stack)
-    provider_stats = stack.provider.stats() if stack else None
+    cpu_after = _target_cpu_s(wiring)
+    provider_stats = wiring.provider.stats() if wiring.provider else None
     if spec.steady_state.enabled:
         say("steady state: probing after the load")
-        steady["after"] = probe(plan, spec.steady_state, options.out_dir / "steady_after")
+        steady["after"] = probe(
+            plan, spec.steady_state, options.out_dir / "steady_after", target=target
+        )
+    ours = stack is not None and stack.gateway_command is None
     recorded = {
         "scenario": json.loads(spec.model_dump_json()),
         "faults": [r.to_window_dict(result.started_at) for r in records],
         "provider": provider_stats,
         "prices": {name: p.model_dump() for name, p in spec.all_prices().items()},
         "steady_state": steady,
-        "gateway": _gateway_facts(spec, options, stack) if stack else None,
+        "gateway": _gateway_facts(spec, options, stack) if stack and ours else None,
+        "target": target_facts(spec, stack),
         "target_cpu_s": None if cpu_before is None or cpu_after is None else cpu_after - cpu_before,
         "services": {n: i.version for n, i in stack.services.items()} if stack else {},
         "harness": {"shortfall": result.shortfall(), "fault_cleanup_error": cleanup_error},
@@ -233,6 +288,7 @@ async def _load_with_faults(
     context: FaultContext,
     say: Say,
     progress: Progress | None,
+    options: RunOptions,
 ) -> tuple[LoadResult, list[FaultRecord], str | None]:
     """The load and, from its time zero on, the fault timeline; every fault healed.
 
@@ -252,7 +308,14 @@ async def _load_with_faults(
 
     faults = asyncio.create_task(timeline())
     try:
-        result = await run_load(plan, progress=progress, on_start=time_zero.set_result)
+        result = await run_with_engine(
+            options.engine,
+            plan,
+            work_dir=options.out_dir / "locust",
+            progress=progress,
+            on_start=time_zero.set_result,
+            say=say,
+        )
     except BaseException:
         faults.cancel()
         with contextlib.suppress(asyncio.CancelledError, FaultCleanupError):
@@ -264,9 +327,12 @@ async def _load_with_faults(
         return result, list(exc.records), str(exc)
 
 
-def _fresh_ground_truth(stack: Stack, say: Say) -> None:
-    """Zero the provider's counters and empty Redis (only one meltproof started)."""
-    stack.provider.reset()
+def _fresh_ground_truth(wiring: Wiring, stack: Stack | None, say: Say) -> None:
+    """Zero the provider's counters and empty Redis (only one this run started)."""
+    if wiring.provider is not None:
+        wiring.provider.reset()
+    if stack is None:
+        return
     try:
         stack.process_control("redis")
     except StackError:
@@ -286,13 +352,13 @@ def _gateway_facts(spec: ScenarioSpec, options: RunOptions, stack: Stack) -> dic
     }
 
 
-def _target_cpu_s(stack: Stack | None) -> float | None:
-    """CPU seconds the gateway's process tree has spent so far (None: not ours, or gone)."""
-    pid = stack.services["gateway"].pid if stack else None
-    if pid is None:
+def _target_cpu_s(wiring: Wiring) -> float | None:
+    """CPU seconds the gateway's process tree has spent so far (None: not started here, or
+    gone)."""
+    if wiring.gateway_pid is None:
         return None
     try:
-        return process_usage(pid).cpu_s
+        return process_usage(wiring.gateway_pid).cpu_s
     except OSError:
         return None
 
@@ -306,7 +372,7 @@ def _describe_record(record: FaultRecord) -> str:
 
 
 def _probe_failure(outcome: Mapping[str, Any]) -> str:
-    failed = [c for c in outcome["checks"] if c["valid"] is not True]
+    failed = [c for c in outcome["checks"] if c["valid"] not in (True, NOT_APPLICABLE)]
     reasons = "; ".join(f"{c['name']}: {c['details']}" for c in failed)
     return (
         f"steady state not met before any fault ({reasons}); the target is not healthy "

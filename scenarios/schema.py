@@ -6,12 +6,16 @@ its JSON Schema for editors); ``scenarios.loader`` adds the file and line to eve
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal, Self
 
 from pydantic import ConfigDict, Field, model_validator
 
 from faults import FaultEvent
+from faults.reach import link_of
 from reference_impl.config import DEFAULT_MODELS
+from stack import links
+from stack.gateway_command import AuthMode, links_in
 from stack.provider.config import ProviderConfig
 
 from .checks import CheckSpec, ErrorRateCheck
@@ -19,6 +23,8 @@ from .workload_spec import Strict, WorkloadSpec
 
 
 Profile = Literal["naive", "hardened"]
+PeerName = Literal["litellm", "portkey"]
+LinkName = Literal["postgres", "redis", "provider"]
 
 
 class Price(Strict):
@@ -56,12 +62,78 @@ class GatewayTarget(Strict):
     """Settings of tenants; every workload tenant is a gateway tenant with its own key."""
 
 
+class CommandAuth(Strict):
+    """How clients authenticate to a command gateway; keys inline or from the environment."""
+
+    mode: AuthMode = "none"
+    """``none``, ``one_key`` (every tenant sends one key), ``key_per_tenant``, or
+    ``tenant_header`` (one key; the tenant is named by the X-Tenant-Id header that every
+    request carries)."""
+    key: str | None = None
+    key_env: str | None = None
+    """The environment variable holding the one key."""
+    keys: dict[str, str] = Field(default_factory=dict)
+    """Tenant -> its key (``key_per_tenant``)."""
+
+    @model_validator(mode="after")
+    def _keys_given(self) -> Self:
+        one_key = self.mode in {"one_key", "tenant_header"}
+        if one_key and (self.key is None) == (self.key_env is None):
+            raise ValueError(f"mode {self.mode} needs exactly one of 'key' or 'key_env'")
+        if self.mode == "key_per_tenant" and not self.keys:
+            raise ValueError("mode key_per_tenant needs 'keys' (tenant -> key)")
+        return self
+
+
+class CommandTarget(Strict):
+    """Any gateway that meltproof starts as a process, wired through the stack's links.
+
+    Placeholders in ``argv``, ``env`` and ``headers``: {port}, {provider_url} (the simulated
+    provider through its link, without /v1), {redis_url}, {redis_host}, {redis_port},
+    {database_url} (each through its link) and {run_dir}.
+    """
+
+    name: str = Field("command", pattern=r"^[A-Za-z0-9_.-]+$")
+    """A label for reports."""
+    argv: list[str] = Field(min_length=1)
+    env: dict[str, str] = Field(default_factory=dict)
+    ready_path: str = "/"
+    """Polled with GET until it answers below 500."""
+    start_timeout_s: float = Field(60.0, gt=0, le=1800)
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Sent with every client request."""
+    auth: CommandAuth = CommandAuth()
+
+    @model_validator(mode="after")
+    def _wired(self) -> Self:
+        texts = [*self.argv, *self.env.values()]
+        if not any("{port}" in text for text in texts):
+            raise ValueError("argv or env must pass {port}: the port the gateway must listen on")
+        if not any("{provider_url}" in text for text in [*texts, *self.headers.values()]):
+            raise ValueError(
+                "argv, env or headers must pass {provider_url}: a gateway that does not reach "
+                "the simulated provider through its link is not under test"
+            )
+        return self
+
+
 class TargetSpec(Strict):
-    """Where the load goes: our gateway on the stack, or any OpenAI-compatible URL."""
+    """The system under test: ours, a command, a built-in peer, or a URL.
+
+    A fault acts only on a link the target uses (known from the placeholders it is given):
+    a fault on any other link is refused before anything starts.
+    """
 
     gateway: GatewayTarget | None = None
+    command: CommandTarget | None = None
+    peer: PeerName | None = None
+    """A built-in third-party gateway, installed once and configured for production."""
     url: str | None = None
-    """A gateway of yours; faults then apply only to what the stack runs (none by default)."""
+    """A gateway running elsewhere; faults need ``stack`` and ``uses``."""
+    stack: str | None = None
+    """For ``url``: the run directory of ``meltproof up --no-gateway`` whose links it uses."""
+    uses: list[LinkName] = Field(default_factory=list)
+    """For ``url`` with ``stack``: the links the gateway was pointed at."""
     api_key_env: str | None = None
     """The environment variable holding the API key for ``url``."""
     timeout_s: float = Field(30.0, gt=0, le=3600)
@@ -69,9 +141,52 @@ class TargetSpec(Strict):
 
     @model_validator(mode="after")
     def _one_target(self) -> Self:
-        if (self.gateway is None) == (self.url is None):
-            raise ValueError("give exactly one of 'gateway' (ours) or 'url' (any gateway)")
+        given = [self.gateway, self.command, self.peer, self.url]
+        if sum(target is not None for target in given) != 1:
+            raise ValueError(
+                "give exactly one of 'gateway' (ours), 'command' (any gateway meltproof "
+                "starts), 'peer' (litellm or portkey) or 'url' (a gateway running elsewhere)"
+            )
+        if self.url is None and (self.stack is not None or self.uses):
+            raise ValueError("'stack' and 'uses' go with a 'url' target only")
+        if self.uses and self.stack is None:
+            raise ValueError("'uses' needs 'stack': the run dir of the stack whose links it uses")
         return self
+
+    def known_links(self) -> frozenset[str] | None:
+        """The links the target uses, where the scenario alone tells (None: a peer's adapter
+        tells)."""
+        if self.gateway is not None:
+            return frozenset(links.LINKS)
+        if self.command is not None:
+            command = self.command
+            return links_in([*command.argv, *command.env.values(), *command.headers.values()])
+        if self.url is not None:
+            return frozenset(self.uses)
+        return None
+
+    @property
+    def label(self) -> str:
+        """A short name of the target for tables."""
+        if self.gateway is not None:
+            return self.gateway.profile
+        if self.command is not None:
+            return self.command.name
+        return self.peer or "url"
+
+
+def unfelt_fault(faults: Sequence[FaultEvent], used: frozenset[str], target: str) -> str | None:
+    """What is wrong with the first fault that acts on a link outside ``used`` (the links
+    ``target`` uses), if any."""
+    for event in faults:
+        link = link_of(event.fault)
+        if link not in used:
+            using = ", ".join(sorted(used)) or "no link of the stack"
+            return (
+                f"fault {event.name!r} acts on the {link} link, which target {target} does not "
+                f"use (it uses {using}), so it could not feel it"
+            )
+    return None
 
 
 def _probe_checks() -> dict[str, CheckSpec]:
@@ -119,10 +234,15 @@ class ScenarioSpec(Strict):
 
     @model_validator(mode="after")
     def _faults_fit(self) -> Self:
-        if self.faults and self.target.gateway is None:
+        if self.faults and self.target.url is not None and self.target.stack is None:
             raise ValueError(
-                "faults act on the stack meltproof starts; a 'url' target cannot have any"
+                "faults act on the links of a stack meltproof runs; a 'url' target needs "
+                "'stack' (the run dir of meltproof up --no-gateway) and 'uses' to have any"
             )
+        used = self.target.known_links()
+        unfelt = unfelt_fault(self.faults, used, self.target.label) if used is not None else None
+        if unfelt:
+            raise ValueError(unfelt)
         late = [f.name or f.fault.kind for f in self.faults if f.at_s >= self.duration_s]
         if late:
             raise ValueError(f"fault {late[0]!r} starts at or after the end of the load")

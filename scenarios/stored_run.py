@@ -8,6 +8,8 @@ whose ``run.json`` also carries, under ``scenario_run``:
   load's time zero (``ended_s`` null if the fault never healed);
 - ``provider``: the simulated provider's ground-truth counters for the load phase
   (``/_control/stats``: total, per tenant, per model), or null for a foreign target;
+  since the provider reports them, also per endpoint kind (``endpoints``) and its calls per
+  second since the reset before the load (``timeline``, see ``stack.provider.timeline``);
 - ``prices``: USD per 1M tokens per model, for cost;
 - ``steady_state``: the probes before and after the load, each ``{"verdict": "pass" |
   "fail" | "unknown", "checks": [...], "shortfall": ..., "path": ...}``;
@@ -84,6 +86,8 @@ class StoredRun:
     gateway: Mapping[str, Any] | None
     harness: Mapping[str, Any] = field(default_factory=dict)
     target_cpu_s: float | None = None
+    target: Mapping[str, Any] | None = None
+    """A target other than our gateway: its kind, name, version, files (None: ours)."""
 
     @property
     def path(self) -> Path:
@@ -104,6 +108,14 @@ class StoredRun:
     def name(self) -> str:
         """The scenario's name."""
         return str(self.scenario.get("name", self.path.name))
+
+    @property
+    def target_kind(self) -> str:
+        """Which kind of target ran: ``gateway`` (ours, also when the scenario names none, as
+        its default is), ``command``, ``peer`` or ``url``."""
+        target: Mapping[str, Any] = self.scenario.get("target") or {}
+        foreign = ("command", "peer", "url")
+        return next((kind for kind in foreign if target.get(kind) is not None), "gateway")
 
     def cost_usd(self, model: str, *, prompt_tokens: int, completion_tokens: int) -> float:
         """What ``model``'s tokens cost at the run's prices (NaN for a model without one)."""
@@ -130,4 +142,5 @@ def read_run(path: Path) -> StoredRun:
         gateway=recorded.get("gateway"),
         harness=recorded.get("harness") or {},
         target_cpu_s=recorded.get("target_cpu_s"),
+        target=recorded.get("target"),
     )

@@ -1,8 +1,9 @@
-"""Prepare a scenario's target: our gateway's config and the provider's, or a foreign URL's key.
+"""Prepare a scenario's target: our gateway's config, a command's, a peer's, or a URL's key.
 
-Every tenant of the workload becomes a gateway tenant with a fresh key, with the settings the
-scenario gives it (concurrency cap, budget); the file is written 0600 into the run directory
-and never into a report.
+For our gateway every tenant of the workload becomes a gateway tenant with a fresh key, with
+the settings the scenario gives it (concurrency cap, budget); the file is written 0600 into
+the run directory and never into a report. A command target becomes a ``GatewayCommand`` with
+its keys resolved from the environment; a built-in peer's adapter writes its own.
 """
 
 from __future__ import annotations
@@ -15,7 +16,11 @@ from typing import Any
 
 import yaml
 
-from .schema import ScenarioSpec, SuiteError
+from reference_impl.config import DEFAULT_MODELS, ModelRoute
+from stack.gateway_command import ClientAuth, GatewayCommand
+from stack.provider.config import ProviderConfig
+
+from .schema import CommandTarget, ScenarioSpec, SuiteError
 
 
 def gateway_config(spec: ScenarioSpec, directory: Path) -> tuple[Path, dict[str, str]]:
@@ -59,6 +64,38 @@ def foreign_api_keys(spec: ScenarioSpec, environ: Mapping[str, str]) -> dict[str
     if not key:
         raise SuiteError(f"{spec.name}: target.api_key_env names {name}, which is not set")
     return {t.name: key for t in spec.workload.tenants}
+
+
+def command_of(target: CommandTarget, environ: Mapping[str, str]) -> GatewayCommand:
+    """The ``GatewayCommand`` of a scenario's command target, its key read from ``environ``."""
+    auth = target.auth
+    key = auth.key
+    if auth.key_env is not None:
+        key = environ.get(auth.key_env)
+        if not key:
+            raise SuiteError(f"target.command.auth.key_env names {auth.key_env}, which is not set")
+    return GatewayCommand(
+        name=target.name,
+        argv=tuple(target.argv),
+        env=target.env,
+        ready_path=target.ready_path,
+        start_timeout_s=target.start_timeout_s,
+        headers=target.headers,
+        auth=ClientAuth(mode=auth.mode, key=key, keys=auth.keys),
+    )
+
+
+def peer_routes(spec: ScenarioSpec) -> list[ModelRoute]:
+    """The models a peer serves: our gateway's default routes (and fallback chains) of the
+    models the simulated provider deploys, a fallback to a model it lacks left out."""
+    deployed = {model.name for model in (spec.provider or ProviderConfig()).models}
+    return [
+        route
+        if route.fallback in deployed or route.fallback is None
+        else route.model_copy(update={"fallback": None})
+        for route in DEFAULT_MODELS
+        if route.name in deployed
+    ]
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -10,6 +10,8 @@ from typing import Any
 
 import platformdirs
 
+from .gateway_command import GatewayCommand
+
 
 def default_cache_dir() -> Path:
     """The user's cache directory for meltproof (``MELTPROOF_CACHE_DIR`` overrides it)."""
@@ -50,6 +52,10 @@ class StackConfig:
     gateway_source: Path | None = None
     """A source tree (e.g. a baseline's git worktree) whose ``reference_impl`` runs as the
     gateway instead of the installed one."""
+    gateway_command: GatewayCommand | None = None
+    """Any gateway, started as a command wired through the links, instead of ours."""
+    start_gateway: bool = True
+    """False: no gateway at all (``meltproof up --no-gateway``: the user runs their own)."""
 
     @classmethod
     def from_env(

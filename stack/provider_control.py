@@ -34,9 +34,14 @@ class ProviderControl(JsonApiClient):
         self._request("DELETE", "/_control/faults" + query)
 
     def stats(self) -> dict[str, Any]:
-        """Ground truth: calls, statuses, tokens, in-flight (total, per tenant, per model)."""
+        """Ground truth: calls, statuses, tokens, in-flight (total, per tenant, per model, per
+        endpoint kind) and the timeline of calls per second since the last ``reset``, by
+        endpoint kind, model, tenant and status (``stack.provider.timeline``)."""
         return dict(self._request("GET", "/_control/stats"))
 
     def reset(self) -> None:
-        """Back to the provider's start config; clear stats, faults and rate-limit buckets."""
+        """Back to the provider's start config; clear stats, faults and rate-limit buckets.
+
+        The stats' timeline starts again now: reset right before a load so that its buckets
+        line up with the load's time zero."""
         self._request("POST", "/_control/reset")

@@ -16,15 +16,17 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from . import links
+from .command_service import CommandGateway
 from .config import StackConfig
 from .errors import PortTakenError
+from .gateway_command import GatewayCommand
 from .gateway_config import api_keys_of, demo_api_keys, write_gateway_config
 from .ports import LOOPBACK, claim_port
 from .postgres import ExistingPostgres, PostgresServer
@@ -47,7 +49,8 @@ class Endpoints:
 
     provider: str
     toxiproxy: str
-    gateway: str
+    gateway: str | None
+    """None when the stack runs no gateway (the user runs their own against the links)."""
     postgres: str
     redis: str
     provider_proxied: str
@@ -60,7 +63,7 @@ class Endpoints:
             ("provider", self.provider),
             ("provider via proxy", self.provider_proxied),
             ("toxiproxy api", self.toxiproxy),
-            ("gateway", self.gateway),
+            *([("gateway", self.gateway)] if self.gateway else []),
             ("postgres", self.postgres),
             ("postgres via proxy", self.postgres_proxied),
             ("redis", self.redis),
@@ -82,6 +85,10 @@ class Stack:
         """Tenant name -> the gateway API key of that tenant."""
         self.gateway_config: Path | None = None
         """The gateway's config file (demo tenants' keys are in it)."""
+        self.gateway_command: GatewayCommand | None = None
+        """The command that started the gateway, when it is not ours."""
+        self.gateway_headers: dict[str, str] = {}
+        """Headers every client request to a command gateway carries."""
 
     @property
     def endpoints(self) -> Endpoints:
@@ -229,47 +236,78 @@ def _start_once(config: StackConfig, say: Progress) -> Stack:
         provider_proxied = _via(provider.url, stack.proxies[links.PROVIDER])
         redis_proxied = _via(redis.url, stack.proxies[links.REDIS])
         postgres_proxied = _via(postgres.url, stack.proxies[links.POSTGRES])
-        gateway_config = config.gateway_config
-        if gateway_config is None:
-            stack.api_keys = demo_api_keys()
-            gateway_config = write_gateway_config(config.run_dir / "gateway.yaml", stack.api_keys)
-        else:
-            stack.api_keys = api_keys_of(gateway_config)
-        stack.gateway_config = gateway_config
-        gateway = PythonService(
-            "gateway",
-            "reference_impl",
-            port=gateway_port,
-            log_dir=log_dir,
-            args=[
-                "--provider-url", provider_proxied,
-                "--redis-url", redis_proxied,
-                "--database-url", postgres_proxied,
-                "--config", str(gateway_config),
-                "--profile", config.gateway_profile,
-                "--workers", str(config.gateway_workers),
-            ],
-            source=config.gateway_source,
-        )  # fmt: skip
-        say("starting gateway")
-        stack.launch(gateway)
-        stack.services[gateway.name] = gateway.wait_ready(time.monotonic() + config.start_timeout_s)
-        stack.record(
-            Endpoints(
-                provider=provider.url,
-                toxiproxy=toxiproxy.url,
-                gateway=gateway.url,
-                postgres=postgres.url,
-                redis=redis.url,
-                provider_proxied=provider_proxied,
-                postgres_proxied=postgres_proxied,
-                redis_proxied=redis_proxied,
-            )
+        endpoints = Endpoints(
+            provider=provider.url,
+            toxiproxy=toxiproxy.url,
+            gateway=None,
+            postgres=postgres.url,
+            redis=redis.url,
+            provider_proxied=provider_proxied,
+            postgres_proxied=postgres_proxied,
+            redis_proxied=redis_proxied,
         )
+        if config.start_gateway:
+            gateway = _gateway(config, stack, endpoints, gateway_port, log_dir)
+            say("starting gateway")
+            stack.launch(gateway)
+            timeout_s = (
+                config.gateway_command.start_timeout_s
+                if config.gateway_command
+                else config.start_timeout_s
+            )
+            stack.services["gateway"] = gateway.wait_ready(time.monotonic() + timeout_s)
+            endpoints = replace(endpoints, gateway=gateway.url)
+        stack.record(endpoints)
     except BaseException:
         stack.stop()
         raise
     return stack
+
+
+def _gateway(
+    config: StackConfig, stack: Stack, endpoints: Endpoints, port: int, log_dir: Path
+) -> PythonService | CommandGateway:
+    """The gateway under test: a command wired through the links, or ours."""
+    if config.gateway_command is not None:
+        redis_host, redis_port = host_and_port(endpoints.redis_proxied, default_port=6379)
+        gateway = CommandGateway(
+            config.gateway_command,
+            port=port,
+            values={
+                "provider_url": endpoints.provider_proxied,
+                "redis_url": endpoints.redis_proxied,
+                "redis_host": redis_host,
+                "redis_port": str(redis_port),
+                "database_url": endpoints.postgres_proxied,
+            },
+            run_dir=config.run_dir,
+            log_dir=log_dir,
+        )
+        stack.gateway_command = config.gateway_command
+        stack.gateway_headers = gateway.headers
+        return gateway
+    gateway_config = config.gateway_config
+    if gateway_config is None:
+        stack.api_keys = demo_api_keys()
+        gateway_config = write_gateway_config(config.run_dir / "gateway.yaml", stack.api_keys)
+    else:
+        stack.api_keys = api_keys_of(gateway_config)
+    stack.gateway_config = gateway_config
+    return PythonService(
+        "gateway",
+        "reference_impl",
+        port=port,
+        log_dir=log_dir,
+        args=[
+            "--provider-url", endpoints.provider_proxied,
+            "--redis-url", endpoints.redis_proxied,
+            "--database-url", endpoints.postgres_proxied,
+            "--config", str(gateway_config),
+            "--profile", config.gateway_profile,
+            "--workers", str(config.gateway_workers),
+        ],
+        source=config.gateway_source,
+    )  # fmt: skip
 
 
 def _dependencies(

@@ -2,12 +2,12 @@
 
 The master appends one JSON object per line to its results file; ``kind`` says which:
 
-- ``plan``: ``workers`` (how many), ``duration_s``, ``target`` (``Target`` fields) and
-  ``workload`` (``Workload.to_dict()``), API keys left out;
+- ``plan``: the plan in ``wire``'s form, API keys left out;
 - ``start``: ``started_at``, the wall-clock time (Unix seconds) of every worker's time zero;
-- ``ops``: ``worker``, ``models`` (the names its model codes index) and ``columns``, measured
-  ``op.OP_DTYPE`` columns of a batch of rows, ``row`` saying which (null stands for NaN);
-- ``done``: ``worker``, ``sent`` and ``itl_hdr``, its inter-token gaps (HDR, base64).
+- ``ops``: ``worker``, ``sent`` (how many requests it has sent so far), ``models`` (the names
+  its model codes index) and ``columns``, measured ``op.OP_DTYPE`` columns of a batch of
+  rows, ``row`` saying which (null stands for NaN);
+- ``done``: ``worker`` and ``itl_hdr``, its inter-token gaps (HDR, base64).
 
 The schedule's own columns (tenant, endpoint, prompt, intended time, ...) never travel: they
 are rebuilt from the workload's seed. Rows that no worker reported (a worker died, or the
@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 
 from benchmarks.hdr import DurationHistogram
-from benchmarks.history import write_history
+from benchmarks.history import LoadHistory, write_history
 from benchmarks.op import OP_DTYPE, SCHEDULE_COLUMNS, OpArray, OpTable, Outcome, ops_for
-from benchmarks.plan import LoadPlan, LoadResult
-from benchmarks.target import Target
-from benchmarks.workload import Workload
+from benchmarks.plan import LoadResult
+
+from .wire import plan_from_dict
 
 
 class ResultsError(Exception):
@@ -69,16 +69,15 @@ def read_results(path: Path) -> Collected:
         raise ResultsError(f"{path}: malformed results: {exc!r}") from None
 
 
-def convert_results(results: Path, history: Path) -> Collected:
-    """Read ``results`` and store it as the history directory ``history`` (which must not exist)."""
-    collected = read_results(results)
+def store(collected: Collected, history: Path) -> LoadHistory:
+    """Write ``collected`` as the history directory ``history`` (which must not exist), with
+    what went missing under ``distributed``."""
     distributed = {
         "workers": collected.result.plan.processes,
         "pending_rows": collected.pending_rows,
         "silent_workers": list(collected.silent_workers),
     }
-    write_history(collected.result, history, extra={"distributed": distributed})
-    return collected
+    return write_history(collected.result, history, extra={"distributed": distributed})
 
 
 def _collect(records: Sequence[Mapping[str, Any]]) -> Collected:
@@ -88,13 +87,7 @@ def _collect(records: Sequence[Mapping[str, Any]]) -> Collected:
     for kind in ("plan", "start"):
         if len(kinds[kind]) != 1:
             raise ResultsError(f"expected one {kind!r} record, found {len(kinds[kind])}")
-    plan_record = kinds["plan"][0]
-    plan = LoadPlan(
-        workload=Workload.from_dict(plan_record["workload"]),
-        duration_s=float(plan_record["duration_s"]),
-        target=Target(**plan_record["target"]),
-        processes=int(plan_record["workers"]),
-    )
+    plan = plan_from_dict(kinds["plan"][0])
     schedule = plan.workload.schedule(plan.duration_s)
     ops = ops_for(schedule)
     models: list[str] = []

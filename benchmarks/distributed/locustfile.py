@@ -1,7 +1,7 @@
 """Runs only inside Locust's processes: replays a meltproof workload open-loop.
 
 Never import this module anywhere else: importing Locust monkey-patches the standard
-library for gevent, which breaks asyncio. ``launch`` runs ``locust -f`` on this file.
+library for gevent, which breaks asyncio. ``cluster`` runs ``locust -f`` on this file.
 
 Locust's users are closed-loop (each waits for an answer before its next request), so they
 do not pace anything here. Each worker runs a single ``Replay`` user, which sends the
@@ -13,16 +13,18 @@ a client timeout info).
 
 The run, in custom Locust messages:
 
-1. Once every expected worker is connected, the master reads the workload file and sends
-   each worker ``meltproof_plan``: the workload, the worker's index, the worker count and
-   the target. A worker on another machine needs no file of its own.
+1. Once every expected worker is connected, the master reads the plan file (and its secrets
+   from the environment, see ``wire``) and sends each worker ``meltproof_plan``: the plan
+   (workload, duration, target with its headers and keys, worker count) and the worker's
+   index. A worker on another machine needs no file of its own.
 2. Each worker builds its share of the schedule and answers ``meltproof_ready``.
 3. When all are ready the master sends ``meltproof_go``: a wall-clock start time a margin
    ahead, every worker's time zero. Machines must be NTP-synced: a worker's clock offset
    shifts its sends and shows up as schedule lag.
-4. Workers send what they measured in batches (``meltproof_ops``), then ``meltproof_done``
-   with their inter-token gaps. The master appends each to its results file (the format is
-   in ``convert``) and quits when every worker is done, or gives up at a deadline.
+4. Workers send what they measured in batches (``meltproof_ops``, with how many requests
+   they have sent so far), then ``meltproof_done`` with their inter-token gaps. The master
+   appends each to its results file (the format is in ``convert``) and quits when every
+   worker is done, or gives up at a deadline.
 """
 
 from __future__ import annotations
@@ -31,10 +33,11 @@ import errno
 import json
 import logging
 import math
+import os
 import socket
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -57,13 +60,12 @@ from locust.exception import StopUser
 from locust.rpc.protocol import Message
 from locust.runners import MasterRunner, WorkerRunner
 
-from benchmarks.endpoints import endpoint
-from benchmarks.history import without_api_keys
+from benchmarks.distributed.wire import plan_from_dict, plan_to_dict, read_plan, without_secrets
 from benchmarks.op import OP_DTYPE, SCHEDULE_COLUMNS, ErrorKind, Outcome
 from benchmarks.open_files import CLIENT_ERRNOS, connection_cap
+from benchmarks.plan import LoadPlan
 from benchmarks.recording import OpRecorder, body_facts, now, status_outcome, streams
 from benchmarks.response import BodyFacts, HeaderFacts, ProtocolError, StreamReader
-from benchmarks.workload import Workload
 
 
 PLAN = "meltproof_plan"
@@ -94,21 +96,12 @@ def _add_arguments(parser: LocustArgumentParser) -> None:
     Locust forwards custom options to its workers with msgpack: only plain types (no Path).
     """
     options: tuple[tuple[str, type, str], ...] = (
-        ("--meltproof-workload", str, "JSON file of Workload.to_dict()"),
-        ("--meltproof-duration", float, "seconds of schedule"),
-        ("--meltproof-url", str, "base URL of the target"),
+        ("--meltproof-plan", str, "JSON file of the plan without secrets (see wire)"),
         ("--meltproof-results", str, "where the master writes the results (must not exist)"),
-        ("--meltproof-timeout", float, "seconds before a request counts as timed out"),
         ("--meltproof-start-margin", float, "seconds between all ready and time zero"),
     )
     for flag, kind, help_text in options:
         parser.add_argument(flag, type=kind, help=help_text, include_in_web_ui=False)
-    parser.add_argument(
-        "--meltproof-api-key",
-        env_var="MELTPROOF_API_KEY",
-        help="API key for tenants without their own",
-        include_in_web_ui=False,
-    )
 
 
 @events.init.add_listener
@@ -139,33 +132,21 @@ class Replay(User):
 
 @dataclass(frozen=True)
 class _MasterOptions:
-    workload: Workload
-    duration_s: float
-    target: Mapping[str, Any]
-    """``Target`` fields, as the plan sends them."""
+    plan: LoadPlan
+    """With its secrets; ``processes`` is the number of workers expected."""
     results: Path
     start_margin_s: float
 
     @classmethod
     def parse(cls, environment: Environment) -> _MasterOptions:
         options = vars(environment.parsed_options)
-        names = ("workload", "duration", "url", "results", "timeout", "start_margin")
+        names = ("plan", "results", "start_margin")
         missing = [n for n in names if options.get(f"meltproof_{n}") is None]
         if missing:
             flags = ", ".join(f"--meltproof-{n.replace('_', '-')}" for n in missing)
             raise SystemExit(f"the meltproof master needs {flags}")
-        workload = Workload.from_dict(json.loads(Path(options["meltproof_workload"]).read_text()))
-        for share in workload.endpoints:
-            endpoint(share.name)  # an unknown endpoint fails here, not on every worker
-        target = {
-            "base_url": str(options["meltproof_url"]),
-            "timeout_s": float(options["meltproof_timeout"]),
-            "api_key": options.get("meltproof_api_key") or None,
-        }
         return cls(
-            workload=workload,
-            duration_s=float(options["meltproof_duration"]),
-            target=target,
+            plan=read_plan(Path(options["meltproof_plan"]), os.environ),
             results=Path(options["meltproof_results"]),
             start_margin_s=float(options["meltproof_start_margin"]),
         )
@@ -199,16 +180,10 @@ class _Master:
         users = getattr(self._environment.parsed_options, "num_users", None)
         if users != len(self._workers):
             _logger.error(f"run with --users {len(self._workers)} (one per worker), not {users}")
-        options = self._options
-        plan = {
-            "workers": len(self._workers),
-            "duration_s": options.duration_s,
-            "target": dict(options.target),
-            "workload": options.workload.to_dict(),
-        }
-        self._write("plan", _without_api_keys(plan))
-        schedule = options.workload.schedule(options.duration_s)
         count = len(self._workers)
+        plan = plan_to_dict(replace(self._options.plan, processes=count))
+        self._write("plan", without_secrets(plan))
+        schedule = self._options.plan.workload.schedule(self._options.plan.duration_s)
         self._fingerprints = [schedule.slice_for(i, count).fingerprint() for i in range(count)]
         for index, client_id in enumerate(self._workers):
             self._runner.send_message(PLAN, {**plan, "index": index}, client_id)
@@ -228,13 +203,12 @@ class _Master:
         if len(self._ready) < len(self._workers) or self._started:
             return
         self._started = True
-        options = self._options
-        start_at = time.time() + options.start_margin_s
+        start_at = time.time() + self._options.start_margin_s
         self._write("start", {"started_at": start_at})
         for client_id in self._workers:
             self._runner.send_message(GO, {"start_at": start_at}, client_id)
-        timeout_s = float(options.target["timeout_s"])
-        self._deadline = start_at + options.duration_s + timeout_s + FINISH_GRACE_S
+        plan = self._options.plan
+        self._deadline = start_at + plan.duration_s + plan.target.timeout_s + FINISH_GRACE_S
 
     def _on_ops(self, msg: Message, **_kwargs: Any) -> None:
         self._write("ops", msg.data)
@@ -266,32 +240,6 @@ class _Master:
         gevent.spawn(self._runner.quit)
 
 
-@dataclass(frozen=True)
-class _Share:
-    """One worker's part of the run, as the master's plan describes it."""
-
-    index: int
-    workers: int
-    workload: Workload
-    duration_s: float
-    base_url: str
-    timeout_s: float
-    api_key: str | None
-
-    @classmethod
-    def from_plan(cls, data: Mapping[str, Any]) -> _Share:
-        target = data["target"]
-        return cls(
-            index=int(data["index"]),
-            workers=int(data["workers"]),
-            workload=Workload.from_dict(data["workload"]),
-            duration_s=float(data["duration_s"]),
-            base_url=str(target["base_url"]),
-            timeout_s=float(target["timeout_s"]),
-            api_key=target["api_key"],
-        )
-
-
 class _Worker:
     """A worker's side of the messages; its user replays the share once the master says go."""
 
@@ -304,10 +252,10 @@ class _Worker:
         runner.register_message(GO, self._on_go)
 
     def _on_plan(self, msg: Message, **_kwargs: Any) -> None:
-        share = _Share.from_plan(msg.data)
-        replay = _Replay(share, self._runner.send_message)
+        index = int(msg.data["index"])
+        replay = _Replay(plan_from_dict(msg.data), index, self._runner.send_message)
         self._replay.set(replay)
-        ready = {"worker": share.index, "fingerprint": replay.schedule.fingerprint()}
+        ready = {"worker": index, "fingerprint": replay.schedule.fingerprint()}
         self._runner.send_message(READY, ready)
 
     def _on_go(self, msg: Message, **_kwargs: Any) -> None:
@@ -323,22 +271,29 @@ class _Worker:
 
 
 class _Replay:
-    """Sends one worker's share of the schedule open-loop, recording like the engine."""
+    """Sends worker ``index``'s share of ``plan`` open-loop, recording like the engine.
 
-    def __init__(self, share: _Share, send: Callable[[str, Any], None]) -> None:
-        self._share = share
+    The target's headers go with every request, as the engine's session sends them: a
+    request's own headers (its tenant's key, the content type) win over them.
+    """
+
+    def __init__(self, plan: LoadPlan, index: int, send: Callable[[str, Any], None]) -> None:
+        self._index = index
         self._send = send
-        workload = share.workload
-        schedule = workload.schedule(share.duration_s).slice_for(share.index, share.workers)
+        target = self._target = plan.target
+        schedule = plan.workload.schedule(plan.duration_s).slice_for(index, plan.processes)
         self.schedule = schedule
-        self._recorder = OpRecorder(workload, schedule, api_key=share.api_key)
-        self._path_prefix = urlsplit(share.base_url).path.rstrip("/")
+        self._recorder = OpRecorder(plan.workload, schedule, api_key=target.api_key)
+        self._path_prefix = urlsplit(target.base_url).path.rstrip("/")
         self._client = HTTPClient.from_url(
-            share.base_url,
-            concurrency=connection_cap(None),
-            connection_timeout=share.timeout_s,
-            network_timeout=share.timeout_s,
+            target.base_url,
+            headers=dict(target.headers),
+            concurrency=connection_cap(target.max_connections),
+            connection_timeout=target.timeout_s,
+            network_timeout=target.timeout_s,
         )
+        self._sent = 0
+        self._reported_sent = 0
         self._finished_rows: list[int] = []
         self._zero = 0.0
         self._all_done = Event()
@@ -355,7 +310,7 @@ class _Replay:
             self._all_done.set()
             reporter.join()
             self._client.close()
-        done = {"worker": self._share.index, "itl_hdr": self._recorder.itl().encode()}
+        done = {"worker": self._index, "itl_hdr": self._recorder.itl().encode()}
         self._send(DONE, done)
 
     def _now(self) -> float:
@@ -378,22 +333,25 @@ class _Replay:
         self._report()
 
     def _report(self) -> None:
-        """Send the rows finished since the last report; NaN travels as null."""
+        """Send the rows finished since the last report and the count sent; NaN goes as null."""
         finished, self._finished_rows = self._finished_rows, []
-        if not finished:
+        if not finished and self._sent == self._reported_sent:
             return
-        batch = self._recorder.ops[np.asarray(finished)]
+        self._reported_sent = self._sent
+        batch = self._recorder.ops[np.asarray(finished, dtype=np.int64)]
         columns = {name: _plain(batch[name]) for name in ("row", *MEASURED_COLUMNS)}
         models = list(self._recorder.models)
-        self._send(OPS, {"worker": self._share.index, "models": models, "columns": columns})
+        report = {"worker": self._index, "sent": self._sent, "models": models, "columns": columns}
+        self._send(OPS, report)
 
     def _one(self, index: int) -> None:
         recorder = self._recorder
         recorder.sent(index, self._now())
+        self._sent += 1
         request = recorder.request(index)
         status = 0
         headers_read = False
-        deadline = gevent.Timeout(self._share.timeout_s)
+        deadline = gevent.Timeout(self._target.timeout_s)
         deadline.start()
         try:
             response = self._client.request(
@@ -435,12 +393,6 @@ class _Replay:
         facts = reader.finish()
         self._recorder.streamed(index, reader, facts)
         return facts
-
-
-def _without_api_keys(plan: Mapping[str, Any]) -> dict[str, Any]:
-    """The plan as the results file keeps it: API keys never reach the disk."""
-    target = {**plan["target"], "api_key": None}
-    return {**plan, "target": target, "workload": without_api_keys(dict(plan["workload"]))}
 
 
 def _classify(exc: Exception, *, headers_read: bool) -> tuple[Outcome, ErrorKind]:

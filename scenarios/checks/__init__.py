@@ -1,23 +1,25 @@
-"""SLO checks: pure, three-valued functions over a stored run.
+"""SLO checks: pure functions over a stored run, with a four-valued verdict.
 
 Each kind is a frozen pydantic model (``kind`` plus its bounds and selectors) whose
-``check(run)`` returns a ``CheckResult`` that is ``True``, ``False`` or ``"unknown"`` with the
-observed figure, the limit, its unit and one sentence of details. Checks never raise: a run
-that cannot decide a check (no requests in scope, no faults, no provider counters) and a check
-that breaks both read ``unknown``, saying why.
+``check(run)`` returns a ``CheckResult`` that is ``True``, ``False``, ``"unknown"`` or
+``"not_applicable"`` with the observed figure, the limit, its unit and one sentence of details.
+Checks never raise: a run that cannot decide a check (no requests in scope, no faults) and a
+check that breaks both read ``unknown``; a check whose figure the target cannot give (no
+provider ground truth, a header only our gateway sends) reads ``not_applicable``; each says why.
 
 Request-based checks select by ``endpoint``, ``tenant`` and ``window`` (see ``selection``);
-provider-based ones read the simulated provider's ground-truth counters.
+provider-based ones read the simulated provider's ground truth: its counters and its timeline
+of calls (``timeline``).
 """
 
-from .base import Check, UndecidableError, Verdict
+from .base import Check, NotApplicableError, UndecidableError, Verdict
 from .cache import CacheHitRateCheck
 from .errors import DegradedRateCheck, ErrorRateCheck
 from .goodput import GoodputCheck
 from .latency import AllAnsweredCheck, LatencyCheck
 from .recovery import RecoveryTimeCheck
 from .registry import CHECK_TYPES, CheckSpec, evaluate, evaluate_all
-from .result import UNKNOWN, CheckResult, Validity
+from .result import NOT_APPLICABLE, UNKNOWN, CheckResult, Validity
 from .selection import TimeRange, WindowName
 from .tenants import TenantInFlightCheck, TenantTokensCheck
 from .upstream import CostPerRequestCheck, TokensPerRequestCheck, UpstreamAmplificationCheck
@@ -25,6 +27,7 @@ from .upstream import CostPerRequestCheck, TokensPerRequestCheck, UpstreamAmplif
 
 __all__ = [
     "CHECK_TYPES",
+    "NOT_APPLICABLE",
     "UNKNOWN",
     "AllAnsweredCheck",
     "CacheHitRateCheck",
@@ -36,6 +39,7 @@ __all__ = [
     "ErrorRateCheck",
     "GoodputCheck",
     "LatencyCheck",
+    "NotApplicableError",
     "RecoveryTimeCheck",
     "TenantInFlightCheck",
     "TenantTokensCheck",

@@ -1,9 +1,11 @@
 """The base of every check kind: a frozen pydantic model whose ``check`` never raises.
 
 A kind implements ``verdict(run)``, a pure function of the stored run. ``check`` wraps it:
-``UndecidableError`` (no data in scope, a run without faults, a target that does not report a
-figure) becomes ``unknown`` with its reason; any other exception becomes ``unknown`` with the
-exception named, so one broken check cannot hide the verdicts of the others.
+``NotApplicableError`` (the target cannot give the figure, e.g. no provider ground truth for a
+gateway not wired to meltproof's provider) becomes ``not_applicable`` with its reason;
+``UndecidableError`` (no data in scope, a run without faults) becomes ``unknown`` with its
+reason; any other exception becomes ``unknown`` with the exception named, so one broken check
+cannot hide the verdicts of the others.
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ from pydantic import BaseModel, ConfigDict
 
 from scenarios.stored_run import StoredRun
 
-from .result import UNKNOWN, CheckResult, Validity
+from .result import NOT_APPLICABLE, UNKNOWN, CheckResult, Validity
 from .wording import amount, holds_sign
 
 
 class UndecidableError(Exception):
     """The run cannot decide the check; the message says why."""
+
+
+class NotApplicableError(Exception):
+    """The target cannot give the check's figure; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,8 @@ class Check(BaseModel):
         label = self.kind if name is None else name
         try:
             verdict = self.verdict(run)
+        except NotApplicableError as why:
+            return CheckResult(label, self.kind, NOT_APPLICABLE, details=str(why))
         except UndecidableError as why:
             return CheckResult(label, self.kind, UNKNOWN, details=str(why))
         except Exception as exc:  # noqa: BLE001 - a broken check must read as unknown
@@ -61,7 +69,8 @@ class Check(BaseModel):
         )
 
     def verdict(self, run: StoredRun) -> Verdict:
-        """Decide the check over ``run``; raise ``UndecidableError`` when it cannot."""
+        """Decide the check over ``run``; raise ``UndecidableError`` when it cannot, and
+        ``NotApplicableError`` when the target cannot give the figure."""
         raise NotImplementedError(f"{type(self).__name__} does not implement verdict()")
 
 

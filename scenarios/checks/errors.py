@@ -2,6 +2,10 @@
 
 An error is a request that failed (``FAIL``) or that the client gave up on (``INFO``): either
 way the user saw no answer. Rates are over the requests that ended.
+
+Degraded answers are those the target flagged (``x-degraded: true`` or ``"degraded": true``),
+signals of meltproof's gateway. Another target that flagged no answer in the whole run does not
+report degradation, and the degraded rate is ``not_applicable`` to it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from pydantic import Field
 from benchmarks.op import Outcome
 from scenarios.stored_run import StoredRun
 
-from .base import UndecidableError, Verdict, at_most
+from .base import NotApplicableError, UndecidableError, Verdict, at_most
 from .selection import Windowed, ok_answers, target_ended
 from .wording import count
 
@@ -52,6 +56,11 @@ class DegradedRateCheck(Windowed):
 
     def verdict(self, run: StoredRun) -> Verdict:
         """The degraded share of OK answers as a fraction."""
+        if not reports_degraded(run):
+            raise NotApplicableError(
+                f"the target ({run.target_kind}) flagged no answer degraded: x-degraded is a "
+                "header of meltproof's gateway, which this target does not send"
+            )
         selection = self.select(run)
         ops = run.table.ops
         ok = ok_answers(selection, ops)
@@ -63,3 +72,9 @@ class DegradedRateCheck(Windowed):
             self.max,
             "fraction",
         )
+
+
+def reports_degraded(run: StoredRun) -> bool:
+    """Whether the target flags degraded answers: our gateway does; another target only if it
+    flagged one in the run."""
+    return run.target_kind == "gateway" or bool(run.table.ops["degraded"].any())

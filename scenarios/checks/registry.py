@@ -2,7 +2,8 @@
 
 ``CheckSpec`` is discriminated by ``kind``, so a scenario's ``checks:`` mapping validates
 each entry against its own kind's fields. ``evaluate`` and ``evaluate_all`` never raise: a
-check that cannot decide, or that breaks, reads ``unknown``.
+check that cannot decide, or that breaks, reads ``unknown``; one whose figure the target
+cannot give reads ``not_applicable``.
 """
 
 from __future__ import annotations

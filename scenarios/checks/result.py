@@ -1,4 +1,11 @@
-"""What a check concluded: three-valued validity, the observed figure and the limit."""
+"""What a check concluded: its validity, the observed figure and the limit.
+
+Validity is ``True`` (holds), ``False`` (violated), ``"unknown"`` (could not be decided: no
+data in scope, a harness problem, a broken check) or ``"not_applicable"`` (the target cannot
+give the figure: no provider ground truth for a gateway not wired to meltproof's provider, a
+header only meltproof's gateway sends, per-tenant figures from a gateway that does not forward
+the tenant). A not-applicable check neither passes nor fails a run.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,9 @@ from typing import Any, Literal
 
 
 UNKNOWN: Literal["unknown"] = "unknown"
-Validity = bool | Literal["unknown"]
-"""True (holds), False (violated) or "unknown" (could not be decided, e.g. no data)."""
+NOT_APPLICABLE: Literal["not_applicable"] = "not_applicable"
+Validity = bool | Literal["unknown", "not_applicable"]
+"""True (holds), False (violated), "unknown" (undecided) or "not_applicable" (see above)."""
 
 
 @dataclass(frozen=True)

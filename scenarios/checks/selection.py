@@ -87,7 +87,7 @@ class Windowed(Scoped):
             span_s = sum(end - start for start, end in intervals)
         else:
             span_s = run.duration_s
-        selection = Selection(mask, ", ".join([*labels, label]), span_s)
+        selection = Selection(mask, ", ".join([*labels, label]), span_s, intervals)
         if not selection.count:
             raise UndecidableError(f"no requests in scope ({selection.scope})")
         return selection
@@ -101,6 +101,8 @@ class Selection:
     scope: str
     """E.g. ``endpoint chat, during faults 20.0-50.0 s``."""
     span_s: float
+    intervals: list[tuple[float, float]] | None = None
+    """The window's spans in seconds from the load's time zero; None for the whole run."""
 
     @property
     def count(self) -> int:

@@ -1,7 +1,9 @@
 """Per-tenant limits at the provider: requests in flight and tokens.
 
 Tenants are named as the provider saw them (the ``X-Tenant-Id`` header the gateway sent). A
-listed tenant absent from the counters sent nothing upstream, which meets any limit.
+listed tenant absent from the counters sent nothing upstream, which meets any limit. When the
+provider received calls but none with the header (``-`` only), the gateway does not forward
+it, and the checks are ``not_applicable``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from pydantic import Field
 
 from scenarios.stored_run import StoredRun
 
-from .base import Check, Verdict
+from .base import Check, NotApplicableError, Verdict
+from .timeline import NO_TENANT
 from .upstream import provider_stats, tokens_of
 from .wording import amount, holds_sign
 
@@ -30,6 +33,11 @@ def per_tenant(
     with the highest figure relative to its limit.
     """
     tenants: Mapping[str, Mapping[str, Any]] = provider_stats(run).get("tenants") or {}
+    if set(tenants) == {NO_TENANT}:
+        raise NotApplicableError(
+            "the provider saw no X-Tenant-Id header: the target does not forward it, so the "
+            "provider's figures cannot be told apart by tenant"
+        )
     figures = {t: figure(tenants[t]) if t in tenants else 0 for t in limits}
     breaking = [t for t in limits if figures[t] > limits[t]]
     headline = breaking[0] if breaking else max(limits, key=lambda t: figures[t] / limits[t])

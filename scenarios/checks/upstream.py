@@ -1,9 +1,9 @@
 """Checks on what reached the provider, from its ground-truth counters.
 
 The simulated provider counts every request it received and every token it produced (in
-total, per tenant and per model); a foreign target's run has no such counters, and these
-checks are then ``unknown``. Per-request figures divide by the client requests that were
-actually sent, because the provider's counters cannot be split by endpoint or time.
+total, per tenant, per model and per endpoint kind); the run of a gateway not wired to it has no
+such counters, and these checks are then ``not_applicable``. Per-request figures divide by the
+client requests that were actually sent, whatever their endpoint.
 """
 
 from __future__ import annotations
@@ -17,14 +17,17 @@ from pydantic import Field
 
 from scenarios.stored_run import StoredRun
 
-from .base import Check, UndecidableError, Verdict, at_most
+from .base import Check, NotApplicableError, UndecidableError, Verdict, at_most
 from .wording import number
 
 
 def provider_stats(run: StoredRun) -> Mapping[str, Any]:
-    """The provider's counters; ``UndecidableError`` when the run has none."""
+    """The provider's counters; ``NotApplicableError`` when the run has none."""
     if run.provider is None:
-        raise UndecidableError("the run has no provider counters (a target other than ours)")
+        raise NotApplicableError(
+            "the run has no provider counters: the target's upstream is not meltproof's "
+            "simulated provider"
+        )
     return run.provider
 
 

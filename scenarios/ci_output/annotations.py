@@ -1,4 +1,5 @@
-"""Verdicts as GitHub annotations: what broke is an error, what could not be decided a warning."""
+"""Verdicts as GitHub annotations: what broke is an error, what could not be decided a warning,
+and a check not applicable to the target a notice."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
-from scenarios.checks.result import UNKNOWN, CheckResult
+from scenarios.checks.result import NOT_APPLICABLE, UNKNOWN, CheckResult
 from scenarios.compare.comparison import Comparison
 
 from .github import annotate
@@ -19,7 +20,8 @@ def annotate_checks(
     stream: TextIO | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> None:
-    """An error per failed check and a warning per undecided one, on GitHub Actions."""
+    """An error per failed check, a warning per undecided one and a notice per one not
+    applicable to the target, on GitHub Actions."""
     for result in results:
         if result.valid is False:
             title = f"{scenario_name}: {result.name} failed"
@@ -27,6 +29,9 @@ def annotate_checks(
         elif result.valid == UNKNOWN:
             title = f"{scenario_name}: {result.name} undecided"
             annotate("warning", title, check_summary(result), stream, environ)
+        elif result.valid == NOT_APPLICABLE:
+            title = f"{scenario_name}: {result.name} not applicable"
+            annotate("notice", title, result.details, stream, environ)
 
 
 def annotate_comparison(

@@ -22,8 +22,8 @@ def publish_run(
     stream: TextIO | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> None:
-    """The run's ``report.md`` into the step summary, and its failed and undecided checks as
-    annotations; nothing off GitHub Actions."""
+    """The run's ``report.md`` into the step summary, and its failed, undecided and not
+    applicable checks as annotations; nothing off GitHub Actions."""
     if not on_github_actions(environ):
         return
     append_step_summary(report_markdown.read_text(encoding="utf-8"), environ)

@@ -20,7 +20,8 @@ from typing import Literal
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
 """``failed``: the target broke a limit; ``error``: no verdict (harness, undecided check);
-``skipped``: nothing to judge."""
+``skipped``: nothing to judge (a check not applicable to the target, a metric without
+enough runs)."""
 
 _NOT_IN_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _ELEMENT_OF: dict[Outcome, str] = {"failed": "failure", "error": "error", "skipped": "skipped"}

@@ -1,8 +1,9 @@
 """JUnit suites from meltproof's verdicts: a run's checks, a run that stopped, a comparison.
 
-A failed check is a ``failure`` and an undecided one an ``error`` (the harness could not say).
-In a comparison a ``worse`` metric is a ``failure`` and an ``unknown`` one is ``skipped``: too
-few runs to decide is not a regression, and the gate does not fail on it.
+A failed check is a ``failure``, an undecided one an ``error`` (the harness could not say) and
+one not applicable to the target is ``skipped`` (there was nothing to judge). In a comparison a
+``worse`` metric is a ``failure`` and an ``unknown`` one is ``skipped``: too few runs to decide
+is not a regression, and the gate does not fail on it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from benchmarks.stats import MetricComparison, Verdict
-from scenarios.checks.result import UNKNOWN, CheckResult
+from scenarios.checks.result import NOT_APPLICABLE, UNKNOWN, CheckResult
 from scenarios.compare.comparison import Comparison
 
 from .junit import JUnitCase, JUnitSuite, Outcome
@@ -59,6 +60,9 @@ def _check_case(scenario_name: str, result: CheckResult) -> JUnitCase:
     if result.valid == UNKNOWN:
         message = check_summary(result) or "the check could not be decided"
         return JUnitCase(result.name, scenario_name, "error", message)
+    if result.valid == NOT_APPLICABLE:
+        message = f"not applicable: {result.details or 'the target cannot give the figure'}"
+        return JUnitCase(result.name, scenario_name, "skipped", message)
     message = observed_vs_limit(result) or result.details or "the check failed"
     return JUnitCase(result.name, scenario_name, "failed", message, result.details)
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from benchmarks.history import testbed
 
+from ..load_engines import AsyncioEngine, LoadEngine
 from ..run_figures import RunFigures
 from ..runner import RunOptions, run_scenario
 from ..schema import ScenarioSpec
@@ -79,7 +80,8 @@ class Capacity:
     """The search's answer and every step it took."""
 
     scenario: str
-    profile: str
+    target: str
+    """The target's label (``hardened``, ``litellm``, a target file's name)."""
     bracket: Bracket
     low_rps: float
     high_rps: float
@@ -104,26 +106,29 @@ def measure_step(spec: ScenarioSpec, rate_rps: float, options: RunOptions) -> St
 def find_capacity(
     spec: ScenarioSpec,
     *,
-    profile: str,
+    target: str,
     out: Path,
     low_rps: float,
     high_rps: float,
     tolerance: float = 0.1,
+    engine: LoadEngine | None = None,
     say: Say = lambda _message: None,
     measure: Measure = measure_step,
 ) -> Capacity:
-    """Search the capacity of ``spec`` on our gateway in ``profile``; write ``capacity.json``."""
+    """Search the capacity of ``spec`` on its target (labelled ``target``); write
+    ``capacity.json``."""
     steps: list[Step] = []
 
     def passes(rate: float) -> bool:
-        say(f"{spec.name} [{profile}] at {rate:,.1f} clicks/s")
-        step = measure(spec, rate, RunOptions(out / f"{len(steps):02d}-{rate:g}", profile=profile))
+        say(f"{spec.name} [{target}] at {rate:,.1f} clicks/s")
+        options = RunOptions(out / f"{len(steps):02d}-{rate:g}", engine=engine or AsyncioEngine())
+        step = measure(spec, rate, options)
         steps.append(step)
         say(f"  {step.verdict}: p95 {step.p95_ms:,.0f} ms, errors {step.error_rate:.2%}")
         return step.verdict == "pass"
 
     bracket = search(passes, low_rps, high_rps, tolerance)
-    found = Capacity(spec.name, profile, bracket, low_rps, high_rps, steps)
+    found = Capacity(spec.name, target, bracket, low_rps, high_rps, steps)
     _write(found, out)
     return found
 
@@ -168,7 +173,7 @@ def _write(found: Capacity, out: Path) -> None:
     """``capacity.json``: ``capacity_rps`` is the highest passing rate (null if none passed)."""
     document: dict[str, Any] = {
         "scenario": found.scenario,
-        "profile": found.profile,
+        "target": found.target,
         "capacity_rps": found.bracket.passing_rps,
         "failing_rps": found.bracket.failing_rps,
         "censored": found.bracket.censored,

@@ -116,11 +116,12 @@ def run_interleaved(
 
 
 def _require_own_stacks(specs: Sequence[ScenarioSpec], environ: Mapping[str, str]) -> None:
-    foreign = [spec.name for spec in specs if spec.target.gateway is None]
+    foreign = [f"{spec.name} ({spec.target.label})" for spec in specs if not spec.target.gateway]
     if foreign:
         raise HarnessError(
-            f"{', '.join(foreign)}: a url target is the same code on both sides; comparisons "
-            "run meltproof's gateway from each side's tree"
+            f"{', '.join(foreign)}: this target is the same code on both sides; ab runs "
+            "meltproof's gateway from each side's tree (compare other targets with "
+            "meltproof matrix, or meltproof compare over two folders of runs)"
         )
     shared = [name for name in EXISTING_SERVERS if environ.get(name)]
     if shared:

@@ -1,8 +1,9 @@
 """A result set: one or more stored runs per scenario (and capacity searches), from a folder.
 
 Any folder holding scenario runs is a result set: every ``run/run.json`` below it that a
-scenario run wrote counts, grouped by scenario name (and gateway profile, when there is one,
-so that ``monday_peak[naive]`` and ``monday_peak[hardened]`` are told apart). Capacity
+scenario run wrote counts, grouped by scenario name and target (our gateway's profile or
+another target's name, so that ``monday_peak[naive]`` and ``monday_peak[litellm]`` are told
+apart). Capacity
 searches (``capacity.json``) add a ``capacity_rps`` sample to their scenario.
 
 The testbed of a set is what its runs were measured on: processor, cores, Python and the
@@ -79,9 +80,16 @@ def metrics_of(run: StoredRun) -> dict[str, float]:
     }
 
 
-def scenario_key(name: str, gateway: Mapping[str, Any] | None) -> str:
-    """``name``, with the gateway profile in brackets when there is one."""
-    return f"{name}[{gateway['profile']}]" if gateway else name
+def scenario_key(name: str, target: str | None) -> str:
+    """``name``, with the target (our gateway's profile, a peer's name) in brackets."""
+    return f"{name}[{target}]" if target else name
+
+
+def target_label(run: StoredRun) -> str | None:
+    """Our gateway's profile, or the name of the target that is not ours."""
+    if run.gateway:
+        return str(run.gateway["profile"])
+    return str(run.target["name"]) if run.target else None
 
 
 def testbed_of(meta: Mapping[str, Any]) -> dict[str, Any]:
@@ -136,7 +144,7 @@ def load_result_set(path: Path) -> ResultSet:
             raise ResultSetError(str(exc)) from None
         if RUN_KEY not in run.history.meta:
             continue  # a plain load history, not a scenario run
-        key = scenario_key(run.name, run.gateway)
+        key = scenario_key(run.name, target_label(run))
         for metric, value in metrics_of(run).items():
             samples[key][metric].append(value)
         testbeds.append(testbed_of(run.history.meta))
@@ -144,7 +152,7 @@ def load_result_set(path: Path) -> ResultSet:
         runs += 1
     for capacity_file in sorted(path.rglob(CAPACITY_FILE)):
         found = json.loads(capacity_file.read_text())
-        key = scenario_key(found["scenario"], {"profile": found["profile"]})
+        key = scenario_key(found["scenario"], found.get("target") or found.get("profile"))
         if found.get("capacity_rps"):  # null (0 before brackets): nothing passed, no sample
             samples[key]["capacity_rps"].append(float(found["capacity_rps"]))
         testbeds.append(found["testbed"])

@@ -3,8 +3,13 @@
 ``build_report`` gathers what a reader needs to judge a run: the verdict and each check,
 the run and its testbed, the summary, per-endpoint and per-tenant tables from the Op table,
 the provider's ground truth, upstream calls against the oracle minimum, the fault log, the
-steady-state probes and the per-second time series. Markdown and HTML are rendered from
-this document alone, so a stored report can be rendered again without its run.
+steady-state probes, the per-second time series and the ``timeline`` of provider calls beside
+what clients saw (see ``timeline``). Markdown and HTML are rendered from this document alone,
+so a stored report can be rendered again without its run.
+
+Schema version 2 added ``timeline``, ``provider.endpoints``, ``upstream.served_without_call``,
+``run.target`` (a target other than our gateway: kind, name, version, links and its generated
+configuration files) and the check validity ``"not_applicable"``.
 """
 
 from __future__ import annotations
@@ -22,14 +27,16 @@ from scenarios.stored_run import StoredRun
 
 from .ground_truth import provider_truth, upstream
 from .tables import group_rows
+from .timeline import timeline_section
 
 
-REPORT_SCHEMA_VERSION = 1
+REPORT_SCHEMA_VERSION = 2
 Verdict = Literal["pass", "fail", "unknown"]
 
 
 def verdict_of(results: Sequence[CheckResult]) -> Verdict:
-    """Fail if any check failed, else unknown if any is undecided or none ran, else pass."""
+    """Fail if any check failed, else unknown if any is undecided or none ran, else pass:
+    checks that are not applicable to the target neither pass nor fail a run."""
     if any(result.valid is False for result in results):
         return "fail"
     if not results or any(result.valid == UNKNOWN for result in results):
@@ -58,6 +65,7 @@ def build_report(run: StoredRun, results: Sequence[CheckResult]) -> dict[str, An
         "faults": [asdict(fault) for fault in run.faults],
         "steady_state": run.steady_state,
         "timeseries": meta.get("timeseries") or [],
+        "timeline": timeline_section(run),
     }
     ready: dict[str, Any] = json_ready(document)
     return ready
@@ -74,6 +82,7 @@ def run_facts(run: StoredRun) -> dict[str, Any]:
         "gateway": None
         if gateway is None
         else {"profile": gateway.get("profile"), "workers": gateway.get("workers")},
+        "target": run.target,
     }
 
 

@@ -1,10 +1,13 @@
 """What the provider really received, and upstream calls against the oracle minimum.
 
-The simulated provider counts requests and tokens per tenant and per model (see
-``stack.provider.stats``); cost needs a model's price, so it is given per model. The oracle
-minimum is the number of upstream calls a perfect cache with a 300 s TTL that also
+The simulated provider counts requests and tokens per tenant, per model and per endpoint kind
+(see ``stack.provider.stats``); cost needs a model's price, so it is given per model. The
+oracle minimum is the number of upstream calls a perfect cache with a 300 s TTL that also
 coalesces in-flight duplicates would have made on the same schedule
 (``benchmarks.oracle``); ``amplification`` is the provider's calls over that minimum.
+``served_without_call`` is the share of OK answers served without a provider call, from
+ground truth (a lower bound, as the ``cache_hit_rate`` check computes it), or None when ground
+truth cannot give it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from benchmarks.op import Outcome
+from scenarios.checks.base import NotApplicableError, UndecidableError
+from scenarios.checks.cache import served_without_provider_call
 from scenarios.stored_run import StoredRun
 
 from .tables import client_requests
@@ -22,7 +28,8 @@ ORACLE_TTL_S = 300.0
 
 
 def provider_truth(run: StoredRun) -> dict[str, Any] | None:
-    """Totals, per-tenant and per-model counters with cost; None for a foreign target."""
+    """Totals, per-tenant, per-endpoint-kind and per-model counters with cost; None for a
+    target not wired to the simulated provider."""
     stats = run.provider
     if stats is None:
         return None
@@ -43,6 +50,10 @@ def provider_truth(run: StoredRun) -> dict[str, Any] | None:
         "tenants": [
             {"name": name, **counters(values)}
             for name, values in (stats.get("tenants") or {}).items()
+        ],
+        "endpoints": [
+            {"name": name, **counters(values)}
+            for name, values in (stats.get("endpoints") or {}).items()
         ],
         "models": models,
         "cost_usd": math.fsum(model["cost_usd"] for model in models),
@@ -76,7 +87,19 @@ def upstream(run: StoredRun) -> dict[str, Any]:
         "distinct_requests": oracle.get("distinct_requests"),
         "amplification": ratio(calls, minimum),
         "calls_per_client_request": ratio(calls, client),
+        "served_without_call": served_without_call(run),
     }
+
+
+def served_without_call(run: StoredRun) -> float | None:
+    """The share of the run's OK answers served without a provider call (a lower bound)."""
+    ok = run.table.ops["outcome"] == Outcome.OK
+    if not ok.any():
+        return None
+    try:
+        return served_without_provider_call(run, ok).share
+    except (NotApplicableError, UndecidableError):
+        return None
 
 
 def ratio(numerator: float | None, denominator: float | None) -> float | None:

@@ -1,7 +1,8 @@
 """The report as one self-contained HTML page: verdict, checks, charts and tables.
 
 Rendered from the report document only. The page loads nothing: the CSS sits in a
-``<style>`` block, the charts are inline SVG (see ``charts``), there is no script. Every
+``<style>`` block, the charts are inline SVG (see ``charts`` and ``timeline_charts``), there is
+no script. Every
 text from the report passes through ``html.escape``.
 """
 
@@ -12,10 +13,22 @@ from html import escape
 from typing import Any
 
 from .charts import latency_chart, rate_chart, spend_chart, upstream_chart
-from .views import TableView, checks_view, detail_views, run_line, testbed_line, verdict_text
+from .timeline_charts import client_signals_chart, provider_calls_chart
+from .views import (
+    NOT_APPLICABLE_TEXT,
+    TARGET_CONFIG_TITLE,
+    TableView,
+    checks_view,
+    detail_views,
+    not_applicable_line,
+    run_line,
+    target_config,
+    testbed_line,
+    verdict_text,
+)
 
 
-VERDICT_CLASSES = {"PASS": "pass", "FAIL": "fail"}
+VERDICT_CLASSES = {"PASS": "pass", "FAIL": "fail", NOT_APPLICABLE_TEXT: "not-applicable"}
 CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d2329;
        margin: 0 auto; max-width: 1100px; padding: 0 16px 32px; }
@@ -24,8 +37,8 @@ header.pass { border-color: #1a7f37; } header.fail { border-color: #cf222e; }
 h1 { margin: 0; font-size: 22px; } h2 { font-size: 17px; margin: 28px 0 8px; }
 .verdict { font-weight: 700; font-size: 18px; margin: 4px 0; }
 .pass .verdict, td.pass { color: #1a7f37; } .fail .verdict, td.fail { color: #cf222e; }
-.unknown .verdict, td.unknown { color: #9a6700; }
-td.pass, td.fail, td.unknown { font-weight: 700; }
+.unknown .verdict, td.unknown { color: #9a6700; } td.not-applicable { color: #57606a; }
+td.pass, td.fail, td.unknown, td.not-applicable { font-weight: 700; }
 section { overflow-x: auto; }
 table { border-collapse: collapse; font-size: 13px; }
 th, td { border: 1px solid #d0d7de; padding: 3px 8px; text-align: left; vertical-align: top; }
@@ -40,6 +53,10 @@ svg.chart { display: block; max-width: 100%; height: auto; font-size: 11px; }
 polyline.line { fill: none; stroke-width: 1.6; }
 .c0 { fill: #0969da; stroke: #0969da; } .c1 { fill: #bc4c00; stroke: #bc4c00; }
 .c2 { fill: #8250df; stroke: #8250df; } .c3 { fill: #1a7f37; stroke: #1a7f37; }
+.c4 { fill: #bf3989; stroke: #bf3989; } .c5 { fill: #4d5a66; stroke: #4d5a66; }
+line.line { stroke-width: 2; }
+.s-429 { stroke-dasharray: 7 3; } .s-5xx { stroke-dasharray: 2 3; }
+.s-other { stroke-dasharray: 9 3 2 3; }
 rect.bar, rect.swatch { stroke: none; }
 footer { margin-top: 32px; color: #57606a; font-size: 12px; }
 """
@@ -59,13 +76,23 @@ def render_html(report: Mapping[str, Any]) -> str:
         f'<p class="run">{escape(run_line(report))}</p>',
         "</header>",
     ]
+    legend = not_applicable_line(report)
+    files = target_config(report)
+    checks = table(checks_view(report))
+    if legend:
+        checks += f'\n<p class="note">{escape(legend)}</p>'
     sections = [
-        section("Checks", table(checks_view(report))),
+        section("Checks", checks),
         section("Latency over time", latency_chart(report)),
         section("Requests over time", rate_chart(report)),
+        section(
+            "What the gateway did upstream (provider ground truth)",
+            provider_calls_chart(report) + "\n" + client_signals_chart(report),
+        ),
         section("Tokens and cost (provider ground truth)", spend_chart(report)),
         section("Upstream calls vs the oracle minimum", upstream_chart(report)),
         *(section(view.title, table(view)) for view in detail_views(report)),
+        *([section(TARGET_CONFIG_TITLE, config_files(files))] if files else []),
     ]
     footer = (
         f"<footer><p>{escape(testbed_line(report))}</p>"
@@ -90,6 +117,14 @@ def render_html(report: Mapping[str, Any]) -> str:
             "</html>",
             "",
         ]
+    )
+
+
+def config_files(files: list[tuple[str, str]]) -> str:
+    """Each generated configuration file, named, as preformatted text."""
+    return "\n".join(
+        f"<p><code>{escape(name)}</code></p>\n<pre>{escape(content)}</pre>"
+        for name, content in files
     )
 
 

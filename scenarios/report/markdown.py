@@ -10,7 +10,17 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
-from .views import TableView, checks_view, detail_views, run_line, testbed_line, verdict_text
+from .views import (
+    TARGET_CONFIG_TITLE,
+    TableView,
+    checks_view,
+    detail_views,
+    not_applicable_line,
+    run_line,
+    target_config,
+    testbed_line,
+    verdict_text,
+)
 
 
 def render_markdown(report: Mapping[str, Any]) -> str:
@@ -20,10 +30,26 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     if scenario.get("description"):
         lines += [text(str(scenario["description"])), ""]
     lines += [text(run_line(report)), ""]
-    for view in (checks_view(report), *detail_views(report)):
+    lines += table(checks_view(report))
+    if legend := not_applicable_line(report):
+        lines += [f"_{text(legend)}_", ""]
+    for view in detail_views(report):
         lines += table(view)
+    lines += config_blocks(report)
     lines.append(text(testbed_line(report)))
     return "\n".join(lines) + "\n"
+
+
+def config_blocks(report: Mapping[str, Any]) -> list[str]:
+    """The target's generated configuration, one fenced block per file."""
+    files = target_config(report)
+    if not files:
+        return []
+    lines = [f"## {TARGET_CONFIG_TITLE}", ""]
+    for name, content in files:
+        fence = "~~~~" if "```" in content else "```"
+        lines += [f"`{text(name)}`:", "", fence, content.rstrip("\n"), fence, ""]
+    return lines
 
 
 def table(view: TableView) -> list[str]:

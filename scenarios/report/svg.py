@@ -210,3 +210,18 @@ def legend(x: float, y: float, names: Sequence[str], *, first_colour: int = 0) -
         )
         x += 24 + 7 * len(name)
     return elements
+
+
+def legend_column(
+    x: float, y: float, entries: Sequence[tuple[str, str]], *, row_height: float = 14
+) -> list[str]:
+    """A column of line samples, each with its CSS classes, and their names, from (x, y) down."""
+    elements = []
+    for index, (name, css_class) in enumerate(entries):
+        row = y + index * row_height
+        elements.append(
+            f'<line class="line {html.escape(css_class)}" x1="{x:.1f}" y1="{row - 4:.1f}" '
+            f'x2="{x + 18:.1f}" y2="{row - 4:.1f}"/>'
+            f'<text class="legend" x="{x + 24:.1f}" y="{row:.1f}">{html.escape(name)}</text>'
+        )
+    return elements

@@ -6,9 +6,20 @@ with their units, and leave escaping to the renderer.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from scenarios.checks.result import NOT_APPLICABLE
+
+from .timeline_tracks import (
+    client_tracks,
+    degraded_unreported,
+    fault_intervals,
+    horizon_s,
+    provider_tracks,
+)
 
 
 MISSING = "—"
@@ -56,11 +67,16 @@ def milliseconds(percentiles: Mapping[str, Any], keys: Sequence[str]) -> str:
     return " / ".join(number(None if v is None else v * 1e3) for v in values) + " ms"
 
 
+NOT_APPLICABLE_TEXT = "N/A"
+
+
 def validity_text(valid: object) -> str:
-    """A check's validity as PASS, FAIL or UNKNOWN."""
+    """A check's validity as PASS, FAIL, N/A (not applicable to the target) or UNKNOWN."""
     if valid is True:
         return "PASS"
-    return "FAIL" if valid is False else "UNKNOWN"
+    if valid is False:
+        return "FAIL"
+    return NOT_APPLICABLE_TEXT if valid == NOT_APPLICABLE else "UNKNOWN"
 
 
 def verdict_text(report: Mapping[str, Any]) -> str:
@@ -83,6 +99,17 @@ def checks_view(report: Mapping[str, Any]) -> TableView:
     )
     headers = ("Check", "Kind", "Verdict", "Observed", "Limit", "Details")
     return TableView("Checks", headers, rows, note="No checks ran.")
+
+
+def not_applicable_line(report: Mapping[str, Any]) -> str:
+    """What N/A means, when a check reads it; else empty."""
+    checks = report.get("checks") or ()
+    if not any(check.get("valid") == NOT_APPLICABLE for check in checks):
+        return ""
+    return (
+        f"{NOT_APPLICABLE_TEXT}: the target cannot give the check's figure (its details say "
+        "why); it neither passes nor fails the run."
+    )
 
 
 def summary_view(report: Mapping[str, Any]) -> TableView:
@@ -143,12 +170,15 @@ COUNTER_KEYS = ("requests", "errors", "prompt_tokens", "completion_tokens", "max
 COUNTER_HEADERS = ("Requests", "Errors", "Prompt tokens", "Completion tokens", "Max in flight")
 
 
-def provider_views(report: Mapping[str, Any]) -> tuple[TableView, TableView]:
-    """What the provider received per tenant, and per model with its cost."""
+def provider_views(report: Mapping[str, Any]) -> tuple[TableView, TableView, TableView]:
+    """What the provider received per tenant, per endpoint kind, and per model with its cost."""
     provider: Mapping[str, Any] = report.get("provider") or {}
-    tenants = tuple(
-        (str(row.get("name", "")), *(number(row.get(k)) for k in COUNTER_KEYS))
-        for row in provider.get("tenants") or ()
+    tenants, endpoints = (
+        tuple(
+            (str(row.get("name", "")), *(number(row.get(k)) for k in COUNTER_KEYS))
+            for row in provider.get(key) or ()
+        )
+        for key in ("tenants", "endpoints")
     )
     models = tuple(
         (
@@ -163,6 +193,12 @@ def provider_views(report: Mapping[str, Any]) -> tuple[TableView, TableView]:
     note = NO_PROVIDER if not provider else "The provider received no requests."
     return (
         TableView("Provider ground truth per tenant", ("Tenant", *COUNTER_HEADERS), tenants, note),
+        TableView(
+            "Provider ground truth per endpoint kind",
+            ("Endpoint", *COUNTER_HEADERS),
+            endpoints,
+            note,
+        ),
         TableView(
             "Provider ground truth per model", ("Model", *COUNTER_HEADERS, "Cost"), models, note
         ),
@@ -180,8 +216,54 @@ def upstream_view(report: Mapping[str, Any]) -> TableView:
         ("Distinct requests", number(upstream.get("distinct_requests"))),
         ("Amplification (provider calls / oracle minimum)", times(upstream.get("amplification"))),
         ("Provider calls per client request", number(upstream.get("calls_per_client_request"))),
+        (
+            "OK answers served without a provider call (at least)",
+            share(upstream.get("served_without_call")),
+        ),
     )
     return TableView("Upstream calls vs the oracle", ("Figure", "Value"), rows)
+
+
+SPARKLINE_WIDTH = 40
+"""At most this many characters (one per second of a shorter run)."""
+NO_DEGRADED = "The target flags no answer degraded (x-degraded is our gateway's header)."
+NO_TIMELINE = (
+    "No provider timeline: the target's upstream was not the simulated provider (or the run "
+    "is older than the timeline)."
+)
+
+
+def timeline_view(report: Mapping[str, Any]) -> TableView:
+    """Calls per second over time: the provider's by model and status, then the clients' 429
+    and degraded answers; with their peak, their rate outside and during faults, and a
+    sparkline over the run."""
+    provider = provider_tracks(report)
+    tracks = [*(provider or ()), *client_tracks(report)]
+    horizon = horizon_s(report)
+    faults = fault_intervals(report, horizon)
+    rows: list[tuple[str, ...]] = []
+    for track in tracks:
+        peak, at_s = track.peak()
+        side = "clients" if track.group == "clients" else "provider"
+        rows.append(
+            (
+                f"{side}: {track.name}",
+                number(sum(track.counts)),
+                f"{number(peak)} at {at_s:.0f} s",
+                number(track.per_s(faults, horizon, inside=False)),
+                number(track.per_s(faults, horizon, inside=True)),
+                track.sparkline(horizon, min(SPARKLINE_WIDTH, math.ceil(horizon))),
+            )
+        )
+    if provider is None:
+        rows.insert(0, ("provider", MISSING, MISSING, MISSING, MISSING, NO_TIMELINE))
+    if degraded_unreported(report):
+        rows.append(("clients: degraded answers", *[MISSING] * 4, NO_DEGRADED))
+    headers = (
+        "Series", "Total", "Peak per s", "Per s outside faults", "Per s during faults",
+        f"Over the run (0-{horizon:.0f} s)",
+    )  # fmt: skip
+    return TableView("Calls per second over time", headers, tuple(rows))
 
 
 def times(value: float | None) -> str:
@@ -242,6 +324,7 @@ def detail_views(report: Mapping[str, Any]) -> list[TableView]:
         group_view(report, "tenants", "Per tenant (as the client saw it)", "Tenant"),
         *provider_views(report),
         upstream_view(report),
+        timeline_view(report),
         faults_view(report),
         steady_state_view(report),
     ]
@@ -251,18 +334,32 @@ def run_line(report: Mapping[str, Any]) -> str:
     """Which target was loaded, how, when and for how long."""
     run: Mapping[str, Any] = report.get("run") or {}
     gateway = run.get("gateway")
+    target: Mapping[str, Any] = run.get("target") or {}
     parts = [f"Target {run.get('target_url') or MISSING}"]
     if gateway:
         parts.append(
             f"gateway profile {gateway.get('profile') or MISSING}, "
             f"{number(gateway.get('workers'))} worker(s)"
         )
+    elif target:
+        version = target.get("version") or "version unknown"
+        parts.append(f"{target.get('kind')} {target.get('name')} ({version})")
     parts += [
         f"started {run.get('started_at') or MISSING}",
         f"load of {with_unit(run.get('duration_s'), 's')}",
         f"run directory {run.get('path') or MISSING}",
     ]
     return "; ".join(parts) + "."
+
+
+def target_config(report: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The configuration files generated for a target that is not ours: (name, text)."""
+    target: Mapping[str, Any] = (report.get("run") or {}).get("target") or {}
+    config: Mapping[str, Any] = target.get("config") or {}
+    return [(str(name), str(text)) for name, text in config.items()]
+
+
+TARGET_CONFIG_TITLE = "Target configuration"
 
 
 def testbed_line(report: Mapping[str, Any]) -> str:

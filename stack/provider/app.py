@@ -15,7 +15,7 @@ from stack.provider.chat import chat_completions
 from stack.provider.config import ProviderConfig
 from stack.provider.embeddings import embeddings
 from stack.provider.errors import error_middleware
-from stack.provider.inbound import tenant
+from stack.provider.inbound import endpoint_kind, tenant
 from stack.provider.keys import REQUEST_ID, STARTED, STATE, TICKET
 from stack.provider.models import list_models, retrieve_model
 from stack.provider.state import ProviderState
@@ -28,7 +28,7 @@ CLIENT_GONE = 499
 def create_app(
     config: ProviderConfig, *, clock: Callable[[], float] = time.monotonic
 ) -> web.Application:
-    """A provider serving ``config``; ``clock`` drives the rate limits."""
+    """A provider serving ``config``; ``clock`` drives the rate limits and the stats' timeline."""
     app = web.Application(middlewares=[context_middleware, error_middleware])
     app[STATE] = ProviderState(config, clock=clock)
     app.router.add_post("/v1/chat/completions", chat_completions)
@@ -59,7 +59,7 @@ async def context_middleware(request: web.Request, handler: Handler) -> web.Stre
     request[STARTED] = asyncio.get_running_loop().time()
     if not request.path.startswith(API_PREFIX):
         return _with_id(await handler(request), request_id)
-    ticket = request.app[STATE].stats.begin(tenant(request))
+    ticket = request.app[STATE].stats.begin(tenant(request), endpoint_kind(request))
     request[TICKET] = ticket
     status = CLIENT_GONE
     try:

@@ -5,8 +5,10 @@ PUT    /_control/config   <- a ProviderConfig; rebuilds deployments and buckets
 GET    /_control/faults   -> {"default": FaultSpec | null, "models": {name: FaultSpec}}
 PUT    /_control/faults   <- a FaultSpec plus optional "model"; -> the faults
 DELETE /_control/faults   heals everything (or one model: ``?model=NAME``); -> the faults
-GET    /_control/stats    -> {"total": {...}, "tenants": {...}, "models": {...}}
-POST   /_control/reset    back to the start config; clears stats, faults, buckets; 204
+GET    /_control/stats    -> {"total": {...}, "tenants": {...}, "models": {...},
+                              "endpoints": {...}, "timeline": {...}}  (see ``stats``, ``timeline``)
+POST   /_control/reset    back to the start config; clears stats, faults, buckets; the
+                          timeline starts again; 204
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ async def delete_faults(request: web.Request) -> web.StreamResponse:
 
 
 async def get_stats(request: web.Request) -> web.StreamResponse:
-    """The ground-truth counters."""
+    """The ground-truth counters and the timeline of calls."""
     return json_response(request.app[STATE].stats.snapshot(), headers=NO_HEADERS)
 
 

@@ -1,4 +1,4 @@
-"""Reading requests: body size, JSON, validation, API key, tenant; common headers."""
+"""Reading requests: body size, JSON, validation, API key, tenant, endpoint kind; common headers."""
 
 from __future__ import annotations
 
@@ -86,6 +86,17 @@ def api_key(request: web.Request) -> str:
 def tenant(request: web.Request) -> str:
     """The tenant a request is counted for."""
     return request.headers.get("X-Tenant-Id") or "-"
+
+
+ENDPOINT_KINDS = {"/v1/chat/completions": "chat", "/v1/embeddings": "embeddings"}
+
+
+def endpoint_kind(request: web.Request) -> str:
+    """The kind of ``/v1/`` call a request is counted as: chat, embeddings, models or other."""
+    kind = ENDPOINT_KINDS.get(request.path)
+    if kind is not None:
+        return kind
+    return "models" if request.path.startswith("/v1/models") else "other"
 
 
 def common_headers(request: web.Request) -> dict[str, str]:

@@ -62,7 +62,7 @@ class ProviderState:
         self.clock = clock
         self._initial_config = config
         self.runtime = Runtime.build(config, clock=clock)
-        self.stats = Stats()
+        self.stats = Stats(clock=clock)
         self.faults = FaultState(seed=config.seed)
         self.latency = _latency_model(config.seed)
 
@@ -76,10 +76,11 @@ class ProviderState:
         self.runtime = Runtime.build(config, clock=self.clock)
 
     def reset(self) -> None:
-        """Back to the start: the initial config, fresh buckets, no stats, no faults."""
+        """Back to the start: the initial config, fresh buckets, no faults, no stats (the
+        timeline starts again now)."""
         config = self._initial_config
         self.runtime = Runtime.build(config, clock=self.clock)
-        self.stats = Stats()
+        self.stats = Stats(clock=self.clock)
         self.faults = FaultState(seed=config.seed)
         self.latency = _latency_model(config.seed)
 

@@ -1,16 +1,25 @@
 """Ground-truth counters: what the provider really received and produced.
 
-Counted per tenant (the ``X-Tenant-Id`` header, ``-`` when absent), per model
-and in total, for the ``/v1/`` API only. A request is in flight from the
-moment it is accepted until its response is finished, time spent waiting for
-a slot included. Completion tokens are those actually sent; embeddings count
-their input as prompt tokens. A request whose client went away before the
-status was sent is counted as 499.
+Counted per tenant (the ``X-Tenant-Id`` header, ``-`` when absent), per model,
+per endpoint kind (``chat``, ``embeddings``, ``models``, ``other``) and in
+total, for the ``/v1/`` API only, and over time (``timeline``). A request is in
+flight from the moment it is accepted until its response is finished, time
+spent waiting for a slot included. Completion tokens are those actually sent;
+embeddings count their input as prompt tokens. A request whose client went away
+before the status was sent is counted as 499.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from stack.provider.timeline import SeriesKey, Timeline
+
+
+NO_MODEL = "-"
+"""The model of a request refused before its model was known."""
 
 
 @dataclass(slots=True)
@@ -51,37 +60,71 @@ class Counters:
 
 
 class Stats:
-    """Counters in total, per tenant and per model."""
+    """Counters in total, per tenant, per model and per endpoint kind; and the timeline.
 
-    def __init__(self) -> None:
+    ``clock`` (the provider's monotonic clock) times arrivals on the timeline, which starts
+    when the stats are created.
+    """
+
+    def __init__(self, *, clock: Callable[[], float]) -> None:
+        self.clock = clock
         self.total = Counters()
         self.tenants: dict[str, Counters] = {}
         self.models: dict[str, Counters] = {}
+        self.endpoints: dict[str, Counters] = {}
+        self.timeline = Timeline(origin=clock(), origin_unix_s=time.time())
 
-    def begin(self, tenant: str) -> Ticket:
-        """Count a request that was just accepted."""
-        return Ticket(self, tenant)
+    def begin(self, tenant: str, endpoint: str) -> Ticket:
+        """Count a request to an ``endpoint`` kind that was just accepted."""
+        return Ticket(self, tenant, endpoint)
 
     def snapshot(self) -> dict[str, object]:
-        """A JSON-ready copy of every counter."""
+        """A JSON-ready copy of every counter and of the timeline."""
         return {
             "total": self.total.snapshot(),
-            "tenants": {name: c.snapshot() for name, c in sorted(self.tenants.items())},
-            "models": {name: c.snapshot() for name, c in sorted(self.models.items())},
+            "tenants": _snapshots(self.tenants),
+            "models": _snapshots(self.models),
+            "endpoints": _snapshots(self.endpoints),
+            "timeline": self.timeline.snapshot(),
         }
+
+
+def _snapshots(groups: dict[str, Counters]) -> dict[str, object]:
+    return {name: counters.snapshot() for name, counters in sorted(groups.items())}
+
+
+def _group(groups: dict[str, Counters], name: str) -> Counters:
+    counters = groups.get(name)
+    if counters is None:
+        counters = groups[name] = Counters()
+    return counters
 
 
 class Ticket:
     """One request being counted; its model is added once it is known."""
 
-    __slots__ = ("_groups", "_stats", "completion_tokens", "prompt_tokens")
+    __slots__ = (
+        "_arrived",
+        "_endpoint",
+        "_groups",
+        "_model",
+        "_stats",
+        "_tenant",
+        "completion_tokens",
+        "prompt_tokens",
+    )
 
-    def __init__(self, stats: Stats, tenant: str) -> None:
+    def __init__(self, stats: Stats, tenant: str, endpoint: str) -> None:
         self._stats = stats
-        tenant_counters = stats.tenants.get(tenant)
-        if tenant_counters is None:
-            tenant_counters = stats.tenants[tenant] = Counters()
-        self._groups = [stats.total, tenant_counters]
+        self._tenant = tenant
+        self._endpoint = endpoint
+        self._model = NO_MODEL
+        self._arrived = stats.clock()
+        self._groups = [
+            stats.total,
+            _group(stats.tenants, tenant),
+            _group(stats.endpoints, endpoint),
+        ]
         self.prompt_tokens = 0
         self.completion_tokens = 0
         for group in self._groups:
@@ -89,9 +132,8 @@ class Ticket:
 
     def set_model(self, model: str) -> None:
         """Count the request for ``model`` too."""
-        counters = self._stats.models.get(model)
-        if counters is None:
-            counters = self._stats.models[model] = Counters()
+        self._model = model
+        counters = _group(self._stats.models, model)
         counters.enter()
         self._groups.append(counters)
 
@@ -99,3 +141,5 @@ class Ticket:
         """The response is finished."""
         for group in self._groups:
             group.leave(status, self.prompt_tokens, self.completion_tokens)
+        key = SeriesKey(self._endpoint, self._model, self._tenant, str(status))
+        self._stats.timeline.add(key, self._arrived)

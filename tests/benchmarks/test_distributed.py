@@ -1,7 +1,9 @@
-"""Locust in distributed mode sends the engine's seeded schedule; its results become a history."""
+"""Locust in distributed mode sends the engine's seeded schedule; its results become a history,
+and the launcher prints the summary ``meltproof load`` prints."""
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import subprocess
@@ -13,13 +15,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+from rich.console import Console
 
 from benchmarks.arrivals import Arrivals, Constant
-from benchmarks.distributed.convert import convert_results
-from benchmarks.distributed.launch import run_distributed
+from benchmarks.distributed.convert import read_results, store
+from benchmarks.distributed.launch import main
 from benchmarks.hdr import DurationHistogram
 from benchmarks.history import read_history
 from benchmarks.op import ErrorKind, Outcome
+from benchmarks.summary_table import print_summary
 from benchmarks.workload import EndpointShare, TenantShare, Workload
 from stack.ports import ephemeral_port
 from stack.provider_control import ProviderControl
@@ -70,20 +74,24 @@ def provider(tmp_path: Path) -> Iterator[str]:
 
 @pytest.mark.integration
 def test_a_master_and_two_workers_send_every_scheduled_request_once(
-    provider: str, tmp_path: Path
+    provider: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     workload, duration_s = _workload(), 3.0
     workload_file = tmp_path / "workload.json"
     workload_file.write_text(json.dumps(workload.to_dict()))
-    path = run_distributed(
-        url=provider,
-        workload_file=workload_file,
-        duration_s=duration_s,
-        workers=2,
-        out_dir=tmp_path / "run",
-        api_key="sk-test",
-    )
-    history = read_history(path)
+    monkeypatch.setenv("MELTPROOF_API_KEY", "sk-test")
+    argv = ["--url", provider, "--workload", str(workload_file), "--duration", str(duration_s)]
+    assert main([*argv, "--workers", "2", "--out", str(tmp_path / "run")]) == 0
+    history = read_history(tmp_path / "run" / "history")
+    printed = capsys.readouterr()
+    summary = io.StringIO()
+    print_summary(Console(file=summary, highlight=False, soft_wrap=True), history.summary)
+    assert summary.getvalue() in printed.out
+    assert f"history: {tmp_path / 'run' / 'history'}" in printed.out
+    assert "all 120 requests reported" in printed.err
     schedule = workload.schedule(duration_s)
     ops = history.table.ops
     assert len(ops) == len(schedule) == 120
@@ -96,7 +104,8 @@ def test_a_master_and_two_workers_send_every_scheduled_request_once(
     assert history.plan.processes == 2
     assert history.meta["distributed"] == {"workers": 2, "pending_rows": 0, "silent_workers": []}
     assert history.table.models == ("fast",)
-    assert "sk-test" not in (tmp_path / "run" / "results.jsonl").read_text()
+    for written in ("results.jsonl", "plan.json", "history/run.json"):
+        assert "sk-test" not in (tmp_path / "run" / written).read_text()
 
     streams = ops[ops["endpoint"] == schedule.endpoints.index("chat_stream")]
     chats = ops[ops["endpoint"] == schedule.endpoints.index("chat")]
@@ -136,8 +145,8 @@ def _results_of_one_worker_of_two(path: Path, workload: Workload, duration_s: fl
     records = [
         {"kind": "plan", **plan, "target": {"base_url": "http://127.0.0.1:9", "timeout_s": 5.0}},
         {"kind": "start", "started_at": 1_700_000_000.0},
-        {"kind": "ops", "worker": 0, "models": ["fast"], "columns": columns},
-        {"kind": "done", "worker": 0, "sent": count, "itl_hdr": itl.encode()},
+        {"kind": "ops", "worker": 0, "sent": count, "models": ["fast"], "columns": columns},
+        {"kind": "done", "worker": 0, "itl_hdr": itl.encode()},
     ]
     path.write_text("".join(json.dumps(record) + "\n" for record in records))
     return count
@@ -147,7 +156,8 @@ def test_rows_of_a_worker_that_died_stay_pending_and_are_reported(tmp_path: Path
     workload, duration_s = _workload(rate_rps=10), 2.0
     results = tmp_path / "results.jsonl"
     reported = _results_of_one_worker_of_two(results, workload, duration_s)
-    collected = convert_results(results, tmp_path / "history")
+    collected = read_results(results)
+    store(collected, tmp_path / "history")
     history = read_history(tmp_path / "history")
     ops = history.table.ops
     assert len(ops) == 20
@@ -168,7 +178,46 @@ def test_rows_of_a_worker_that_died_stay_pending_and_are_reported(tmp_path: Path
 def test_only_the_locustfile_imports_locust_or_gevent() -> None:
     check = (
         "import sys, benchmarks.distributed, benchmarks.distributed.launch, "
-        "benchmarks.distributed.convert; "
+        "benchmarks.distributed.convert, scenarios.load_engines; "
         "assert not {'locust', 'gevent'} & set(sys.modules), sorted(sys.modules)"
     )
     subprocess.run([sys.executable, "-c", check], check=True, timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("workload_text", "options", "message"),
+    [
+        ("{", ["--workers", "1"], "cannot read the workload"),
+        (None, ["--workers", "0"], "need at least one worker"),
+        (None, ["--workers", "1", "--master-port", "0"], "TCP port"),
+    ],
+)
+def test_the_launcher_refuses_what_cannot_work_before_starting_anything(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    workload_text: str | None,
+    options: list[str],
+    message: str,
+) -> None:
+    workload_file = tmp_path / "workload.json"
+    workload_file.write_text(workload_text or json.dumps(_workload().to_dict()))
+    argv = ["--url", "http://127.0.0.1:9", "--workload", str(workload_file), "--duration", "1"]
+    with pytest.raises(SystemExit) as exited:
+        main([*argv, *options, "--out", str(tmp_path / "run")])
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_launcher_never_overwrites_a_history(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workload_file = tmp_path / "workload.json"
+    workload_file.write_text(json.dumps(_workload().to_dict()))
+    (tmp_path / "run" / "history").mkdir(parents=True)
+    argv = ["--url", "http://127.0.0.1:9", "--workload", str(workload_file), "--duration", "1"]
+    with pytest.raises(SystemExit) as exited:
+        main([*argv, "--workers", "1", "--out", str(tmp_path / "run")])
+    assert exited.value.code == 2
+    assert "exists; runs are never overwritten" in capsys.readouterr().err
+    assert [p.name for p in (tmp_path / "run").iterdir()] == ["history"]

@@ -75,7 +75,13 @@ async def test_reset_restores_the_start_config_and_clears_stats_faults_buckets(
     assert await control(client, "GET", "config") == start_config
     assert await control(client, "GET", "faults") == {"default": None, "models": {}}
     stats = await control(client, "GET", "stats")
-    assert stats == {"total": stats["total"], "tenants": {}, "models": {}}
+    assert stats == {
+        "total": stats["total"],
+        "tenants": {},
+        "models": {},
+        "endpoints": {},
+        "timeline": stats["timeline"] | {"series": []},
+    }
     assert stats["total"]["requests"] == 0
     assert (await post_json(client, "/v1/chat/completions", chat_body()))[0] == 200
 

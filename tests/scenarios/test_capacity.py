@@ -43,7 +43,7 @@ def test_when_every_rate_passes_capacity_is_censored_above(
     steady_chat: ScenarioSpec, tmp_path: Path
 ) -> None:
     found = find_capacity(
-        steady_chat, profile="hardened", out=tmp_path, low_rps=20, high_rps=40,
+        steady_chat, target="hardened", out=tmp_path, low_rps=20, high_rps=40,
         measure=passing_up_to(1000),
     )  # fmt: skip
     assert found.bracket == Bracket(passing_rps=40.0, failing_rps=None)
@@ -56,7 +56,7 @@ def test_when_the_lowest_rate_fails_capacity_is_censored_below(
     steady_chat: ScenarioSpec, tmp_path: Path
 ) -> None:
     found = find_capacity(
-        steady_chat, profile="hardened", out=tmp_path, low_rps=20, high_rps=40,
+        steady_chat, target="hardened", out=tmp_path, low_rps=20, high_rps=40,
         measure=passing_up_to(10),
     )  # fmt: skip
     assert found.bracket == Bracket(passing_rps=None, failing_rps=20.0)
@@ -69,7 +69,7 @@ def test_a_capacity_within_the_range_is_bracketed(
     steady_chat: ScenarioSpec, tmp_path: Path
 ) -> None:
     found = find_capacity(
-        steady_chat, profile="hardened", out=tmp_path, low_rps=20, high_rps=40,
+        steady_chat, target="hardened", out=tmp_path, low_rps=20, high_rps=40,
         measure=passing_up_to(33.3),
     )  # fmt: skip
     assert found.bracket == Bracket(passing_rps=32.5, failing_rps=35.0)
@@ -82,7 +82,7 @@ def test_capacity_json_records_both_bounds_and_the_censoring(
 ) -> None:
     for profile, capacity_rps in (("hardened", 1000.0), ("naive", 33.3), ("other", 10.0)):
         find_capacity(
-            steady_chat, profile=profile, out=tmp_path / profile, low_rps=20, high_rps=40,
+            steady_chat, target=profile, out=tmp_path / profile, low_rps=20, high_rps=40,
             measure=passing_up_to(capacity_rps),
         )  # fmt: skip
     stored = {
@@ -106,7 +106,7 @@ def test_a_result_set_keeps_a_lower_bound_and_skips_a_search_where_nothing_passe
 ) -> None:
     for profile, capacity_rps in (("hardened", 1000.0), ("naive", 10.0)):
         find_capacity(
-            steady_chat, profile=profile, out=tmp_path / profile, low_rps=20, high_rps=40,
+            steady_chat, target=profile, out=tmp_path / profile, low_rps=20, high_rps=40,
             measure=passing_up_to(capacity_rps),
         )  # fmt: skip
     found = load_result_set(tmp_path)

@@ -7,6 +7,7 @@ from run_support import fault, stored_run
 
 from benchmarks.op import CacheStatus, ErrorKind, Outcome
 from scenarios.checks import (
+    NOT_APPLICABLE,
     UNKNOWN,
     CacheHitRateCheck,
     DegradedRateCheck,
@@ -121,10 +122,10 @@ def test_cache_hit_rate_counts_coalesced_answers_by_default():
     assert (result.valid, result.observed) == (True, 0.5)
     strict = CacheHitRateCheck(min=0.5, count_coalesced=False).check(run)
     assert (strict.valid, strict.observed) == (False, 0.25)
-    assert "cache hits among 4 OK answers (whole run) = 25.00% < 50.00%" in strict.details
+    assert "x-cache hits among 4 OK answers (whole run) = 25.00% < 50.00%" in strict.details
 
 
-def test_cache_hit_rate_of_a_target_without_the_header_is_unknown():
+def test_cache_hit_rate_of_a_target_without_the_header_or_ground_truth_is_not_applicable():
     result = CacheHitRateCheck(min=0.1).check(cache_run(CacheStatus.NONE, CacheStatus.NONE))
-    assert result.valid == UNKNOWN
+    assert result.valid == NOT_APPLICABLE
     assert "x-cache" in result.details

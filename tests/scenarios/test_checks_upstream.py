@@ -8,6 +8,7 @@ from run_support import counters, provider_stats, stored_run
 
 from benchmarks.op import Outcome
 from scenarios.checks import (
+    NOT_APPLICABLE,
     UNKNOWN,
     CostPerRequestCheck,
     TenantInFlightCheck,
@@ -48,7 +49,7 @@ def test_tokens_per_request_divides_provider_tokens_by_requests_sent():
     assert TokensPerRequestCheck(max=149).check(run_with(STATS)).valid is False
 
 
-def test_provider_checks_without_provider_counters_are_unknown():
+def test_provider_checks_without_provider_counters_are_not_applicable():
     run = run_with(None)
     for check in (
         TokensPerRequestCheck(max=1),
@@ -58,7 +59,7 @@ def test_provider_checks_without_provider_counters_are_unknown():
         TenantTokensCheck(max={"acme": 1}),
     ):
         result = check.check(run)
-        assert result.valid == UNKNOWN
+        assert result.valid == NOT_APPLICABLE
         assert "no provider counters" in result.details
 
 

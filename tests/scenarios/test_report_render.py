@@ -8,13 +8,14 @@ from pathlib import Path
 
 from op_support import table_of
 from run_support import stored_run
-from test_report_document import sample_results, sample_run
+from test_report_document import PROVIDER_STATS, sample_results, sample_run
+from timeline_support import series, with_timeline
 
 from scenarios.report import build_report, render_html, render_markdown, write_reports
 
 
 VOID_TAGS = {"meta", "br", "hr", "img", "input", "link"}
-CHARTS = 4
+CHARTS = 6
 
 
 class StrictParser(HTMLParser):
@@ -75,7 +76,8 @@ def test_markdown_has_the_figures_tables_and_fault_log() -> None:
 
 
 def test_html_parses_and_has_one_svg_per_chart() -> None:
-    page = render_html(build_report(sample_run(), sample_results()))
+    run = replace(sample_run(), provider=with_timeline(series([3, 2]), **PROVIDER_STATS))
+    page = render_html(build_report(run, sample_results()))
     elements = parse(page).elements
     assert sum(tag == "svg" for tag, _ in elements) == CHARTS
     assert '<header class="fail">' in page
@@ -118,7 +120,8 @@ def test_empty_series_and_no_provider_render_notes_instead_of_charts() -> None:
     notes = re.findall(r'<p class="no-data">(.*?)</p>', page)
     assert len(notes) == CHARTS
     assert "no data" in notes[0]
-    assert "No provider ground truth" in notes[2]
+    assert "No provider timeline" in notes[2]
+    assert "No provider ground truth" in notes[4]
 
 
 def test_a_window_without_ended_requests_breaks_the_latency_line() -> None:

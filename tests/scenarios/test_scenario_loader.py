@@ -143,7 +143,7 @@ def test_faults_need_our_stack_and_must_start_within_the_load(tmp_path: Path) ->
     fault = "faults:\n  - at_s: 5\n    fault: {kind: link_down, link: redis}\n"
     assert "starts at or after the end" in error_of(write(tmp_path, MINIMAL + fault))
     url = MINIMAL + "target: {url: 'http://127.0.0.1:1'}\n" + fault.replace("at_s: 5", "at_s: 1")
-    assert "cannot have any" in error_of(write(tmp_path, url))
+    assert "a 'url' target needs 'stack'" in error_of(write(tmp_path, url))
 
 
 def test_a_key_given_twice_an_empty_file_and_a_list_are_refused(tmp_path: Path) -> None:

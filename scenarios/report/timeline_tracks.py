@@ -1,0 +1,134 @@
+"""The report's ``timeline`` as tracks: counts per bucket on the load's time axis.
+
+Read from the report document alone: one track per provider series (endpoint kind, model,
+status) and one per client signal (429 answers, degraded answers). A bucket sits at its middle,
+``start_s + (k + 0.5) * bucket_s`` seconds from the load's time zero; it is inside a fault
+window when its middle is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+Intervals = Sequence[tuple[float, float]]
+SPARKS = "▂▃▄▅▆▇█"
+EMPTY_SPARK = "·"
+
+
+@dataclass(frozen=True)
+class Track:
+    """Counts per bucket of one series; ``group`` is its model (provider) or ``clients``."""
+
+    name: str
+    group: str
+    status: str
+    start_s: float
+    bucket_s: float
+    counts: tuple[int, ...]
+
+    def peak(self) -> tuple[int, float]:
+        """The most calls in one bucket, and when that bucket began (the first such)."""
+        top = max(self.counts, default=0)
+        k = self.counts.index(top) if self.counts else 0
+        return top, max(self.start_s + k * self.bucket_s, 0.0)
+
+    def buckets(self, horizon_s: float) -> list[tuple[float, int]]:
+        """Each bucket whose middle lies in ``[0, horizon_s)``: its middle and its count,
+        zero after the series' last bucket."""
+        found = []
+        for k in range(math.ceil((horizon_s - self.start_s) / self.bucket_s)):
+            middle = self.start_s + (k + 0.5) * self.bucket_s
+            if 0 <= middle < horizon_s:
+                found.append((middle, self.counts[k] if k < len(self.counts) else 0))
+        return found
+
+    def per_s(self, intervals: Intervals, horizon_s: float, *, inside: bool) -> float | None:
+        """Mean calls per second over the buckets of ``[0, horizon_s)`` inside ``intervals``
+        (or outside them); None when there is no such bucket."""
+        chosen = [
+            value
+            for middle, value in self.buckets(horizon_s)
+            if any(a <= middle < b for a, b in intervals) == inside
+        ]
+        return sum(chosen) / (len(chosen) * self.bucket_s) if chosen else None
+
+    def sparkline(self, horizon_s: float, width: int) -> str:
+        """The counts over ``[0, horizon_s)`` in ``width`` characters, scaled to their peak."""
+        columns = [0] * width
+        for middle, value in self.buckets(horizon_s):
+            columns[min(int(middle / horizon_s * width), width - 1)] += value
+        top = max(columns)
+        return "".join(
+            SPARKS[math.ceil(v / top * len(SPARKS)) - 1] if v else EMPTY_SPARK for v in columns
+        )
+
+
+def provider_tracks(report: Mapping[str, Any]) -> list[Track] | None:
+    """A track per provider series; None when the run has no provider timeline."""
+    provider: Mapping[str, Any] | None = (report.get("timeline") or {}).get("provider")
+    if provider is None:
+        return None
+    return [
+        Track(
+            name=series_name(series),
+            group=str(series["model"]),
+            status=str(series["status"]),
+            start_s=float(provider["start_s"]),
+            bucket_s=float(provider["bucket_s"]),
+            counts=tuple(series["counts"]),
+        )
+        for series in provider.get("series") or ()
+    ]
+
+
+def series_name(series: Mapping[str, Any]) -> str:
+    """``gpt-4o 200``; ``chat (no model) 400`` for calls refused before their model was known."""
+    model = series["model"]
+    named = model if model != "-" else f"{series['endpoint']} (no model)"
+    return f"{named} {series['status']}"
+
+
+def client_tracks(report: Mapping[str, Any]) -> list[Track]:
+    """429 answers and (when the target flags them) degraded answers per second."""
+    clients: Mapping[str, Any] = (report.get("timeline") or {}).get("clients") or {}
+    signals = (("429 answers", "rate_limited", "429"), ("degraded answers", "degraded", "200"))
+    return [
+        Track(
+            name=name,
+            group="clients",
+            status=status,
+            start_s=float(clients["start_s"]),
+            bucket_s=float(clients["bucket_s"]),
+            counts=tuple(clients[key]),
+        )
+        for name, key, status in signals
+        if clients.get(key) is not None
+    ]
+
+
+def degraded_unreported(report: Mapping[str, Any]) -> bool:
+    """Whether the target flags no degraded answers (so the clients have no such track)."""
+    clients: Mapping[str, Any] = (report.get("timeline") or {}).get("clients") or {}
+    return "degraded" in clients and clients.get("degraded") is None
+
+
+def horizon_s(report: Mapping[str, Any]) -> float:
+    """The time axis's end, shared by every track: the load's duration, or the end of the last
+    bucket of any track if later."""
+    tracks = [*(provider_tracks(report) or ()), *client_tracks(report)]
+    run: Mapping[str, Any] = report.get("run") or {}
+    duration_s = float(run.get("duration_s") or 0.0)
+    last_end_s = max((t.start_s + len(t.counts) * t.bucket_s for t in tracks), default=0.0)
+    return max(duration_s, last_end_s, 1.0)
+
+
+def fault_intervals(report: Mapping[str, Any], horizon: float) -> list[tuple[float, float]]:
+    """Each fault's window in seconds; a fault never healed lasts to ``horizon``."""
+    return [
+        (float(f["started_s"]), horizon if f.get("ended_s") is None else float(f["ended_s"]))
+        for f in report.get("faults") or ()
+    ]

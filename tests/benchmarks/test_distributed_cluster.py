@@ -1,0 +1,75 @@
+"""Whatever ends a Locust run, every process it started is stopped and its logs stay behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.arrivals import Arrivals, Constant
+from benchmarks.distributed.cluster import DistributedRunError, LocustEngine, run_locust
+from benchmarks.plan import LoadPlan
+from benchmarks.processes import GeneratorProcessError
+from benchmarks.target import Target
+from benchmarks.workload import Workload
+from stack.ports import ephemeral_port
+from stack.process import child_pids
+
+
+WORKLOAD = Workload(arrivals=Arrivals(Constant(5.0), "regular"))
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.mark.integration
+async def test_a_master_whose_workers_never_all_come_fails_with_its_log(tmp_path: Path) -> None:
+    before = set(child_pids(os.getpid()))
+    plan = LoadPlan(WORKLOAD, 1.0, Target(f"http://127.0.0.1:{ephemeral_port()}"))
+    engine = LocustEngine(local_workers=1, remote_workers=1, wait_for_workers_s=1)
+    starts: list[float] = []
+    with pytest.raises(DistributedRunError) as caught:
+        await run_locust(plan, engine, tmp_path, on_start=starts.append)
+    assert isinstance(caught.value, GeneratorProcessError)  # a harness error to the runner
+    assert "Gave up waiting for workers" in str(caught.value)
+    assert f"all logs are in {tmp_path / 'logs'}" in str(caught.value)
+    assert sorted(p.name for p in (tmp_path / "logs").iterdir()) == ["master.log", "worker-0.log"]
+    assert starts == []
+    assert set(child_pids(os.getpid())) <= before
+
+
+@pytest.mark.integration
+def test_ctrl_c_stops_the_master_and_its_workers(tmp_path: Path) -> None:
+    workload = tmp_path / "workload.json"
+    workload.write_text(json.dumps(WORKLOAD.to_dict()))
+    argv = [
+        sys.executable, "-m", "benchmarks.distributed.launch",
+        "--url", f"http://127.0.0.1:{ephemeral_port()}", "--workload", str(workload),
+        "--duration", "5", "--workers", "1", "--remote-workers", "1",
+        "--out", str(tmp_path / "run"),
+    ]  # fmt: skip
+    launcher = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+    try:
+        assert launcher.stderr is not None
+        waiting = launcher.stderr.readline()
+        assert waiting.startswith("waiting 60 s for 1 worker(s) from other machines")
+        started = child_pids(launcher.pid)
+        launcher.send_signal(signal.SIGINT)
+        _, err = launcher.communicate(timeout=30)
+    finally:
+        launcher.kill()
+    assert launcher.returncode == 130
+    assert "interrupted; every process was stopped" in err
+    assert len(started) == 2  # the master and the local worker
+    assert all(_gone(pid) for pid in started)
+    assert not (tmp_path / "run" / "history").exists()
