@@ -113,7 +113,7 @@ def write_history(
         "started_at": result.started_at,
         "duration_s": plan.duration_s,
         "processes": plan.processes,
-        "target": asdict(plan.target) | {"api_key": None},
+        "target": stored_target(plan.target),
         "workload": without_api_keys(plan.workload.to_dict()),
         "testbed": testbed(),
         "tenants": list(table.tenants),
@@ -141,6 +141,11 @@ def write_history(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return LoadHistory(path, table, result.itl, plan, result.started_at, summary, meta)
+
+
+def stored_target(target: Target) -> dict[str, Any]:
+    """The target as stored: its API key and header values may be secrets and stay out."""
+    return asdict(target) | {"api_key": None, "headers": dict.fromkeys(target.headers, "")}
 
 
 def without_api_keys(workload: dict[str, Any]) -> dict[str, Any]:

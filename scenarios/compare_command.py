@@ -236,6 +236,18 @@ def ab_command(
     sys.exit(write_comparison(comparison, out, junit=junit))
 
 
+def _capacity_targets(profiles: Sequence[str], targets: Sequence[str]) -> list[str]:
+    """The targets to search, each under a label of its own."""
+    if profiles and targets:
+        raise click.UsageError("give --profile or --target, not both")
+    values = list(profiles or targets or ("naive", "hardened"))
+    labels = [label_of(value) for value in values]
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        raise click.UsageError(f"more than one target named {', '.join(repeated)}")
+    return values
+
+
 @click.command(name="capacity")
 @click.argument("scenario")
 @click.option(
@@ -243,10 +255,9 @@ def ab_command(
     "targets",
     metavar="TARGET",
     multiple=True,
-    default=["naive", "hardened"],
-    show_default=True,
     help="A target to search (repeatable): naive or hardened (our gateway), litellm or "
-    "portkey (built-in peers), or a YAML file with a scenario's target mapping.",
+    "portkey (built-in peers), or a YAML file with a scenario's target mapping.  "
+    "[default: naive and hardened]",
 )
 @click.option(
     "--profile",
@@ -305,7 +316,7 @@ def capacity_command(
     with interruptible():
         try:
             spec = load_one(scenario)
-            for value in profile or targets:
+            for value in _capacity_targets(profile, targets):
                 name = label_of(value)
                 found = find_capacity(
                     with_target(spec, value),

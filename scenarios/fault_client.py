@@ -5,21 +5,24 @@ directory) whose ``control.json`` names a live ``up`` process. Errors:
 
     FaultClientError
     ├── NoRunningStackError   no ``meltproof up`` serves faults there
-    └── FaultRefusedError     the endpoint refused (``status``) or did not answer (None)
+    └── FaultRefusedError     the endpoint refused (``status``), did not answer, or gave an
+                              answer that is not its own (None)
 """
 
 from __future__ import annotations
 
 import json
-import os
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
+from pydantic import BaseModel, ValidationError
+
+from stack.http_json import JsonApiClient
+from stack.pids import pid_alive
+
 from .active_faults import ActiveFault, Added
-from .fault_control import CONTROL_FILE, AddFault, ControlFile
+from .fault_control import CONTROL_FILE, AddFault, ControlFile, validation_problems
 
 
 RUNS_DIR = Path(".meltproof") / "runs"
@@ -36,7 +39,8 @@ class NoRunningStackError(FaultClientError):
 
 
 class FaultRefusedError(FaultClientError):
-    """The fault control refused a request (``status``), or did not answer (None)."""
+    """The fault control refused a request (``status``), did not answer, or answered what it
+    never answers (None)."""
 
     def __init__(self, status: int | None, message: str) -> None:
         self.status = status
@@ -68,21 +72,11 @@ def _running(run_dir: Path) -> ControlFile:
         ) from None
     except (OSError, ValueError) as exc:
         raise NoRunningStackError(f"{run_dir}: cannot read {CONTROL_FILE}: {exc}") from None
-    if not _alive(control.pid):
+    if not pid_alive(control.pid):
         raise NoRunningStackError(
             f"{run_dir}: its `meltproof up` (pid {control.pid}) is no longer running"
         )
     return control
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # another user's process
-    return True
 
 
 def _mtime(path: Path) -> float:
@@ -92,61 +86,72 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-class FaultControlClient:
+class FaultControlClient(JsonApiClient):
     """The fault control of the running ``up`` of ``run_dir``."""
 
     def __init__(
         self, run_dir: Path, control: ControlFile, *, timeout_s: float = TIMEOUT_S
     ) -> None:
+        super().__init__(control.url, timeout_s=timeout_s)
         self.run_dir = run_dir
         self.control = control
-        self._timeout_s = timeout_s
 
     def add(self, order: AddFault) -> Added:
         """Inject a fault."""
-        answer = self._request("POST", "/faults", order.model_dump(mode="json"))
-        replaced = answer["replaced"]
-        return Added(ActiveFault(**answer["fault"]), ActiveFault(**replaced) if replaced else None)
+        answer = self._answer(_AddedAnswer, "POST", "/faults", order.model_dump(mode="json"))
+        return Added(answer.fault, answer.replaced)
 
     def active(self) -> list[ActiveFault]:
         """The active faults, oldest first."""
-        return [ActiveFault(**fault) for fault in self._request("GET", "/faults")["faults"]]
+        return self._answer(_FaultsAnswer, "GET", "/faults").faults
 
     def clear(self, name: str) -> ActiveFault:
         """Heal one fault."""
-        return ActiveFault(**self._request("DELETE", "/faults/" + quote(name, safe=""))["fault"])
+        return self._answer(_FaultAnswer, "DELETE", "/faults/" + quote(name, safe="")).fault
 
     def clear_all(self) -> list[ActiveFault]:
         """Heal every fault; those whose heal failed carry ``error``."""
-        return [ActiveFault(**fault) for fault in self._request("DELETE", "/faults")["faults"]]
+        return self._answer(_FaultsAnswer, "DELETE", "/faults").faults
 
-    def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        request = urllib.request.Request(  # noqa: S310 - the loopback URL of our own `up`
-            self.control.url + path,
-            data=None if body is None else json.dumps(body).encode(),
-            method=method,
-            headers={
-                "Authorization": f"Bearer {self.control.token}",
-                "Content-Type": "application/json",
-            },
-        )
+    def _answer(
+        self, shape: type[_Answer], method: str, path: str, body: dict[str, Any] | None = None
+    ) -> _Answer:
+        """The answer to a request, read as ``shape``; ``FaultRefusedError`` if it is not."""
+        answer = self._request(method, path, body)
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout_s) as response:  # noqa: S310
-                return json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            raise FaultRefusedError(exc.code, _error_of(exc)) from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise FaultRefusedError(
-                None,
-                f"the fault control of `meltproof up` (pid {self.control.pid}) at"
-                f" {self.control.url} does not answer: {exc}",
+            return shape.model_validate(answer)
+        except ValidationError as exc:
+            problems = "; ".join(validation_problems(exc))
+            raise self._unanswered(
+                method, self.base_url + path, f"an unexpected answer: {problems}"
             ) from None
 
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.control.token}"}
 
-def _error_of(exc: urllib.error.HTTPError) -> str:
-    """The ``error`` of an error answer, else its status and text."""
-    text = exc.read().decode(errors="replace")
-    try:
-        return str(json.loads(text)["error"])
-    except (ValueError, KeyError, TypeError):
-        return f"HTTP {exc.code}: {text.strip()}"
+    def _refused(self, method: str, url: str, status: int, text: str) -> Exception:  # noqa: ARG002 - the base's signature
+        """The ``error`` of an error answer (it names the fault), else its status and text."""
+        try:
+            return FaultRefusedError(status, str(json.loads(text)["error"]))
+        except (ValueError, KeyError, TypeError):
+            return FaultRefusedError(status, f"HTTP {status}: {text}")
+
+    def _unanswered(self, method: str, url: str, reason: str) -> Exception:
+        who = f"the fault control of `meltproof up` (pid {self.control.pid})"
+        return FaultRefusedError(None, f"{who}: {method} {url}: {reason}")
+
+
+_Answer = TypeVar("_Answer", bound=BaseModel)
+
+
+class _FaultAnswer(BaseModel):
+    fault: ActiveFault
+
+
+class _FaultsAnswer(BaseModel):
+    faults: list[ActiveFault]
+
+
+class _AddedAnswer(BaseModel):
+    fault: ActiveFault
+    replaced: ActiveFault | None

@@ -171,7 +171,7 @@ def add(
     order = AddFault(fault=parse_fault(kind, fields), name=name, for_s=for_s)
     with _harness_errors():
         added = connect(run_dir).add(order)
-    limit = "until cleared" if for_s is None else f"for {_duration(for_s)}"
+    limit = "until cleared" if for_s is None else f"for {duration(for_s)}"
     console.print(f"injected {added.fault.name}: {escape(added.fault.summary)} ({limit})")
     if added.replaced is not None:
         console.print(f"  in place of {added.replaced.name}: {escape(added.replaced.summary)}")
@@ -191,8 +191,8 @@ def list_active(run_dir: Path | None) -> None:
         return
     table = Table("name", "age", "left", "fault", box=None, pad_edge=False)
     for item in active:
-        left = "until cleared" if item.remaining_s is None else _duration(item.remaining_s)
-        table.add_row(item.name, _duration(item.age_s), left, escape(item.summary))
+        left = "until cleared" if item.remaining_s is None else duration(item.remaining_s)
+        table.add_row(item.name, duration(item.age_s), left, escape(item.summary))
     console.print(table)
     for item in active:
         if item.error:
@@ -230,13 +230,13 @@ def _reported(item: ActiveFault) -> bool:
     if item.error:
         errors.print(f"[bold red]not healed:[/] {item.name}: {escape(item.error)}")
         return False
-    console.print(f"healed {item.name} after {_duration(item.age_s)}: {escape(item.summary)}")
+    console.print(f"healed {item.name} after {duration(item.age_s)}: {escape(item.summary)}")
     return True
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     """``0.5 s`` (tenths below ``TENTHS_BELOW_S``), ``42 s``, ``3 min 05 s``."""
-    if seconds < TENTHS_BELOW_S:
+    if round(seconds, 1) < TENTHS_BELOW_S:  # 9.96 s is 10 s, not 10.0 s
         return f"{seconds:.1f} s"
     minutes, whole = divmod(round(seconds), 60)
     return f"{minutes} min {whole:02d} s" if minutes else f"{whole} s"

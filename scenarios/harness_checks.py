@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .checks import NOT_APPLICABLE, UNKNOWN, CheckResult, Validity
+from .checks.result import HARNESS_KIND, STEADY_STATE_KIND
 from .stored_run import StoredRun
 
 
@@ -48,7 +49,9 @@ def _steady_after(outcome: Mapping[str, Any]) -> CheckResult:
         details = "the probe after the load could not decide: " + (
             ", ".join(undecided) or "no checks"
         )
-    return CheckResult(name="steady_state_after", kind="steady_state", valid=valid, details=details)
+    return CheckResult(
+        name="steady_state_after", kind=STEADY_STATE_KIND, valid=valid, details=details
+    )
 
 
 def _faults_applied(run: StoredRun, planned_events: int) -> CheckResult:
@@ -65,7 +68,7 @@ def _faults_applied(run: StoredRun, planned_events: int) -> CheckResult:
     if problems:
         return CheckResult(
             name="faults_applied",
-            kind="harness",
+            kind=HARNESS_KIND,
             valid=UNKNOWN,
             observed=float(len(problems)),
             unit="count",
@@ -74,7 +77,7 @@ def _faults_applied(run: StoredRun, planned_events: int) -> CheckResult:
         )
     return CheckResult(
         name="faults_applied",
-        kind="harness",
+        kind=HARNESS_KIND,
         valid=True,
         observed=float(len(run.faults)),
         unit="count",
@@ -85,7 +88,7 @@ def _faults_applied(run: StoredRun, planned_events: int) -> CheckResult:
 def _generator(harness: Mapping[str, Any]) -> CheckResult:
     shortfall = harness.get("shortfall")
     if shortfall:
-        return CheckResult(name="generator", kind="harness", valid=UNKNOWN, details=shortfall)
+        return CheckResult(name="generator", kind=HARNESS_KIND, valid=UNKNOWN, details=shortfall)
     return CheckResult(
-        name="generator", kind="harness", valid=True, details="the load kept to its schedule"
+        name="generator", kind=HARNESS_KIND, valid=True, details="the load kept to its schedule"
     )

@@ -36,8 +36,8 @@ from .loader import builtin_names
 from .matrix import Cell, Column, build_document, cell_of_outcome
 from .matrix_render import cell_line, cell_name, junit_suites, markdown, page, title
 from .run_command import EXIT_PASS, EXIT_SLO_FAILED, default_runs_dir, load_all, run_with_progress
-from .runner import HARNESS_ERRORS, NotApplicableError, RunOptions, SteadyStateError
-from .schema import ScenarioSpec, SuiteError
+from .runner import HARNESS_ERRORS, RunOptions, SteadyStateError
+from .schema import ScenarioSpec, SuiteError, UnfitTargetError
 from .target_option import DEFAULT_MATRIX, label_of, with_target
 
 
@@ -213,7 +213,7 @@ def _run_cell(spec: ScenarioSpec, column: Column, place: RunPlace) -> Cell:
     options = RunOptions(place.out / column.label / spec.name, engine=place.engine)
     try:
         outcome = run_with_progress(with_target(spec, column.value), options)
-    except (NotApplicableError, SuiteError) as exc:
+    except UnfitTargetError as exc:
         cell = Cell("n/a", str(exc))
     except SteadyStateError as exc:
         cell = Cell("fail", f"steady state failed before the faults: {exc}")

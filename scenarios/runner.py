@@ -1,13 +1,17 @@
 """Run one scenario: bring the target up, probe steady state, load with faults, check, report.
 
-1. Our gateway: the stack starts with the scenario's provider config, the gateway in its
-   profile with one tenant (and key) per workload tenant, and the copilot corpus when the
-   workload clicks copilot endpoints. A foreign URL: nothing is started.
+1. The target (``wiring``): our gateway, or a command or built-in peer wired through the
+   links, on a stack of the run's own with the scenario's provider config, one tenant (and
+   key) per workload tenant for ours, and the copilot corpus when the workload clicks copilot
+   endpoints; or a gateway at a URL, bare, or pointed at the links of a stack that
+   ``meltproof up --no-gateway`` runs (whose provider takes the scenario's config for the
+   run). A scenario that asks for what the target lacks is refused before anything starts
+   (``UnfitTargetError``).
 2. The steady-state probe must pass, else the run stops (``SteadyStateError``).
 3. The provider's counters are reset and (our own) Redis is emptied, so that the ground truth
-   and the cache belong to this run; then the load runs open-loop with the fault timeline
-   beside it, on the same time zero. Every fault is healed in a ``finally`` and Toxiproxy is
-   reset (``faults.run_timeline``).
+   and the cache belong to this run; then the load runs open-loop (this machine's engine or
+   Locust workers) with the fault timeline beside it, on the same time zero. Every fault is
+   healed in a ``finally`` (``faults.run_timeline``).
 4. The provider's ground truth is read, the probe runs again, the history is stored with
    everything checks need (also when the generator fell behind or a heal failed: those become
    ``unknown`` verdicts), the checks run and the reports are written.
@@ -17,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -46,11 +49,12 @@ from .harness_checks import harness_results
 from .load_engines import AsyncioEngine, LoadEngine, run_with_engine
 from .probe import probe
 from .provenance import code_provenance
+from .redaction import stored_scenario
 from .report import ReportPaths, verdict_of, write_reports
-from .schema import ScenarioSpec, SuiteError
+from .schema import ScenarioSpec, SuiteError, UnfitTargetError
 from .stored_run import RUN_KEY, StoredRun, read_run
 from .target_setup import command_of, foreign_api_keys, gateway_config, peer_routes, provider_config
-from .wiring import Wiring, refuse_unfelt_faults, stack_wiring, target_facts, url_wiring
+from .wiring import Wiring, stack_wiring, target_facts, url_wiring
 
 
 Say = Callable[[str], None]
@@ -62,10 +66,6 @@ class SteadyStateError(Exception):
 
 class HarnessError(Exception):
     """The harness could not run the scenario (not a verdict on the target)."""
-
-
-class NotApplicableError(HarnessError):
-    """The scenario cannot run against this target (it asks for what the target lacks)."""
 
 
 HARNESS_ERRORS: tuple[type[BaseException], ...] = (
@@ -162,7 +162,7 @@ def scenario_stack(
         yield None
         return
     if needs_corpus(spec) and target.gateway is None:
-        raise NotApplicableError(
+        raise UnfitTargetError(
             f"{spec.name} clicks the copilot endpoints, which only meltproof's gateway serves"
         )
     if needs_corpus(spec) and options.environ.get("DATABASE_URL"):
@@ -172,8 +172,6 @@ def scenario_stack(
         )
     options.out_dir.mkdir(parents=True, exist_ok=True)
     command = _command_of(spec, options, say)
-    if command is not None:
-        refuse_unfelt_faults(spec, command.links_used())
     config = StackConfig.from_env(
         options.out_dir / "stack",
         environ=options.environ,
@@ -233,13 +231,44 @@ def _run(
     progress: Progress | None,
 ) -> RunOutcome:
     wiring = _wiring(spec, options, stack)
+    with _scenario_provider(spec, wiring, say):
+        return _run_wired(spec, options, stack, wiring, say, progress)
+
+
+@contextlib.contextmanager
+def _scenario_provider(spec: ScenarioSpec, wiring: Wiring, say: Say) -> Iterator[None]:
+    """On a stack another process runs, the scenario's provider config for the run's length,
+    the stack's own restored afterwards (a stack this run started has it from the start)."""
+    if not wiring.attached or wiring.provider is None or spec.provider is None:
+        yield
+        return
+    provider = wiring.provider
+    previous = provider.config()
+    say("the stack's provider takes the scenario's config for the run")
+    provider.set_config(spec.provider.model_dump(mode="json"))
+    try:
+        yield
+    finally:
+        provider.set_config(previous)
+
+
+def _run_wired(
+    spec: ScenarioSpec,
+    options: RunOptions,
+    stack: Stack | None,
+    wiring: Wiring,
+    say: Say,
+    progress: Progress | None,
+) -> RunOutcome:
+    """The run itself, once the target is wired (see the module docstring)."""
     plan = LoadPlan(
         workload=spec.workload.build(seed=spec.seed, api_keys=dict(wiring.api_keys)),
         duration_s=spec.duration_s,
         target=Target(wiring.base_url, timeout_s=spec.target.timeout_s, headers=wiring.headers),
     )
     steady: dict[str, Any] = {}
-    target = spec.target.model_dump(mode="json", exclude_none=True)
+    scenario = stored_scenario(spec)
+    target = scenario["target"]
     if spec.steady_state.enabled:
         say("steady state: probing before the load")
         steady["before"] = before = probe(
@@ -264,7 +293,7 @@ def _run(
         )
     ours = stack is not None and stack.gateway_command is None
     recorded = {
-        "scenario": json.loads(spec.model_dump_json()),
+        "scenario": scenario,
         "faults": [r.to_window_dict(result.started_at) for r in records],
         "provider": provider_stats,
         "prices": {name: p.model_dump() for name, p in spec.all_prices().items()},
@@ -328,8 +357,11 @@ async def _load_with_faults(
 
 
 def _fresh_ground_truth(wiring: Wiring, stack: Stack | None, say: Say) -> None:
-    """Zero the provider's counters and empty Redis (only one this run started)."""
-    if wiring.provider is not None:
+    """Zero the provider's counters and empty Redis (only one this run started). The provider
+    of a stack another process runs keeps its config and faults (``meltproof fault``'s)."""
+    if wiring.provider is not None and wiring.attached:
+        wiring.provider.clear_stats()
+    elif wiring.provider is not None:
         wiring.provider.reset()
     if stack is None:
         return

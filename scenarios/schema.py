@@ -12,10 +12,12 @@ from typing import Any, Literal, Self
 from pydantic import ConfigDict, Field, model_validator
 
 from faults import FaultEvent
+from faults.process.base import ProcessFault
 from faults.reach import link_of
 from reference_impl.config import DEFAULT_MODELS
 from stack import links
 from stack.gateway_command import AuthMode, links_in
+from stack.peers import peer_links
 from stack.provider.config import ProviderConfig
 
 from .checks import CheckSpec, ErrorRateCheck
@@ -120,8 +122,8 @@ class CommandTarget(Strict):
 class TargetSpec(Strict):
     """The system under test: ours, a command, a built-in peer, or a URL.
 
-    A fault acts only on a link the target uses (known from the placeholders it is given):
-    a fault on any other link is refused before anything starts.
+    A fault acts only on a link the target uses (``known_links``): a fault on any other link
+    is refused when the scenario is read, before anything is installed or started.
     """
 
     gateway: GatewayTarget | None = None
@@ -153,17 +155,17 @@ class TargetSpec(Strict):
             raise ValueError("'uses' needs 'stack': the run dir of the stack whose links it uses")
         return self
 
-    def known_links(self) -> frozenset[str] | None:
-        """The links the target uses, where the scenario alone tells (None: a peer's adapter
-        tells)."""
+    def known_links(self) -> frozenset[str]:
+        """The links the target uses: all of them for ours, those a command is given, those a
+        peer's adapter wires, the ``uses`` of a url."""
+        if self.peer is not None:
+            return peer_links(self.peer)
         if self.gateway is not None:
             return frozenset(links.LINKS)
         if self.command is not None:
             command = self.command
             return links_in([*command.argv, *command.env.values(), *command.headers.values()])
-        if self.url is not None:
-            return frozenset(self.uses)
-        return None
+        return frozenset(self.uses)
 
     @property
     def label(self) -> str:
@@ -239,8 +241,24 @@ class ScenarioSpec(Strict):
                 "faults act on the links of a stack meltproof runs; a 'url' target needs "
                 "'stack' (the run dir of meltproof up --no-gateway) and 'uses' to have any"
             )
-        used = self.target.known_links()
-        unfelt = unfelt_fault(self.faults, used, self.target.label) if used is not None else None
+        url_process = [
+            e.name for e in self.faults if self.target.url and isinstance(e.fault, ProcessFault)
+        ]
+        if url_process:
+            raise ValueError(
+                f"fault {url_process[0]!r} acts on a process of the stack, which only the "
+                "meltproof up that started it can signal; a 'url' target takes link and "
+                "provider faults (meltproof fault add acts on that stack's processes)"
+            )
+        command = self.target.command
+        if command is not None and command.auth.mode == "key_per_tenant":
+            keyless = [t.name for t in self.workload.tenants if t.name not in command.auth.keys]
+            if keyless:
+                raise ValueError(
+                    f"target.command.auth.keys has no key for tenant {keyless[0]!r} of the "
+                    "workload, whose requests would all be refused"
+                )
+        unfelt = unfelt_fault(self.faults, self.target.known_links(), self.target.label)
         if unfelt:
             raise ValueError(unfelt)
         late = [f.name or f.fault.kind for f in self.faults if f.at_s >= self.duration_s]
@@ -255,6 +273,11 @@ class ScenarioSpec(Strict):
 
 class SuiteError(Exception):
     """A scenario file or suite that cannot be used; the message names file, line and field."""
+
+
+class UnfitTargetError(SuiteError):
+    """The scenario cannot run against this target: it asks for what the target lacks (a
+    fault on a link the target does not use, endpoints only meltproof's gateway serves)."""
 
 
 def json_schema() -> dict[str, Any]:

@@ -16,7 +16,15 @@ import click
 import yaml
 from pydantic import ValidationError
 
-from .schema import PeerName, Profile, ScenarioSpec, SuiteError, TargetSpec
+from .schema import (
+    PeerName,
+    Profile,
+    ScenarioSpec,
+    SuiteError,
+    TargetSpec,
+    UnfitTargetError,
+    unfelt_fault,
+)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,10 +40,15 @@ HELP = (
 
 
 def with_target(spec: ScenarioSpec, value: str) -> ScenarioSpec:
-    """``spec`` aimed at the target ``value`` names; ``SuiteError`` if that does not fit."""
+    """``spec`` aimed at the target ``value`` names: ``UnfitTargetError`` if the scenario
+    cannot run against it, ``SuiteError`` if ``value`` names no valid target."""
     data = spec.model_dump(mode="json", exclude_unset=True)
     data["target"] = _target_data(spec, value)
     try:
+        target = TargetSpec.model_validate(data["target"])
+        unfelt = unfelt_fault(spec.faults, target.known_links(), target.label)
+        if unfelt:
+            raise UnfitTargetError(f"{spec.name}: {unfelt}")
         return ScenarioSpec.model_validate(data)
     except ValidationError as exc:
         raise SuiteError(f"{spec.name} with target {value}: {_first_error(exc)}") from None

@@ -25,11 +25,7 @@ from .console import console as _console
 from .console import errors as _errors
 from .fault_control import FaultControl
 from .interrupts import interrupt_on_signals
-
-
-def _default_run_dir() -> Path:
-    """``.meltproof/runs/<UTC time>`` below the current directory."""
-    return Path(".meltproof") / "runs" / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+from .run_command import default_runs_dir
 
 
 _port = click.IntRange(1, 65535)
@@ -97,7 +93,7 @@ def up(
     """
     interrupt_on_signals()
     config = StackConfig.from_env(
-        (run_dir or _default_run_dir()).resolve(),
+        (run_dir or default_runs_dir()).resolve(),
         provider_config=provider_config,
         ports=Ports(
             postgres=postgres_port,

@@ -23,7 +23,7 @@ from stack import Stack
 from stack.attached import AttachedStack
 from stack.provider_control import ProviderControl
 
-from .schema import ScenarioSpec, SuiteError, unfelt_fault
+from .schema import ScenarioSpec, SuiteError
 
 
 @dataclass(frozen=True)
@@ -38,13 +38,8 @@ class Wiring:
     """The simulated provider behind the target, whose counters judge it (None: not wired)."""
     gateway_pid: int | None = None
     """The target's process, when this run started it (its CPU time is measured)."""
-
-
-def refuse_unfelt_faults(spec: ScenarioSpec, used: frozenset[str]) -> None:
-    """``SuiteError`` naming the first fault that acts on a link the target does not use."""
-    unfelt = unfelt_fault(spec.faults, used, spec.target.label)
-    if unfelt:
-        raise SuiteError(f"{spec.name}: {unfelt}")
+    attached: bool = False
+    """Whether the stack behind the target belongs to another process (``meltproof up``)."""
 
 
 def stack_wiring(stack: Stack, keys: Mapping[str, str]) -> Wiring:
@@ -74,6 +69,7 @@ def url_wiring(spec: ScenarioSpec, keys: Mapping[str, str], cwd: Path) -> Wiring
         api_keys=keys,
         faults=FaultContext(toxiproxy=attached.toxiproxy, provider=attached.provider),
         provider=attached.provider,
+        attached=True,
     )
 
 

@@ -1,7 +1,7 @@
 """The real stack on loopback: PostgreSQL+pgvector, Redis, Toxiproxy, the provider, the gateway.
 
 with start_stack(StackConfig.from_env(run_dir)) as stack:
-    stack.endpoints.gateway          # http://127.0.0.1:PORT
+    stack.endpoints.gateway          # http://127.0.0.1:PORT (None with start_gateway=False)
     stack.toxiproxy.add_toxic(links.REDIS, Toxic("slow", "latency", attributes={...}))
 """
 

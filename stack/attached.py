@@ -8,12 +8,11 @@ provider through the endpoints recorded there. The processes themselves belong t
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from .errors import StackError
+from .pids import pid_alive
 from .provider_control import ProviderControl
 from .stack import Endpoints
 from .toxiproxy import ToxiproxyClient
@@ -25,8 +24,6 @@ class AttachedStack:
 
     run_dir: Path
     endpoints: Endpoints
-    services: dict[str, Any]
-    """The services as ``stack.json`` records them (name, source, version, pid)."""
 
     @classmethod
     def open(cls, run_dir: Path) -> AttachedStack:
@@ -41,11 +38,11 @@ class AttachedStack:
                 f"{path} is not the record of a running stack ({exc}); give the run dir that "
                 "meltproof up printed"
             ) from exc
-        if not _alive(pid):
+        if not pid_alive(pid):
             raise StackError(
                 f"the stack of {run_dir} is not running (its meltproof up, pid {pid}, is gone)"
             )
-        return cls(run_dir, endpoints, dict(document.get("services") or {}))
+        return cls(run_dir, endpoints)
 
     @property
     def toxiproxy(self) -> ToxiproxyClient:
@@ -56,13 +53,3 @@ class AttachedStack:
     def provider(self) -> ProviderControl:
         """The simulated provider's control API."""
         return ProviderControl(self.endpoints.provider)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -12,7 +12,10 @@ from .errors import ControlApiError
 
 
 class JsonApiClient:
-    """A client of one JSON API at ``base_url``; failures raise the subclass's ``error``."""
+    """A client of one JSON API at ``base_url``; failures raise the subclass's ``error``.
+
+    A subclass may add headers (``_headers``) and raise errors of its own (``_refused``,
+    ``_unanswered``)."""
 
     error: ClassVar[type[ControlApiError]] = ControlApiError
 
@@ -25,14 +28,32 @@ class JsonApiClient:
         url = self.base_url + path
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(  # noqa: S310 - the stack's own loopback services
-            url, data=data, method=method, headers={"Content-Type": "application/json"}
+            url,
+            data=data,
+            method=method,
+            headers={**self._headers(), "Content-Type": "application/json"},
         )
         try:
             with urllib.request.urlopen(request, timeout=self._timeout_s) as response:  # noqa: S310
                 payload = response.read()
         except urllib.error.HTTPError as exc:
-            detail = exc.read().decode(errors="replace").strip()
-            raise self.error(exc.code, f"{method} {url}: HTTP {exc.code}: {detail}") from exc
+            text = exc.read().decode(errors="replace").strip()
+            raise self._refused(method, url, exc.code, text) from exc
         except (urllib.error.URLError, OSError) as exc:
-            raise self.error(None, f"{method} {url}: unreachable: {exc}") from exc
-        return json.loads(payload) if payload else None
+            raise self._unanswered(method, url, f"unreachable: {exc}") from exc
+        try:
+            return json.loads(payload) if payload else None
+        except ValueError as exc:
+            raise self._unanswered(method, url, f"the answer is not JSON: {exc}") from exc
+
+    def _headers(self) -> Mapping[str, str]:
+        """Headers that every request carries besides its ``Content-Type``."""
+        return {}
+
+    def _refused(self, method: str, url: str, status: int, text: str) -> Exception:
+        """The error for an answer with the error ``status`` and body ``text``."""
+        return self.error(status, f"{method} {url}: HTTP {status}: {text}")
+
+    def _unanswered(self, method: str, url: str, reason: str) -> Exception:
+        """The error for no answer, or one that is not JSON, and why."""
+        return self.error(None, f"{method} {url}: {reason}")

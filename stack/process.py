@@ -10,6 +10,7 @@ Process faults (``faults``) drive a child through ``ProcessControl``: freeze (SI
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
@@ -234,7 +235,7 @@ class ManagedProcess:
             popen.wait()
 
     def stop(self) -> None:
-        """Ask the child to stop, kill it after the stop timeout, and reap it."""
+        """Ask the child to stop; after the stop timeout kill its whole process group; reap it."""
         popen = self._popen
         if popen is None or popen.poll() is not None:
             return
@@ -243,7 +244,11 @@ class ManagedProcess:
         try:
             popen.wait(self._stop_timeout_s)
         except subprocess.TimeoutExpired:
-            popen.kill()
+            # The child leads its own process group (a new session): kill all of it, so that
+            # what it started (a guarded gateway's tree, a server's workers) goes with it.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(popen.pid, signal.SIGKILL)
+            popen.kill()  # in case it left its group
             popen.wait()
 
     def _port_taken(self) -> bool:

@@ -39,6 +39,11 @@ class ProviderControl(JsonApiClient):
         endpoint kind, model, tenant and status (``stack.provider.timeline``)."""
         return dict(self._request("GET", "/_control/stats"))
 
+    def clear_stats(self) -> None:
+        """Zero the counters and start the timeline again now, leaving config and faults (a
+        stack another process runs, whose faults are its own)."""
+        self._request("DELETE", "/_control/stats")
+
     def reset(self) -> None:
         """Back to the provider's start config; clear stats, faults and rate-limit buckets.
 

@@ -3,7 +3,8 @@
 Start order: everything that can fail without starting a process is resolved first (ports,
 binaries, the one-time Toxiproxy build); then PostgreSQL, Redis, Toxiproxy and the provider are
 launched together and waited for; then the three Toxiproxy links are created, before any client
-can connect; last the gateway, which reaches every dependency through its link. A failure at any
+can connect; last the gateway (ours, or any gateway started from a ``GatewayCommand``; none
+with ``start_gateway=False``), which reaches every dependency through its link. A failure at any
 step stops what already runs and raises ``StackStartError``.
 """
 

@@ -5,11 +5,13 @@ a Redis of its own, then loads five targets in turn, each started on a loopback 
 stopped before the next: ``direct`` (the provider itself), ``passthrough`` (a bare aiohttp
 pass-through, ``passthrough_server``: the floor for any Python gateway), ``gateway_miss`` and
 ``gateway_hit`` (our gateway, hardened profile, one worker; every request a new prompt, or
-one of a few prompts cached beforehand) and ``litellm`` (the LiteLLM proxy, one worker,
-``litellm_proxy``). Each target gets a short warm-up, then fixed rates up its ladder
-(``OverheadParameters``), each run by our open-loop engine (one process, regular arrivals,
-non-streaming chat) in a fresh child process; the target's CPU and peak RSS (with its child
-processes) are read from ``/proc`` around each run.
+one of a few prompts cached beforehand) and ``litellm`` (the LiteLLM proxy as the built-in
+peer of ``stack.peers`` runs it, with its Redis cache, one worker: ``litellm_proxy``). Each
+target gets a short warm-up, then fixed rates up its ladder (``OverheadParameters``), each run
+by our open-loop engine (one process, regular arrivals, non-streaming chat) in a fresh child
+process; the target's CPU and peak RSS (with its child processes; LiteLLM's without the group
+guard that runs it) are read from ``/proc`` around each run, and Redis's with them for the
+targets that use it.
 
 A step passes when its p99 is below ``P99_LIMIT_FACTOR`` times the provider's own p99 at the
 lowest rate, fewer than ``MAX_ERROR_FRACTION`` of its requests failed, and the generator kept
@@ -45,6 +47,7 @@ import redis
 from stack.config import StackConfig
 from stack.errors import StackError
 from stack.ports import LOOPBACK, ephemeral_port
+from stack.process import child_pids
 from stack.process_usage import process_usage
 from stack.provider.config import ModelSpec, ProviderConfig
 from stack.python_service import PythonService
@@ -62,12 +65,7 @@ from ..summary import Summary
 from ..target import Target
 from ..workload import TenantShare, Workload
 from .common import Benchmark, BenchOptions, BenchReport, format_table, ms, run_json_child, say
-from .litellm_proxy import (
-    REQUIREMENT,
-    LiteLLMProxy,
-    ensure_litellm,
-    proxy_config,
-)
+from .litellm_proxy import REQUIREMENT, litellm_command, litellm_gateway
 from .rate_search import capacity
 
 
@@ -80,7 +78,6 @@ MODEL = ModelSpec(
 MAX_TOKENS = 8
 TENANT = "bench"
 API_KEY = "sk-bench-gateway-overhead"
-PROVIDER_API_KEY = "sk-bench-provider"
 MISS_PROMPTS = PromptCatalogue(templates=MAX_TEMPLATES, entities=100_000, skew=0.0)
 """12 million prompts drawn uniformly: a run of 30,000 requests repeats about 0.1% of them."""
 HIT_PROMPTS = PromptCatalogue(templates=1, entities=16, skew=0.0)
@@ -381,7 +378,7 @@ class _Bench:
                     steps.append(self._step(name, url, pid, rate, prompts, uses_redis=uses_redis))
                     if p99_limit_s is not None and not steps[-1].passes(p99_limit_s):
                         break
-        except (StackError, RuntimeError, OSError, redis.RedisError) as exc:  # LiteLLMInstallError
+        except (StackError, RuntimeError, OSError, redis.RedisError) as exc:  # a failed install too
             say(f"{NAME}: {name}: could not run: {exc}")
             return TargetOutcome(name, tuple(steps), could_not_run=str(exc))
         return TargetOutcome(name, tuple(steps))
@@ -436,8 +433,7 @@ class _Bench:
 
     def start_gateway(self, running: ExitStack, name: str) -> tuple[str, int]:
         """A fresh gateway on an empty Redis, logging to ``<name>.log``."""
-        with redis.Redis.from_url(self.redis_url) as client:
-            client.flushall()
+        self.empty_redis()
         config = self.work / "gateway.json"
         config.write_text(json.dumps(gateway_config()))
         args = gateway_args(provider_url=self.provider_url, redis_url=self.redis_url, config=config)
@@ -447,21 +443,27 @@ class _Bench:
         return service.url, _start(running, service)
 
     def start_litellm(self, running: ExitStack) -> tuple[str, int]:
-        """LiteLLM, installed first if need be."""
-        install = ensure_litellm(self.cache_dir, on_progress=lambda m: say(f"{NAME}: {m}"))
-        config = self.work / "litellm.json"
-        config.write_text(
-            json.dumps(
-                proxy_config(
-                    provider_url=self.provider_url, provider_model=MODEL.name,
-                    api_key=PROVIDER_API_KEY,
-                )
-            )
+        """LiteLLM on an empty Redis, installed first if need be; the pid measured is the
+        proxy's, below the group guard that runs it."""
+        command = litellm_command(
+            MODEL.name, api_key=API_KEY, cache_dir=self.cache_dir,
+            on_progress=lambda m: say(f"{NAME}: {m}"),
         )  # fmt: skip
-        proxy = LiteLLMProxy(
-            install, port=ephemeral_port(), config=config, work_dir=self.work, log_dir=self.log_dir
-        )
-        return proxy.url, _start(running, proxy, LITELLM_START_TIMEOUT_S)
+        self.empty_redis()
+        proxy = litellm_gateway(
+            command, port=ephemeral_port(), provider_url=self.provider_url,
+            redis_url=self.redis_url, work_dir=self.work, log_dir=self.log_dir,
+        )  # fmt: skip
+        guard = _start(running, proxy, LITELLM_START_TIMEOUT_S)
+        children = child_pids(guard)
+        if len(children) != 1:
+            raise RuntimeError(f"litellm: its guard runs {len(children)} processes, not one")
+        return proxy.url, children[0]
+
+    def empty_redis(self) -> None:
+        """Forget what an earlier target left in Redis."""
+        with redis.Redis.from_url(self.redis_url) as client:
+            client.flushall()
 
 
 def warm_cache(url: str) -> None:
@@ -513,7 +515,9 @@ def run(options: BenchOptions) -> BenchReport:
                 "gateway_hit", lambda r: bench.start_gateway(r, "gateway_hit"),
                 p99_limit_s=p99_limit_s, prompts=HIT_PROMPTS, prepare=warm_cache, uses_redis=True,
             ),
-            "litellm": bench.climb("litellm", bench.start_litellm, p99_limit_s=p99_limit_s),
+            "litellm": bench.climb(
+                "litellm", bench.start_litellm, p99_limit_s=p99_limit_s, uses_redis=True
+            ),
         }  # fmt: skip
     return report(parameters, outcomes, p99_limit_s)
 
@@ -622,7 +626,8 @@ def _parameters(parameters: OverheadParameters) -> dict[str, Any]:
         "gateway": " ".join(["python -m reference_impl --host", LOOPBACK, "--port P", *gateway]),
         "gateway_config": gateway_config(),
         "passthrough": "benchmarks.bench.passthrough_server (aiohttp on uvloop)",
-        "litellm": f"{REQUIREMENT}, one uvicorn worker",
+        "litellm": f"{REQUIREMENT} as the built-in peer (stack.peers.litellm: its production"
+        " config, cache in Redis), one uvicorn worker",
     }
 
 

@@ -19,6 +19,7 @@ import ipaddress
 import itertools
 import math
 import os
+import signal
 import socket
 import sys
 import time
@@ -47,6 +48,8 @@ SLACK_S = 60.0
 """Beyond the run's length, before a master that does not finish is stopped."""
 WORKER_EXIT_S = 10.0
 """How long local workers get to quit on their own once the master is done."""
+STOP_TIMEOUT_S = 10.0
+"""How long a process gets to stop once asked, before it is killed."""
 POLL_S = 0.05
 """How often the results file is read; time zero is a start margin ahead when it appears."""
 _SECRET_VARIABLES = frozenset({API_KEY_VARIABLE, TENANT_KEYS_VARIABLE})
@@ -129,8 +132,7 @@ async def run_locust(
     except ResultsError as exc:
         raise DistributedRunError(f"{exc}; the logs are in {logs}") from None
     finally:
-        for process in (*local, master):
-            process.stop()
+        await stop_all([*local, master], timeout_s=STOP_TIMEOUT_S)
     try:
         collected = await asyncio.to_thread(read_results, results)
     except ResultsError as exc:
@@ -250,6 +252,32 @@ async def _exit_quietly(processes: Sequence[ManagedProcess], grace_s: float) -> 
         if all(p.exit_code() is not None for p in processes):
             return
         await asyncio.sleep(POLL_S)
+
+
+async def stop_all(processes: Sequence[ManagedProcess], *, timeout_s: float) -> None:
+    """Ask every process to stop at once, then, beside the event loop, wait up to ``timeout_s``
+    for all of them together and kill those left: about one timeout, however many there are.
+
+    Every one is asked before the first wait, and the wait goes on if the caller is cancelled
+    meanwhile: the processes are stopped before the cancellation goes on."""
+    for process in processes:
+        process.send_signal(signal.SIGCONT)  # a frozen process cannot act on the stop signal
+        process.send_signal(signal.SIGTERM)
+    stopping = asyncio.ensure_future(asyncio.to_thread(_stop_or_kill, processes, timeout_s))
+    try:
+        await asyncio.shield(stopping)
+    except asyncio.CancelledError:
+        await asyncio.wait([stopping])
+        raise
+
+
+def _stop_or_kill(processes: Sequence[ManagedProcess], timeout_s: float) -> None:
+    """Wait up to ``timeout_s`` for ``processes`` to exit; kill and reap those that did not."""
+    deadline = time.monotonic() + timeout_s
+    while any(p.running() for p in processes) and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+    for process in processes:
+        process.kill()
 
 
 def _wildcard(host: str) -> bool:

@@ -5,7 +5,8 @@ The plan is plain JSON-ready data (``plan_to_dict``): ``workers`` (``LoadPlan.pr
 Secrets never reach a file or a command line: the launcher writes the plan without them
 (``without_secrets``) and hands them to the master in environment variables
 (``secrets_env``), where the master picks them up again (``with_secrets``). The master's
-messages to its workers carry the whole plan, secrets included.
+messages to its workers carry the whole plan, secrets included; the names of the run's
+messages, whose order ``locustfile`` tells, are here too.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.history import without_api_keys
+from benchmarks.op import OP_DTYPE, SCHEDULE_COLUMNS
 from benchmarks.plan import LoadPlan
 from benchmarks.target import Target
 from benchmarks.workload import Workload
@@ -26,6 +28,21 @@ API_KEY_VARIABLE = "MELTPROOF_API_KEY"
 """The target's key, for tenants without their own."""
 TENANT_KEYS_VARIABLE = "MELTPROOF_TENANT_KEYS"
 """Tenants' own keys, as a JSON object of tenant name to key."""
+
+PLAN = "meltproof_plan"
+"""Master to each worker: the plan (``plan_to_dict``, secrets included) and its ``index``."""
+READY = "meltproof_ready"
+"""Worker to master: its ``worker`` index and the ``fingerprint`` of its share."""
+GO = "meltproof_go"
+"""Master to each worker: ``start_at``, the wall-clock time zero."""
+OPS = "meltproof_ops"
+"""Worker to master: its ``worker`` index, the ``columns`` of the rows it finished (``row``
+and ``MEASURED_COLUMNS``), the ``models`` named in them, and how many it has ``sent``."""
+DONE = "meltproof_done"
+"""Worker to master, once its share is answered: its ``worker`` index and ``itl_hdr``, its
+inter-token gaps."""
+MEASURED_COLUMNS = tuple(name for name in OP_DTYPE.names or () if name not in SCHEDULE_COLUMNS)
+"""What a worker measures and sends; the rest comes from the schedule (as in ``convert``)."""
 
 
 def plan_to_dict(plan: LoadPlan) -> dict[str, Any]:

@@ -16,6 +16,11 @@ from typing import Any, Literal
 
 UNKNOWN: Literal["unknown"] = "unknown"
 NOT_APPLICABLE: Literal["not_applicable"] = "not_applicable"
+HARNESS_KIND = "harness"
+STEADY_STATE_KIND = "steady_state"
+HARNESS_KINDS = frozenset({HARNESS_KIND, STEADY_STATE_KIND})
+"""The kinds of the harness's own verdicts on a run (``scenarios.harness_checks``), which
+judge the harness, not the target."""
 Validity = bool | Literal["unknown", "not_applicable"]
 """True (holds), False (violated), "unknown" (undecided) or "not_applicable" (see above)."""
 

@@ -3,7 +3,9 @@
 Tenants are named as the provider saw them (the ``X-Tenant-Id`` header the gateway sent). A
 listed tenant absent from the counters sent nothing upstream, which meets any limit. When the
 provider received calls but none with the header (``-`` only), the gateway does not forward
-it, and the checks are ``not_applicable``.
+it, and the checks are ``not_applicable``; when it received some calls without the header
+beside others with it, the gateway forwards it on some calls only (say, not on its retries),
+the per-tenant figures would fall short, and the checks are ``unknown``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pydantic import Field
 
 from scenarios.stored_run import StoredRun
 
-from .base import Check, NotApplicableError, Verdict
+from .base import Check, NotApplicableError, UndecidableError, Verdict
 from .timeline import NO_TENANT
 from .upstream import provider_stats, tokens_of
 from .wording import amount, holds_sign
@@ -37,6 +39,12 @@ def per_tenant(
         raise NotApplicableError(
             "the provider saw no X-Tenant-Id header: the target does not forward it, so the "
             "provider's figures cannot be told apart by tenant"
+        )
+    untold = int((tenants.get(NO_TENANT) or {}).get("requests", 0))
+    if untold:
+        raise UndecidableError(
+            f"the provider saw {untold:,} calls without an X-Tenant-Id header beside calls with "
+            "one: the target forwards it on some calls only, so per-tenant figures fall short"
         )
     figures = {t: figure(tenants[t]) if t in tenants else 0 for t in limits}
     breaking = [t for t in limits if figures[t] > limits[t]]

@@ -6,7 +6,10 @@ serves, an adapter installs its peer into the meltproof cache (once; pinned) and
 so the peer reaches the provider and Redis through the stack's links. Each peer is configured
 as its own documentation recommends for production; each module's docstring says how, and
 what the peer cannot do here. ``peer_command`` is the adapter of a name, with the cache the
-environment names.
+environment names. ``peer_links`` says which of the stack's links a peer uses, without
+installing anything (each adapter module declares them as ``LINKS``; a test holds every
+adapter's command to them), so that a fault on a link the peer does not use can be refused
+before the install.
 
 - ``litellm``: the LiteLLM proxy (PyPI ``litellm[proxy]``, in a venv of its own).
 - ``portkey``: Portkey's open-source gateway (npm ``@portkey-ai/gateway``, run with Node).
@@ -23,12 +26,24 @@ from stack.config import default_cache_dir
 from stack.gateway_command import GatewayCommand
 
 from . import litellm, portkey
-from .served import PeerAdapter, ServedModel, fallback_chains
+from .served import PeerAdapter, PeerModel, ServedModel, fallback_chains
 
 
 PEERS: Mapping[str, PeerAdapter] = MappingProxyType(
     {litellm.NAME: litellm.command, portkey.NAME: portkey.command}
 )
+_LINKS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {litellm.NAME: litellm.LINKS, portkey.NAME: portkey.LINKS}
+)
+
+
+def peer_links(name: str) -> frozenset[str]:
+    """The links (``stack.links`` names) through which peer ``name`` reaches its upstreams;
+    nothing is installed."""
+    links = _LINKS.get(name)
+    if links is None:
+        raise ValueError(_unknown(name))
+    return links
 
 
 def peer_command(
@@ -43,10 +58,22 @@ def peer_command(
     cache) the first time."""
     adapter = PEERS.get(name)
     if adapter is None:
-        raise ValueError(f"no built-in peer is called {name!r}; there are {', '.join(PEERS)}")
+        raise ValueError(_unknown(name))
     cache = environ.get("MELTPROOF_CACHE_DIR")
     cache_dir = Path(cache) if cache else default_cache_dir()
     return adapter(models, cache_dir=cache_dir, on_progress=on_progress, workers=workers)
 
 
-__all__ = ["PEERS", "PeerAdapter", "ServedModel", "fallback_chains", "peer_command"]
+def _unknown(name: str) -> str:
+    return f"no built-in peer is called {name!r}; there are {', '.join(PEERS)}"
+
+
+__all__ = [
+    "PEERS",
+    "PeerAdapter",
+    "PeerModel",
+    "ServedModel",
+    "fallback_chains",
+    "peer_command",
+    "peer_links",
+]

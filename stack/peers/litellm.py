@@ -33,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from stack import links
 from stack.gateway_command import ClientAuth, GatewayCommand
 
 from .install import pip_install
@@ -48,6 +49,9 @@ from .served import (
 NAME = "litellm"
 VERSION = "1.108.7"
 REQUIREMENT = f"litellm[proxy]=={VERSION}"
+LINKS = frozenset({links.PROVIDER, links.REDIS})
+"""The links the proxy reaches its upstreams through: the provider, and Redis for its cache and
+its router's state (``command`` gives it exactly these placeholders)."""
 CONFIG_FILE = "litellm.yaml"
 MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
 ALLOWED_FAILS = 3

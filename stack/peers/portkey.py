@@ -12,8 +12,9 @@ is accepted and ignored), honour ``Retry-After`` (``use_retry_after_header`` nee
 patch of ``async-retry``, which the package does not ship, and fails with a ``TypeError``; its
 retries wait 1 s, then 2 s), break circuits (a feature of Portkey's hosted control plane), or
 authenticate clients and limit tenants. It is one Node process, so it runs with one worker.
-Its server binds every interface; a small preload module makes it bind the loopback address
-only, like every other service of the stack.
+Its server binds every interface; a small preload module (``LOOPBACK_MODULE``, loaded with
+``node --import``) makes every server of the process bind the loopback address only, whichever
+form of ``listen`` it calls, like every other service of the stack.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from stack import links
 from stack.errors import StackStartError
 from stack.gateway_command import ClientAuth, GatewayCommand
 
@@ -52,6 +54,9 @@ LOCKED_DEPENDENCIES = (
 """The gateway's dependencies at the versions its own lockfile pins for this release (as its
 Docker image installs them): its package asks for ranges, and the newest ``@hono/node-server``
 in them breaks responses (``TypeError: immutable``, Portkey-AI/gateway#1389)."""
+LINKS = frozenset({links.PROVIDER})
+"""The links the gateway reaches its upstreams through: the provider only (the npm build keeps
+no state in Redis)."""
 CONFIG_FILE = "portkey-config.json"
 CONFIG_HEADER = "x-portkey-config"
 LOOPBACK_FILE = "portkey-loopback.mjs"
@@ -60,15 +65,36 @@ FALLBACK_STATUSES = (408, *RETRY_STATUSES)
 MIN_NODE = (20, 6)
 """``node --import`` (the loopback preload) needs Node 20.6."""
 LOOPBACK_MODULE = """\
-// Makes a server that listens on a port without naming a host bind the loopback address only.
+// Makes every TCP server of this process listen on the loopback address only. A missing host, a
+// host of every interface ("0.0.0.0", "::", "") or any other address becomes 127.0.0.1; a loopback
+// host (127.x, ::1, localhost) is kept. Each form of server.listen() is covered, as Node reads it:
+// (port[, host][, backlog][, callback]) with the port a number or a numeric string, (callback) and
+// () for a random port, and ({port, host, ...}[, callback]). A pipe path or a handle is left alone.
 import net from "node:net";
 
+const LOOPBACK = "127.0.0.1";
 const listen = net.Server.prototype.listen;
-net.Server.prototype.listen = function (port, host, ...rest) {
-  if (typeof port === "number" && host === undefined) {
-    return listen.call(this, port, "127.0.0.1", ...rest);
+
+const isLoopback = (host) =>
+  typeof host === "string" && (host === "localhost" || host === "::1" || host.startsWith("127."));
+const loopback = (host) => (isLoopback(host) ? host : LOOPBACK);
+const toNumber = (value) => ((value = Number(value)) >= 0 ? value : false);
+const isPipe = (value) => typeof value === "string" && toNumber(value) === false;
+
+net.Server.prototype.listen = function (...args) {
+  const callback = typeof args.at(-1) === "function" ? [args.pop()] : [];
+  const [first, second, third] = args;
+  if (first !== null && typeof first === "object") {
+    const tcp = ["path", "handle", "_handle", "fd"].every((key) => first[key] === undefined);
+    if (!tcp) return listen.call(this, first, ...callback);
+    return listen.call(this, { ...first, host: loopback(first.host) }, ...callback);
   }
-  return listen.call(this, port, host, ...rest);
+  if (isPipe(first)) return listen.call(this, ...args, ...callback);
+  const host = typeof second === "string" ? second : undefined;
+  const options = { port: first ?? 0, host: loopback(host) };
+  const backlog = toNumber(second) || toNumber(third);
+  if (backlog) options.backlog = backlog;
+  return listen.call(this, options, ...callback);
 };
 """
 

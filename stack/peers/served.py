@@ -9,6 +9,7 @@ each model (``gpt-4o -> gpt-4o-mini -> local-llm`` by default).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -40,6 +41,15 @@ class ServedModel(Protocol):
     @property
     def fallback(self) -> str | None:
         """The model tried when this one fails, if any."""
+
+
+@dataclass(frozen=True)
+class PeerModel:
+    """A ``ServedModel`` given by hand (a benchmark's single model, say)."""
+
+    name: str
+    kind: str = "chat"
+    fallback: str | None = None
 
 
 class PeerAdapter(Protocol):

@@ -7,6 +7,8 @@ PUT    /_control/faults   <- a FaultSpec plus optional "model"; -> the faults
 DELETE /_control/faults   heals everything (or one model: ``?model=NAME``); -> the faults
 GET    /_control/stats    -> {"total": {...}, "tenants": {...}, "models": {...},
                               "endpoints": {...}, "timeline": {...}}  (see ``stats``, ``timeline``)
+DELETE /_control/stats    clears the stats only (config and faults stay); the timeline
+                          starts again; 204
 POST   /_control/reset    back to the start config; clears stats, faults, buckets; the
                           timeline starts again; 204
 """
@@ -70,6 +72,12 @@ async def get_stats(request: web.Request) -> web.StreamResponse:
     return json_response(request.app[STATE].stats.snapshot(), headers=NO_HEADERS)
 
 
+async def clear_stats(request: web.Request) -> web.StreamResponse:
+    """Zero the counters and start the timeline again; config and faults stay."""
+    request.app[STATE].clear_stats()
+    return web.Response(status=204)
+
+
 async def reset(request: web.Request) -> web.StreamResponse:
     """Back to the start config; clear stats, faults and rate-limit buckets."""
     request.app[STATE].reset()
@@ -93,4 +101,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_put("/_control/faults", put_faults)
     app.router.add_delete("/_control/faults", delete_faults)
     app.router.add_get("/_control/stats", get_stats)
+    app.router.add_delete("/_control/stats", clear_stats)
     app.router.add_post("/_control/reset", reset)

@@ -75,6 +75,10 @@ class ProviderState:
         """Replace the config; requests in flight finish on the old deployments."""
         self.runtime = Runtime.build(config, clock=self.clock)
 
+    def clear_stats(self) -> None:
+        """No stats (the timeline starts again now); config, buckets and faults stay."""
+        self.stats = Stats(clock=self.clock)
+
     def reset(self) -> None:
         """Back to the start: the initial config, fresh buckets, no faults, no stats (the
         timeline starts again now)."""

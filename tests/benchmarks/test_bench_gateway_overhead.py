@@ -2,10 +2,13 @@
 
 import json
 
+import yaml
 from aiohttp import web
 
 from benchmarks.bench.gateway_overhead import (
+    API_KEY,
     MISS_PROMPTS,
+    MODEL,
     FixedRateLoad,
     OverheadParameters,
     Step,
@@ -16,15 +19,18 @@ from benchmarks.bench.gateway_overhead import (
     report,
 )
 from benchmarks.bench.litellm_proxy import (
-    INSTALLED_MARKER,
     REQUIREMENT,
-    VERSION,
-    ensure_litellm,
-    proxy_config,
+    link_values,
+    litellm_command,
+    litellm_gateway,
 )
 from benchmarks.bench.passthrough_server import create_app
 from reference_impl.__main__ import parser as gateway_parser
 from reference_impl.config import load_config
+from stack.command_service import CommandGateway
+from stack.gateway_command import fill
+from stack.peers import PeerModel, litellm
+from stack.peers.install import MARKER
 
 
 LIMIT_S = 0.050
@@ -168,31 +174,73 @@ def test_the_report_is_strict_json_even_with_an_empty_step():
 # The targets' configuration
 
 
-def test_the_litellm_config_routes_the_model_to_the_provider_without_retries():
-    config = proxy_config(
-        provider_url="http://127.0.0.1:9000/", provider_model="bench", api_key="sk-provider"
-    )
-    (route,) = config["model_list"]
-    assert route["model_name"] == "gpt-4o-mini"
-    assert route["litellm_params"] == {
-        "model": "openai/bench",
-        "api_base": "http://127.0.0.1:9000/v1",
-        "api_key": "sk-provider",
-    }
-    assert config["litellm_settings"]["num_retries"] == 0
-    assert config["general_settings"]["disable_spend_logs"] is True
-    json.dumps(config)  # it is written as JSON (which LiteLLM reads as YAML)
+def _installed_litellm(cache_dir):
+    """A cache that holds the peer's finished install, so that nothing runs pip."""
+    venv = cache_dir / f"litellm-{litellm.VERSION}"
+    venv.mkdir(parents=True)
+    (venv / MARKER).write_text(litellm.REQUIREMENT)
+    return venv
 
 
-def test_an_installed_litellm_is_reused_without_installing(tmp_path):
-    venv = tmp_path / f"litellm-{VERSION}"
-    (venv / "bin").mkdir(parents=True)
-    (venv / "bin" / "litellm").write_text("")
-    (venv / INSTALLED_MARKER).write_text(REQUIREMENT)
+def test_the_litellm_target_is_the_peer_installed_once_with_the_bench_key_as_master_key(
+    tmp_path,
+):
+    venv = _installed_litellm(tmp_path / "cache")
     progress = []
-    install = ensure_litellm(tmp_path, on_progress=progress.append)
-    assert install.executable == venv / "bin" / "litellm"
-    assert progress == []
+    command = litellm_command(
+        MODEL.name, api_key=API_KEY, cache_dir=tmp_path / "cache", on_progress=progress.append
+    )
+    assert progress == []  # the peer's install is reused
+    assert REQUIREMENT == litellm.REQUIREMENT
+    assert command.version == f"LiteLLM {litellm.VERSION}"
+    assert command.argv[5] == str(venv / "bin" / "litellm")
+    assert command.argv[-2:] == ("--num_workers", "1")
+    assert command.env[litellm.MASTER_KEY_ENV] == API_KEY
+    assert (command.auth.mode, command.auth.key) == ("one_key", API_KEY)
+    assert command.env["LITELLM_LOG"] == "ERROR"  # the peer's settings, kept
+    assert command.links_used() == litellm.LINKS
+
+
+def test_the_litellm_target_serves_the_bench_model_from_its_provider_with_the_peer_config(
+    tmp_path,
+):
+    _installed_litellm(tmp_path / "cache")
+    command = litellm_command(
+        MODEL.name, api_key=API_KEY, cache_dir=tmp_path / "cache", on_progress=print
+    )
+    values = link_values(
+        provider_url="http://127.0.0.1:9000/", redis_url="redis://127.0.0.1:6380/0"
+    )
+    config = yaml.safe_load(fill(command.files[litellm.CONFIG_FILE], values))
+    (route,) = config["model_list"]
+    assert route["model_name"] == MODEL.name
+    assert route["litellm_params"]["api_base"] == "http://127.0.0.1:9000/v1"
+    assert config["router_settings"]["fallbacks"] == []
+    assert (config["router_settings"]["redis_host"], config["router_settings"]["redis_port"]) == (
+        "127.0.0.1",
+        "6380",
+    )
+    assert config["litellm_settings"]["cache_params"]["port"] == "6380"
+    assert config == yaml.safe_load(
+        fill(yaml.safe_dump(litellm.config([PeerModel(MODEL.name)])), values)
+    )
+
+
+def test_the_litellm_target_runs_under_the_stacks_command_gateway(tmp_path):
+    _installed_litellm(tmp_path / "cache")
+    command = litellm_command(
+        MODEL.name, api_key=API_KEY, cache_dir=tmp_path / "cache", on_progress=print
+    )
+    gateway = litellm_gateway(
+        command, port=4000, provider_url="http://127.0.0.1:9000", redis_url="redis://127.0.0.1:1/0",
+        work_dir=tmp_path / "work", log_dir=tmp_path / "logs",
+    )  # fmt: skip
+    assert isinstance(gateway, CommandGateway)
+    assert gateway.url == "http://127.0.0.1:4000"
+    config = str((tmp_path / "work").resolve() / litellm.CONFIG_FILE)
+    argv = list(gateway.argv)
+    assert argv[argv.index("--config") + 1] == config
+    assert argv[argv.index("--port") + 1] == "4000"
 
 
 def test_the_gateway_accepts_its_command_line_and_config_file(tmp_path):

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
+import benchmarks.distributed
 from benchmarks.arrivals import Arrivals, Constant
 from benchmarks.distributed.convert import read_results, store
 from benchmarks.distributed.launch import main
@@ -175,10 +176,13 @@ def test_rows_of_a_worker_that_died_stay_pending_and_are_reported(tmp_path: Path
     assert history.itl.count == 1
 
 
-def test_only_the_locustfile_imports_locust_or_gevent() -> None:
+def test_only_the_locust_modules_import_locust_or_gevent() -> None:
+    package = Path(benchmarks.distributed.__file__).parent
+    names = sorted(path.stem for path in package.glob("*.py") if path.stem != "__init__")
+    assert {"locustfile", "locust_master", "locust_worker"} <= set(names)
+    others = [f"benchmarks.distributed.{name}" for name in names if not name.startswith("locust")]
     check = (
-        "import sys, benchmarks.distributed, benchmarks.distributed.launch, "
-        "benchmarks.distributed.convert, scenarios.load_engines; "
+        f"import sys, benchmarks.distributed, scenarios.load_engines, {', '.join(others)}; "
         "assert not {'locust', 'gevent'} & set(sys.modules), sorted(sys.modules)"
     )
     subprocess.run([sys.executable, "-c", check], check=True, timeout=60)

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from benchmarks.arrivals import Arrivals, Constant
-from benchmarks.distributed.cluster import DistributedRunError, LocustEngine, run_locust
+from benchmarks.distributed.cluster import DistributedRunError, LocustEngine, run_locust, stop_all
 from benchmarks.plan import LoadPlan
 from benchmarks.processes import GeneratorProcessError
 from benchmarks.target import Target
 from benchmarks.workload import Workload
 from stack.ports import ephemeral_port
-from stack.process import child_pids
+from stack.process import ManagedProcess, child_pids
 
 
 WORKLOAD = Workload(arrivals=Arrivals(Constant(5.0), "regular"))
@@ -73,3 +75,68 @@ def test_ctrl_c_stops_the_master_and_its_workers(tmp_path: Path) -> None:
     assert len(started) == 2  # the master and the local worker
     assert all(_gone(pid) for pid in started)
     assert not (tmp_path / "run" / "history").exists()
+
+
+DEAF = """\
+import signal, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+print("deaf", flush=True)
+time.sleep(float(sys.argv[1]))
+"""
+"""A process that ignores SIGTERM for ``argv[1]`` seconds, then exits."""
+
+
+def _deaf(tmp_path: Path, name: str, for_s: float) -> ManagedProcess:
+    process = ManagedProcess(
+        name, [sys.executable, "-c", DEAF, str(for_s)], log_path=tmp_path / f"{name}.log"
+    )
+    process.spawn()
+    return process
+
+
+def _wait_deaf(processes: list[ManagedProcess]) -> None:
+    """Until every process ignores SIGTERM."""
+    deadline = time.monotonic() + 30
+    while not all("deaf" in p.log_path.read_text() for p in processes):
+        assert time.monotonic() < deadline, "the processes did not start"
+        time.sleep(0.02)
+
+
+async def test_processes_that_ignore_sigterm_are_stopped_together_beside_the_loop(
+    tmp_path: Path,
+) -> None:
+    timeout_s, count = 1.0, 6
+    processes = [_deaf(tmp_path, f"deaf-{i}", 300) for i in range(count)]
+    processes += [_deaf(tmp_path, f"slow-{i}", timeout_s / 2) for i in range(count)]
+    _wait_deaf(processes)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    started = time.monotonic()
+    try:
+        await stop_all(processes, timeout_s=timeout_s)
+    finally:
+        ticker.cancel()
+    elapsed_s = time.monotonic() - started
+    assert all(not p.running() for p in processes)
+    assert all(p.exit_code() == -signal.SIGKILL for p in processes[:count])  # deaf to the end
+    assert all(p.exit_code() == 0 for p in processes[count:])  # done before the timeout
+    assert elapsed_s < count * timeout_s * 0.75  # about one timeout, far from one per process
+    assert ticks >= 5  # the loop went on meanwhile
+
+
+async def test_a_cancelled_stop_still_stops_every_process(tmp_path: Path) -> None:
+    processes = [_deaf(tmp_path, f"deaf-{i}", 300) for i in range(3)]
+    _wait_deaf(processes)
+    stopping = asyncio.create_task(stop_all(processes, timeout_s=0.5))
+    await asyncio.sleep(0.1)
+    stopping.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stopping
+    assert all(not p.running() for p in processes)

@@ -19,7 +19,8 @@ def _result(duration_s: float = 2.0) -> LoadResult:
         tenants=(TenantShare("acme", 1, api_key="sk-secret"), TenantShare("globex", 1)),
         seed=5,
     )
-    plan = LoadPlan(workload, duration_s, Target("http://127.0.0.1:9", api_key="sk-secret"))
+    target = Target("http://127.0.0.1:9", api_key="sk-secret", headers={"x-token": "tok-secret"})
+    plan = LoadPlan(workload, duration_s, target)
     schedule = workload.schedule(duration_s)
     ops = empty_ops(len(schedule))
     for name in ("row", "tenant", "endpoint", "prompt", "click", "part", "intended_s"):
@@ -52,9 +53,12 @@ def test_a_history_reads_back_as_written(tmp_path):
     assert history.meta["oracle"]["distinct_requests"] > 0
 
 
-def test_api_keys_are_not_stored(tmp_path):
+def test_api_keys_and_header_values_are_not_stored(tmp_path):
     write_history(_result(), tmp_path / "run")
-    assert "sk-secret" not in (tmp_path / "run" / "run.json").read_text()
+    stored = (tmp_path / "run" / "run.json").read_text()
+    assert "sk-secret" not in stored
+    assert "tok-secret" not in stored
+    assert read_history(tmp_path / "run").plan.target.headers == {"x-token": ""}
 
 
 def test_a_history_is_never_overwritten(tmp_path):

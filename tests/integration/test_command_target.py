@@ -5,6 +5,7 @@ amplification comes from the provider's ground truth, and a fault on a link it d
 refused before anything starts.
 """
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,7 @@ faults:
 checks:
   errors: {{kind: error_rate, max: 0.01}}
   amplification: {{kind: upstream_amplification, relative_to: requests, max: 1.05}}
+  degraded: {{kind: degraded_rate, max: 0.05}}
 """
 
 
@@ -97,6 +99,16 @@ def test_amplification_comes_from_the_providers_ground_truth(passthrough_run: St
     assert passthrough_run.target is not None
     assert passthrough_run.target["name"] == "passthrough"
     assert passthrough_run.target["links"] == ["provider"]
+
+
+def test_a_check_the_gateway_cannot_give_is_not_applicable_and_the_run_passes(
+    passthrough_run: StoredRun,
+) -> None:
+    report = json.loads((passthrough_run.path / "report.json").read_text())
+    verdicts = {check["name"]: check["valid"] for check in report["checks"]}
+    assert verdicts["degraded"] == "not_applicable"  # x-degraded is our gateway's header
+    assert verdicts["errors"] is True
+    assert report["verdict"] == "pass"  # and the run exited 0 (the fixture checks)
 
 
 def test_a_fault_on_a_link_the_command_does_not_use_is_refused(tmp_path: Path) -> None:

@@ -112,6 +112,10 @@ def _gateway_chat(up: Up) -> tuple[int, float]:
     return _post(up.stack["endpoints"]["gateway"] + "/v1/chat/completions", _chat(), up.api_key)
 
 
+DURATION = r"(?:\d+\.\d s|\d+ s|\d+ min \d\d s)"
+"""A duration as ``meltproof fault`` shows it: ``4.2 s`` (below 10 s), ``12 s``, ``1 min 05 s``."""
+
+
 def _wait_for(condition: Callable[[], bool], timeout_s: float = 10) -> bool:
     deadline = time.monotonic() + timeout_s
     while not condition():
@@ -132,7 +136,7 @@ def test_latency_on_the_provider_link_slows_the_gateway_until_cleared(healthy: U
     assert slow_s >= 0.5
     listed = healthy.fault("list", cwd=healthy.run_dir.parents[2])  # found in .meltproof/runs
     assert listed.returncode == 0, listed.stderr
-    assert re.search(r"latency-provider +\d+\.\d s +until cleared +latency link=provider "
+    assert re.search(rf"latency-provider +{DURATION} +until cleared +latency link=provider "
                      r"latency_ms=500", listed.stdout)  # fmt: skip
     cleared = healthy.fault("clear", "latency-provider")
     assert cleared.returncode == 0, cleared.stderr
@@ -148,7 +152,8 @@ def test_a_fault_with_a_time_limit_heals_by_itself(healthy: Up) -> None:
     assert added.returncode == 0, added.stderr
     assert "(for 6.0 s)" in added.stdout
     assert healthy.toxics("redis") == ["meltproof-bandwidth-downstream"]
-    assert re.search(r"bandwidth-redis +\S+ s +\d\.\d s +bandwidth", healthy.fault("list").stdout)
+    listed = healthy.fault("list").stdout
+    assert re.search(rf"bandwidth-redis +{DURATION} +{DURATION} +bandwidth", listed), listed
     assert _wait_for(lambda: healthy.toxics("redis") == [], timeout_s=15)
     assert "no active faults" in healthy.fault("list").stdout
 

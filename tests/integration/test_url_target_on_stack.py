@@ -87,9 +87,13 @@ def meltproof(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_a_provider_link_fault_slows_the_gateway_and_the_provider_counts_its_calls(
     bare_stack: BareStack, own_gateway: str, tmp_path: Path
 ) -> None:
+    provider = AttachedStack.open(bare_stack.run_dir).provider
+    stack_config = provider.config()
     (tmp_path / "own.yaml").write_text(url_scenario(own_gateway, bare_stack, "provider"))
     done = meltproof("run", "own.yaml", "--out", "runs", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "the stack's provider takes the scenario's config" in done.stdout
+    assert provider.config() == stack_config  # restored after the run
     run: StoredRun = read_run(tmp_path / "runs" / "own_gateway" / "run")
     outside = np.median(latency_ms(run, inside=False))
     during = np.median(latency_ms(run, inside=True))

@@ -86,6 +86,20 @@ async def test_reset_restores_the_start_config_and_clears_stats_faults_buckets(
     assert (await post_json(client, "/v1/chat/completions", chat_body()))[0] == 200
 
 
+async def test_clearing_stats_keeps_config_and_faults(client: Client) -> None:
+    config = {**await control(client, "GET", "config"), "key_limits": {"rpm": 1, "tpm": None}}
+    await control(client, "PUT", "config", config)
+    await control(client, "PUT", "faults", {"latency_multiplier": 2})
+    assert (await post_json(client, "/v1/chat/completions", chat_body()))[0] == 200
+    assert await control(client, "DELETE", "stats") is None
+    stats = await control(client, "GET", "stats")
+    assert stats["total"]["requests"] == 0
+    assert stats["timeline"]["series"] == []
+    assert await control(client, "GET", "config") == config
+    assert (await control(client, "GET", "faults"))["default"]["latency_multiplier"] == 2
+    assert (await post_json(client, "/v1/chat/completions", chat_body()))[0] == 429  # bucket kept
+
+
 async def test_config_roundtrip_and_replacement(client: Client) -> None:
     config = await control(client, "GET", "config")
     assert [m["name"] for m in config["models"]] == ["fast", "exact", "embed"]

@@ -133,6 +133,35 @@ def test_meltproof_capacity_prints_the_bracket(monkeypatch, tmp_path: Path) -> N
     )
 
 
+def test_meltproof_capacity_searches_each_target_under_its_own_label(
+    monkeypatch, tmp_path: Path
+) -> None:
+    searched: list[tuple[str, str | None]] = []
+
+    def record(spec, *, target, **_options):  # type: ignore[no-untyped-def]
+        searched.append((target, spec.target.peer))
+        return find_capacity(spec, target=target, measure=passing_up_to(1000), **_options)
+
+    monkeypatch.setattr(compare_command, "find_capacity", record)
+    args = ["capacity", "steady_chat", "--low", "20", "--high", "40", "--out", str(tmp_path)]
+    result = CliRunner().invoke(main, [*args, "--target", "hardened", "--target", "litellm"])
+    assert result.exit_code == 0, result.output
+    assert searched == [("hardened", None), ("litellm", "litellm")]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--profile", "naive", "--target", "litellm"], "give --profile or --target, not both"),
+        (["--target", "a/gw.yaml", "--target", "b/gw.yaml"], "more than one target named gw"),
+    ],
+)
+def test_capacity_refuses_targets_it_cannot_tell_apart(options: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, ["capacity", "steady_chat", *options])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
 @pytest.mark.parametrize("true_capacity", [3.0, 37.0, 100.0, 1000.0])
 def test_the_capacity_search_brackets_the_true_capacity(true_capacity: float) -> None:
     tried: list[float] = []

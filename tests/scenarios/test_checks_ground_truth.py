@@ -160,3 +160,11 @@ def test_tenant_limits_are_not_applicable_when_the_provider_saw_no_tenant_header
         assert "X-Tenant-Id" in result.details
     idle = run_of(chat_answers(2), provider_stats())
     assert TenantTokensCheck(max={"acme": 1}).check(idle).valid is True
+
+
+def test_tenant_limits_are_unknown_when_the_header_is_forwarded_on_some_calls_only():
+    tenants = {"-": counters(requests=3), "acme": counters(requests=2, max_in_flight=1)}
+    run = run_of(chat_answers(5), provider_stats(tenants=tenants))
+    result = TenantInFlightCheck(max={"acme": 1}).check(run)
+    assert result.valid == UNKNOWN
+    assert "3 calls without an X-Tenant-Id header" in result.details

@@ -5,6 +5,9 @@ import os
 import shlex
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -13,8 +16,8 @@ from click.testing import CliRunner, Result
 from faults import FAULT_TYPES, LatencyFault, ProviderErrorsFault
 from scenarios.cli import main
 from scenarios.console import EXIT_HARNESS_ERROR
-from scenarios.fault_command import EXAMPLES, family, parse_fault
-from stack.ports import ephemeral_port
+from scenarios.fault_command import EXAMPLES, duration, family, parse_fault
+from stack.ports import LOOPBACK, ephemeral_port
 
 
 USAGE_ERROR = 2
@@ -149,4 +152,105 @@ def test_a_control_endpoint_that_does_not_answer_is_an_error(tmp_path: Path) -> 
     (tmp_path / "control.json").write_text(json.dumps(control))
     result = _fault("clear", "--all", "--run-dir", str(tmp_path))
     assert result.exit_code == EXIT_HARNESS_ERROR
-    assert f"at {control['url']} does not answer" in result.output
+    assert f"DELETE {control['url']}/faults: unreachable: " in result.output
+
+
+class _Answering(ThreadingHTTPServer):
+    """Answers every request with ``status`` and ``body``, as a broken fault control might."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__((LOOPBACK, 0), _AnswerHandler)
+        self.status = 200
+        self.body = b""
+
+
+class _AnswerHandler(BaseHTTPRequestHandler):
+    server: _Answering
+
+    def do_GET(self) -> None:
+        self._answer()
+
+    def do_POST(self) -> None:
+        self._answer()
+
+    def do_DELETE(self) -> None:
+        self._answer()
+
+    def _answer(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(self.server.status)
+        self.send_header("Content-Length", str(len(self.server.body)))
+        self.end_headers()
+        self.wfile.write(self.server.body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base's name
+        pass
+
+
+@pytest.fixture
+def answering(tmp_path: Path) -> Iterator[_Answering]:
+    """A control endpoint that answers what a test sets, announced in ``tmp_path``."""
+    server = _Answering()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    control = {"url": f"http://{LOOPBACK}:{server.server_address[1]}", "token": "t",
+               "pid": os.getpid()}  # fmt: skip
+    (tmp_path / "control.json").write_text(json.dumps(control))
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+ACTIVE = {"name": "pause", "kind": "freeze", "params": {"service": "redis"}, "age_s": 1.0,
+          "remaining_s": None}  # fmt: skip
+ADD = ["add", "freeze", "service=redis"]
+EVERY_COMMAND = [ADD, ["list"], ["clear", "pause"], ["clear", "--all"]]
+NOT_ACTIVE = {"name": "pause"}
+WRONG_TYPE = ACTIVE | {"age_s": "old"}
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem", "commands"),
+    [
+        (b"<html>502 Bad Gateway</html>", "the answer is not JSON", EVERY_COMMAND),
+        (b"", "an unexpected answer", EVERY_COMMAND),
+        ([], "an unexpected answer", EVERY_COMMAND),
+        ({}, "an unexpected answer", EVERY_COMMAND),
+        ({"fault": ACTIVE}, "/faults: an unexpected answer: replaced: Field required", [ADD]),
+        ({"fault": NOT_ACTIVE, "faults": [NOT_ACTIVE], "replaced": None}, "kind: Field required",
+         EVERY_COMMAND),
+        ({"fault": WRONG_TYPE, "faults": [WRONG_TYPE], "replaced": None}, "age_s: Input should",
+         EVERY_COMMAND),
+    ],
+    ids=["html", "empty", "a-list", "no-keys", "no-replaced", "fields-missing", "wrong-type"],
+)  # fmt: skip
+def test_an_answer_that_is_not_the_control_s_is_an_error(
+    answering: _Answering, tmp_path: Path, answer: object, problem: str, commands: list[list[str]]
+) -> None:
+    answering.body = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+    for args in commands:
+        result = _fault(*args, "--run-dir", str(tmp_path))
+        assert result.exit_code == EXIT_HARNESS_ERROR, (args, result.output, result.exception)
+        assert "error: the fault control of `meltproof up`" in result.output, (args, result.output)
+        assert problem in result.output, (args, result.output)
+
+
+def test_an_error_answer_that_is_not_json_shows_its_status_and_text(
+    answering: _Answering, tmp_path: Path
+) -> None:
+    answering.status, answering.body = 502, b"<html>Bad Gateway</html>"
+    result = _fault("list", "--run-dir", str(tmp_path))
+    assert result.exit_code == EXIT_HARNESS_ERROR
+    assert "HTTP 502: <html>Bad Gateway</html>" in result.output
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(0.04, "0.0 s"), (4.25, "4.2 s"), (9.94, "9.9 s"), (9.96, "10 s"), (12.4, "12 s"),
+     (59.6, "1 min 00 s"), (65, "1 min 05 s")],
+)  # fmt: skip
+def test_durations_show_tenths_below_ten_seconds_and_whole_seconds_above(
+    seconds: float, shown: str
+) -> None:
+    assert duration(seconds) == shown

@@ -18,8 +18,8 @@ from scenarios.checks import CheckResult
 from scenarios.cli import main
 from scenarios.loader import builtin_names, load_scenario, resolve
 from scenarios.report import ReportPaths
-from scenarios.runner import HarnessError, NotApplicableError, RunOptions, RunOutcome
-from scenarios.schema import ScenarioSpec
+from scenarios.runner import HarnessError, RunOptions, RunOutcome
+from scenarios.schema import ScenarioSpec, SuiteError, UnfitTargetError
 
 
 JUNIT_SCHEMA = etree.XMLSchema(etree.parse(str(Path(__file__).parent / "data" / "junit.xsd")))
@@ -131,8 +131,9 @@ def test_every_scenario_runs_against_every_target_and_the_matrix_is_written(
     ("behaviour", "code"),
     [
         (PASSED, 0),
-        (NotApplicableError("storm clicks the copilot endpoints"), 0),
+        (UnfitTargetError("storm clicks the copilot endpoints"), 0),
         (HarnessError("the stack did not start"), 3),
+        (SuiteError("target.command.auth.key_env names KEY, which is not set"), 3),
         ([CheckResult("recovery", "recovery_time", "unknown")], 3),
     ],
 )

@@ -62,7 +62,7 @@ def test_a_check_raising_not_applicable_reads_not_applicable_with_the_reason() -
     ("validities", "verdict"),
     [
         ((True, NOT_APPLICABLE), "pass"),
-        ((NOT_APPLICABLE,), "pass"),
+        ((NOT_APPLICABLE,), "unknown"),  # nothing of the scenario's judged
         ((NOT_APPLICABLE, UNKNOWN), "unknown"),
         ((NOT_APPLICABLE, False), "fail"),
     ],
@@ -72,6 +72,8 @@ def test_not_applicable_checks_neither_pass_nor_fail_a_run(
 ) -> None:
     results = [CheckResult(f"c{i}", "k", valid) for i, valid in enumerate(validities)]
     assert verdict_of(results) == verdict
+    harness = CheckResult("generator", "harness", True)
+    assert verdict_of([*results, harness]) == verdict
 
 
 def probe_after(*checks: dict[str, Any]) -> StoredRun:

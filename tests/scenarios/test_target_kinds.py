@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from scenarios.loader import load_scenario
-from scenarios.schema import ScenarioSpec, SuiteError
+from scenarios.schema import ScenarioSpec, SuiteError, UnfitTargetError
 from scenarios.target_option import label_of, with_target
 from scenarios.target_setup import command_of
 from tests.support.scenario_file_support import error_of, write
@@ -140,3 +140,27 @@ def test_with_target_reads_a_target_file_and_refuses_unfelt_faults(tmp_path: Pat
         with_target(spec, str(path))
     with pytest.raises(SuiteError, match="no such file"):
         with_target(spec, str(tmp_path / "missing.yaml"))
+
+
+def test_a_url_target_takes_no_process_fault(tmp_path: Path) -> None:
+    wired = "url: http://127.0.0.1:9\nstack: runs/up\nuses: [redis]"
+    text = scenario(wired, "{kind: freeze, service: redis}")
+    assert "only the meltproof up that started it can signal" in error_of(write(tmp_path, text))
+
+
+def test_every_workload_tenant_needs_its_key(tmp_path: Path) -> None:
+    command = COMMAND.replace(
+        "{name: proxy,", "{name: proxy, auth: {mode: key_per_tenant, keys: {globex: k}},"
+    )
+    assert "no key for tenant 'acme'" in error_of(write(tmp_path, scenario(command)))
+
+
+def test_a_fault_on_a_link_a_peer_does_not_use_is_refused_before_any_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MELTPROOF_CACHE_DIR", str(tmp_path / "empty-cache"))
+    spec = load_scenario(Path("scenarios/suites/redis_latency.yaml"))
+    with pytest.raises(UnfitTargetError, match="redis link, which target portkey does not use"):
+        with_target(spec, "portkey")
+    assert with_target(spec, "litellm").target.peer == "litellm"  # LiteLLM uses Redis
+    assert not (tmp_path / "empty-cache").exists()

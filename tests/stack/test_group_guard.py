@@ -1,5 +1,7 @@
 """A command gateway's whole process tree stops: on stop, on its exit, on the harness's death."""
 
+import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -107,3 +109,116 @@ def test_killing_the_harness_with_sigkill_stops_the_whole_tree(tmp_path: Path) -
         if parent.stdout is not None:
             parent.stdout.close()
     assert wait_for(lambda: not group_members(guard)), group_members(guard)
+
+
+SIGNAL_INSIDE_POPEN = """
+import os, signal, subprocess, sys
+from stack import group_guard
+
+class SignalledPopen(subprocess.Popen):
+    # SIGTERM arrives once the command runs, before Popen has returned
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+subprocess.Popen = SignalledPopen
+sys.exit(group_guard.main(sys.argv[1:]))
+"""
+"""The guard, with a SIGTERM delivered after the fork and before ``Popen`` returns."""
+
+SECOND_SIGNAL_AS_THE_STOP_BEGINS = """
+import os, signal, sys
+from stack import group_guard
+
+sent = []
+
+def second_signal():
+    if not sent:
+        sent.append(True)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+real_stop_group, real_signal = group_guard.stop_group, signal.signal
+
+def stop_group(pgid):
+    second_signal()
+    real_stop_group(pgid)
+
+def set_handler(signum, handler):
+    if handler is signal.SIG_IGN:
+        second_signal()
+    return real_signal(signum, handler)
+
+group_guard.stop_group, signal.signal = stop_group, set_handler
+sys.exit(group_guard.main(sys.argv[1:]))
+"""
+"""The guard, with a second SIGTERM delivered as soon as it acts on the first (whether it first
+changes its signal handling or first stops the group)."""
+
+
+def harnessed(harness: str, command: str, log: Path) -> ManagedProcess:
+    return ManagedProcess(
+        "gateway",
+        [sys.executable, "-c", harness, "--", "sh", "-c", command],
+        log_path=log,
+        death_signal=signal.SIGTERM,
+    )
+
+
+def _kill_group(pgid: int | None) -> None:
+    """Leave nothing behind, whatever a failed test left."""
+    if pgid is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
+
+
+def test_a_stop_signal_while_the_command_starts_still_stops_its_tree(tmp_path: Path) -> None:
+    process = harnessed(SIGNAL_INSIDE_POPEN, TREE, tmp_path / "gateway.log")
+    process.spawn()
+    try:
+        assert wait_for(lambda: process.exit_code() is not None)
+        assert wait_for(lambda: not group_members(process.pid or 0), 5.0), (
+            group_members(process.pid or 0),
+            (tmp_path / "gateway.log").read_text(),
+        )
+    finally:
+        _kill_group(process.pid)
+
+
+def test_a_second_stop_signal_does_not_interrupt_the_stop(tmp_path: Path) -> None:
+    log = tmp_path / "gateway.log"
+    process = harnessed(SECOND_SIGNAL_AS_THE_STOP_BEGINS, TREE, log)
+    process.spawn()
+    try:
+        assert wait_for(lambda: started(log))
+        process.send_signal(signal.SIGTERM)
+        assert wait_for(lambda: process.exit_code() is not None)
+        assert wait_for(lambda: not group_members(process.pid or 0), 5.0), log.read_text()
+        assert process.exit_code() == 0, log.read_text()
+    finally:
+        _kill_group(process.pid)
+
+
+def test_a_command_killed_by_a_signal_exits_128_plus_the_signal(tmp_path: Path) -> None:
+    process = guarded("kill -KILL $$", tmp_path / "gateway.log")
+    process.spawn()
+    assert wait_for(lambda: process.exit_code() is not None)
+    assert process.exit_code() == 128 + signal.SIGKILL
+
+
+def test_a_stop_that_times_out_kills_the_whole_process_group(tmp_path: Path) -> None:
+    log = tmp_path / "stubborn.log"
+    process = ManagedProcess(
+        "stubborn",
+        ["sh", "-c", "trap '' TERM; sleep 300 & echo started; wait"],
+        log_path=log,
+        stop_timeout_s=0.5,
+    )
+    process.spawn()
+    try:
+        assert wait_for(lambda: started(log))
+        assert len(group_members(process.pid or 0)) >= 2  # the shell and its sleep
+        process.stop()
+        assert process.exit_code() == -signal.SIGKILL
+        assert wait_for(lambda: not group_members(process.pid or 0), 3.0)
+    finally:
+        _kill_group(process.pid)

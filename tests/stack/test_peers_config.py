@@ -10,7 +10,7 @@ import yaml
 from stack import links
 from stack.errors import StackStartError
 from stack.gateway_command import fill
-from stack.peers import PEERS, fallback_chains, litellm, peer_command, portkey
+from stack.peers import PEERS, fallback_chains, litellm, peer_command, peer_links, portkey
 from stack.peers.install import MARKER
 
 
@@ -227,3 +227,49 @@ def test_the_registry_names_both_peers_and_installs_into_the_cache_the_environme
     assert command.argv[5].startswith(str(tmp_path))
     with pytest.raises(ValueError, match="there are litellm, portkey"):
         peer_command("kong", MODELS, on_progress=print, environ=environ)
+
+
+ADAPTER_MODULES = {"litellm": litellm, "portkey": portkey}
+
+
+@pytest.fixture
+def no_install(tmp_path, monkeypatch):
+    """Every adapter's install step (and Portkey's node lookup) faked: nothing is installed, the
+    calls are recorded."""
+    calls = []
+
+    def install(cache_dir, *, service, **_):
+        calls.append(service)
+        return tmp_path / "installs" / service
+
+    monkeypatch.setattr(litellm, "pip_install", install)
+    monkeypatch.setattr(portkey, "npm_install", install)
+    monkeypatch.setattr(portkey, "_node", lambda: "/usr/bin/node")
+    return calls
+
+
+def test_every_peer_is_an_adapter_module_that_declares_its_links():
+    assert set(ADAPTER_MODULES) == set(PEERS)
+    for name, module in ADAPTER_MODULES.items():
+        assert name == module.NAME
+        assert PEERS[name] is module.command
+        assert peer_links(name) == module.LINKS
+        assert set(links.LINKS) >= module.LINKS
+
+
+@pytest.mark.parametrize("name", sorted(ADAPTER_MODULES))
+def test_a_peer_command_uses_exactly_the_links_its_adapter_declares(name, tmp_path, no_install):
+    environ = {"MELTPROOF_CACHE_DIR": str(tmp_path / "cache")}
+    for models in (MODELS, MODELS[2:3]):  # with and without fallbacks and embeddings
+        command = peer_command(name, models, on_progress=print, environ=environ)
+        assert command.links_used() == peer_links(name) == ADAPTER_MODULES[name].LINKS
+    assert no_install == [name, name]
+    assert not (tmp_path / "cache").exists()
+
+
+def test_the_links_of_a_peer_are_known_without_installing_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no pip, npm or node to be found
+    assert peer_links("litellm") == {links.PROVIDER, links.REDIS}
+    assert peer_links("portkey") == {links.PROVIDER}
+    with pytest.raises(ValueError, match="no built-in peer is called 'kong'; there are litellm"):
+        peer_links("kong")
