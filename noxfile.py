@@ -51,8 +51,9 @@ def bench(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """The case study, measured: monday_peak on the naive and the hardened gateway (~3 min).
 
-    Writes the before/after table (demo.md, demo.html) and both runs' reports under
-    .meltproof/runs/; options after -- go to ``meltproof demo`` (``--out DIR``).
+    Writes the before/after table (demo.md, demo.html) and every target's report under
+    .meltproof/runs/; options after -- go to ``meltproof demo`` (``--out DIR``,
+    ``--targets naive,hardened,litellm`` for a column per target).
     """
     session.install(".")
     session.run("meltproof", "demo", *session.posargs)
@@ -70,7 +71,7 @@ def scenarios(session: nox.Session) -> None:
 
 @nox.session
 def matrix(session: nox.Session) -> None:
-    """Every built-in fault scenario against naive, hardened, LiteLLM and Portkey (~30 min).
+    """Every built-in scenario against naive, hardened, LiteLLM and Portkey (~40 min).
 
     Writes matrix.md / .html / .json (a row per scenario, a column per target) beside every
     run's report under .meltproof/runs/<time>/. Options after -- go to ``meltproof matrix``:
