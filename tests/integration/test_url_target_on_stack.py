@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_cli_up import _start_up
+from test_command_target import LATENCY_MS, PASSTHROUGH, SCENARIO, latency_ms
 
 from scenarios.stored_run import StoredRun, read_run
 from stack.attached import AttachedStack
 from stack.ports import claim_port
-from tests.integration.test_cli_up import _start_up
-from tests.integration.test_command_target import LATENCY_MS, PASSTHROUGH, SCENARIO, latency_ms
 
 
 @dataclass(frozen=True)

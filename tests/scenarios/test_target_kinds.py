@@ -4,12 +4,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from scenario_file_support import error_of, write
 
-from scenarios.loader import load_scenario
+from scenarios.loader import load_scenario, resolve
 from scenarios.schema import ScenarioSpec, SuiteError, UnfitTargetError
 from scenarios.target_option import label_of, with_target
 from scenarios.target_setup import command_of
-from tests.support.scenario_file_support import error_of, write
 
 
 def scenario(target: str, fault: str = "{kind: latency, link: provider, latency_ms: 100}") -> str:
@@ -121,7 +121,7 @@ def test_keys_come_from_the_environment() -> None:
 
 
 def test_with_target_keeps_the_gateway_settings_and_the_timeout(tmp_path: Path) -> None:
-    spec = load_scenario(Path("scenarios/suites/noisy_tenant.yaml"))
+    spec = load_scenario(resolve("noisy_tenant")[0])
     naive = with_target(spec, "naive")
     assert naive.target.gateway is not None
     assert naive.target.gateway.profile == "naive"
@@ -133,7 +133,7 @@ def test_with_target_keeps_the_gateway_settings_and_the_timeout(tmp_path: Path) 
 
 
 def test_with_target_reads_a_target_file_and_refuses_unfelt_faults(tmp_path: Path) -> None:
-    spec = load_scenario(Path("scenarios/suites/redis_latency.yaml"))
+    spec = load_scenario(resolve("redis_latency")[0])
     path = tmp_path / "proxy.yaml"
     path.write_text(f"target:\n  {COMMAND}\n")
     with pytest.raises(SuiteError, match="acts on the redis link"):
@@ -159,7 +159,7 @@ def test_a_fault_on_a_link_a_peer_does_not_use_is_refused_before_any_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MELTPROOF_CACHE_DIR", str(tmp_path / "empty-cache"))
-    spec = load_scenario(Path("scenarios/suites/redis_latency.yaml"))
+    spec = load_scenario(resolve("redis_latency")[0])
     with pytest.raises(UnfitTargetError, match="redis link, which target portkey does not use"):
         with_target(spec, "portkey")
     assert with_target(spec, "litellm").target.peer == "litellm"  # LiteLLM uses Redis
