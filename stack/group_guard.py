@@ -26,9 +26,8 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from .process import die_with_parent, signal_all
+from .process import die_with_parent, proc_stats, signal_all
 
 
 GRACE_S = 5.0
@@ -41,16 +40,11 @@ _POLL_S = 0.02
 def group_members(pgid: int) -> list[int]:
     """The pids of the live members of process group ``pgid``, except this process (from
     ``/proc``; a zombie, dead but not yet reaped, is not counted)."""
-    members = []
-    for entry in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = entry.read_text().rpartition(")")[2].split()
-        except OSError:
-            continue  # exited meanwhile
-        pid = int(entry.parent.name)
-        if int(fields[2]) == pgid and pid != os.getpid() and fields[0] not in {"Z", "X"}:
-            members.append(pid)
-    return members
+    return [
+        pid
+        for pid, fields in proc_stats()
+        if int(fields[2]) == pgid and pid != os.getpid() and fields[0] not in {"Z", "X"}
+    ]
 
 
 def stop_group(pgid: int, *, grace_s: float = GRACE_S) -> None:

@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -271,16 +271,23 @@ class ManagedProcess:
         return "".join(f"    {line}" for line in tail).rstrip() or "    (empty log)"
 
 
-def child_pids(parent: int) -> list[int]:
-    """The pids of ``parent``'s children, from ``/proc`` (empty where there is none)."""
-    children = []
+def proc_stats() -> Iterator[tuple[int, list[str]]]:
+    """Every process's pid and the fields of its ``/proc/PID/stat`` after the command name
+    (state, ppid, pgrp, ...); nothing where there is no ``/proc``."""
     for entry in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = entry.read_text().rpartition(")")[2].split()
         except OSError:
             continue  # exited meanwhile
+        yield int(entry.parent.name), fields
+
+
+def child_pids(parent: int) -> list[int]:
+    """The pids of ``parent``'s children, from ``/proc`` (empty where there is none)."""
+    children = []
+    for pid, fields in proc_stats():
         if int(fields[1]) == parent:
-            children.append(int(entry.parent.name))
+            children.append(pid)
     return children
 
 
