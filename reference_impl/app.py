@@ -11,7 +11,7 @@ from .chat import chat_completions
 from .config import GatewayConfig
 from .copilot import routes as copilot
 from .embeddings import embeddings
-from .errors import json_errors
+from .errors import content_encodings, json_errors
 from .keys import CONFIG, GATEWAY, METRICS
 from .metrics import GatewayMetrics
 from .state import open_gateway
@@ -39,7 +39,9 @@ async def _gateway(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(config: GatewayConfig) -> web.Application:
     """Build the gateway for ``config``; resources open and close with the app."""
-    app = web.Application(middlewares=[json_errors, tenants], client_max_size=config.max_body_bytes)
+    app = web.Application(
+        middlewares=[json_errors, content_encodings, tenants], client_max_size=config.max_body_bytes
+    )
     app[CONFIG] = config
     app[METRICS] = GatewayMetrics()
     app.cleanup_ctx.append(_gateway)

@@ -13,6 +13,9 @@ key: message text with its whitespace collapsed, dict keys in any order, a ``nul
 message member as absent, ``1.0`` as ``1``. Embeddings ``input`` is kept verbatim, since
 every character reaches the vector. The salt keeps tenants apart and makes a key say nothing
 about the prompt it came from.
+
+The walks here recurse: they rely on request bodies being refused past
+``validation.MAX_JSON_DEPTH`` levels of nesting before a key is made.
 """
 
 from __future__ import annotations

@@ -1,15 +1,37 @@
-"""OpenAI-shaped JSON errors, and the middleware that makes every error one."""
+"""OpenAI-shaped JSON errors: the middlewares that make every error one, and the request
+handler that does the same for what fails before the app sees a request (a malformed
+request line, oversized or too many headers, a bad ``Content-Length``).
+
+Bad input is the client's problem: a 4xx logged at INFO, without a traceback. A client that
+goes away mid-response is not an error at all (DEBUG). Only a gateway failure is a 500 at
+ERROR with its traceback.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
+from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import (
+    BadHttpMethod,
+    ContentEncodingError,
+    HttpProcessingError,
+    LineTooLong,
+)
 from aiohttp.typedefs import Handler
+from aiohttp.web_protocol import RequestPayloadError
+from aiohttp.web_request import BaseRequest
 
 
 log = logging.getLogger(__name__)
+SUPPORTED_ENCODINGS = frozenset({"identity", "gzip", "deflate"})
+"""Request ``Content-Encoding`` values the gateway decodes; any other is a 415."""
+CLIENT_CLOSED_REQUEST = 499
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_QUOTED_LINE = re.compile(r"""b['"]([^ '"]*) """)
 
 
 class InvalidRequest(Exception):  # noqa: N818 - named after the OpenAI error type
@@ -34,6 +56,50 @@ def json_error(
     return web.json_response(body, status=status)
 
 
+def _bad_input(status: int, message: str, code: str) -> web.Response:
+    return json_error(status, message, error_type="invalid_request_error", code=code)
+
+
+def client_left(request: BaseRequest) -> bool:
+    """Whether the client's connection is gone (or going)."""
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+def _client_left_response(request: BaseRequest) -> web.Response:
+    """What a request whose client went away ends as: nothing can reach the client, and
+    aiohttp's own attempt to send this quietly fails on the closed connection."""
+    log.debug("client went away during %s %s", request.method, request.path)
+    return web.Response(status=CLIENT_CLOSED_REQUEST, reason="Client Closed Request")
+
+
+def _parse_error(exc: BaseException) -> HttpProcessingError | None:
+    """The parser's error behind ``exc`` (a body aiohttp could not read wraps it)."""
+    if isinstance(exc, RequestPayloadError):
+        exc = exc.__cause__ or exc
+    return exc if isinstance(exc, HttpProcessingError) else None
+
+
+def _http_input_error(exc: HttpProcessingError) -> web.Response:
+    """The 4xx of a request the HTTP parser rejected (or whose body it could not read)."""
+    if isinstance(exc, ContentEncodingError):
+        return _bad_input(415, "unsupported Content-Encoding", "unsupported_content_encoding")
+    if isinstance(exc, LineTooLong) or exc.message.lower().startswith("too many headers"):
+        return _bad_input(
+            431, "request headers too large or too many", "request_header_fields_too_large"
+        )
+    if isinstance(exc, BadHttpMethod) and _is_token_method(exc.message):
+        return _bad_input(405, "method not allowed", "method_not_allowed")
+    return _bad_input(400, "malformed HTTP request", "malformed_request")
+
+
+def _is_token_method(message: str) -> bool:
+    """Whether the request line that the parser quotes starts with a well-formed method
+    (one it does not know, hence a 405) rather than garbage (a 400)."""
+    quoted = _QUOTED_LINE.search(message)
+    return quoted is not None and _TOKEN.match(quoted[1]) is not None
+
+
 @web.middleware
 async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn HTTP exceptions and unexpected failures into JSON error bodies."""
@@ -44,7 +110,76 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except web.HTTPException as exc:
         if exc.status < HTTPStatus.BAD_REQUEST:
             raise
-        return json_error(exc.status, exc.reason, error_type="invalid_request_error")
-    except Exception:
+        response = json_error(exc.status, exc.reason, error_type="invalid_request_error")
+        if "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+    except Exception as exc:
+        if isinstance(exc, ConnectionResetError) and client_left(request):
+            return _client_left_response(request)
+        if (parse_error := _parse_error(exc)) is not None:  # a body aiohttp could not read
+            log.info("bad request body on %s %s: %s", request.method, request.path, exc)
+            return _http_input_error(parse_error)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return json_error(500, "internal gateway error", error_type="server_error")
+
+
+@web.middleware
+async def content_encodings(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A request body in an encoding the gateway does not decode is a JSON 415."""
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in SUPPORTED_ENCODINGS:
+        log.info("unsupported Content-Encoding %r on %s %s", encoding, request.method, request.path)
+        return _bad_input(415, "unsupported Content-Encoding", "unsupported_content_encoding")
+    return await handler(request)
+
+
+class GatewayRequestHandler(web.RequestHandler):
+    """aiohttp's protocol handler, with a JSON 4xx for input its parser rejects."""
+
+    __slots__ = ()
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        """A JSON 4xx logged at INFO for bad input; aiohttp's own handling otherwise."""
+        parse_error = _parse_error(exc) if exc is not None else None
+        if status >= HTTPStatus.INTERNAL_SERVER_ERROR or parse_error is None:
+            return super().handle_error(request, status, exc, message)
+        log.info("bad HTTP request from %s: %s", request.remote, parse_error.message)
+        if request.writer.output_size > 0:
+            raise ConnectionError("a response was already sent; cannot send the error")
+        response = _http_input_error(parse_error)
+        response.force_close()
+        return response
+
+    def log_exception(self, *args: Any, **kw: Any) -> None:
+        """A request body the parser rejects after the response (left unread by the
+        handler, then drained by aiohttp) is the client's bad input: INFO, no traceback."""
+        exc = kw.get("exc_info")
+        if isinstance(exc, BaseException) and _parse_error(exc) is not None:
+            log.info("bad HTTP request body: %s", exc)
+            return
+        super().log_exception(*args, **kw)
+
+
+class GatewayServer(web.Server):
+    """Serves with ``GatewayRequestHandler``."""
+
+    def __call__(self) -> web.RequestHandler:
+        return GatewayRequestHandler(self, loop=self._loop, **self._kwargs)
+
+
+class GatewayRunner(web.AppRunner):
+    """``web.AppRunner`` whose connections get ``GatewayRequestHandler``."""
+
+    __slots__ = ()
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        server.__class__ = GatewayServer
+        return server

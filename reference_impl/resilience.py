@@ -10,6 +10,12 @@ that said it is overloaded only spends the deadline). A fallback model's attempt
 own idempotency key: it is a different request. The deadline bounds
 everything until the answer starts; a stream then only has to keep moving (``stream_idle_s``).
 A client error from the provider (other 4xx) is the answer: no retry, no fallback.
+
+Each upstream stream event is parsed before it is relayed: one whose data is not a
+``chat.completion.chunk`` object is never passed on. Before any event reached the client it
+is a retryable failure; after, the stream ends with the gateway's error event and no
+``[DONE]``. The provider's ``[DONE]`` is held back until the answer is known to be whole, so
+a client never sees ``[DONE]`` before an error.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from .metrics import GatewayMetrics
 from .retry import RETRYABLE_STATUSES, Deadline, RetryBudget, RetryPolicy, next_delay_s
 from .retry import retry_after_s as parse_retry_after
 from .singleflight import Tap
-from .sse import SseSplitter, StreamAssembler
+from .sse import DONE_DATA, SseSplitter, StreamAssembler, event_data
 
 
 PASSED_HEADERS = frozenset({"retry-after", "retry-after-ms", "x-request-id"})
@@ -106,8 +112,18 @@ class _Attempted(Protocol):
     def abandoned(self) -> None: ...
 
 
+class ClientGoneError(ConnectionResetError):
+    """The client went away while its stream was relayed: no failure of the provider's, so
+    it neither counts against a breaker nor is retried (and, unlike aiohttp's own reset
+    error, it is no ``aiohttp.ClientError``, which would read as a failed upstream call)."""
+
+
 class _CutStream(Exception):  # noqa: N818 - internal signal
-    """The provider's stream ended or stalled after events reached the tap."""
+    """The provider's stream ended, stalled or broke after events reached the tap."""
+
+    def __init__(self, kind: str = "cut_stream") -> None:
+        super().__init__(kind)
+        self.kind = kind
 
 
 class Resilience:
@@ -230,10 +246,10 @@ class Resilience:
             payload = json.dumps(body, separators=(",", ":")).encode()
         try:
             outcome = await self._exchange(request, model, payload, headers, tap)
-        except _CutStream:
+        except _CutStream as cut:
             admission.failed()
             self._metrics.upstream_attempt(model=model, outcome="cut")
-            return Result(failure=Failure("cut_stream", status=502), emitted=True)
+            return Result(failure=Failure(cut.kind, status=502), emitted=True)
         except BaseException:
             admission.abandoned()
             raise
@@ -273,9 +289,9 @@ class Resilience:
                 if response.status != HTTPStatus.OK or not streamed:
                     raw = await response.read()
                     return _complete(response, raw, model)
-                splitter, assembler = SseSplitter(), StreamAssembler()
-                first = await self._first_events(response, splitter, assembler)
-            return await self._relay(response, splitter, assembler, first, tap, model)
+                splitter = SseSplitter()
+                first = await self._first_events(response, splitter)
+            return await self._relay(response, splitter, first, tap, model)
         except TimeoutError:
             return Failure("timeout")
         except aiohttp.ClientPayloadError:
@@ -287,10 +303,7 @@ class Resilience:
                 response.release()
 
     async def _first_events(
-        self,
-        response: aiohttp.ClientResponse,
-        splitter: SseSplitter,
-        assembler: StreamAssembler,
+        self, response: aiohttp.ClientResponse, splitter: SseSplitter
     ) -> list[bytes]:
         """Read until the stream's first complete event(s)."""
         while True:
@@ -299,23 +312,36 @@ class Resilience:
                 raise aiohttp.ClientPayloadError("the stream ended before its first event")
             events = splitter.feed(chunk)
             if events:
-                for event in events:
-                    assembler.feed(event)
                 return events
 
     async def _relay(
         self,
         response: aiohttp.ClientResponse,
         splitter: SseSplitter,
-        assembler: StreamAssembler,
         first: list[bytes],
         tap: Tap,
         model: str,
-    ) -> Result:
-        """Pass every event to the tap as it arrives; the assembled answer at the end."""
-        for event in first:
-            await tap.emit(event)
-        while True:
+    ) -> Result | Failure:
+        """Pass every well-formed event to the tap as it arrives; the assembled answer at the
+        end, then the provider's ``[DONE]``. A malformed event is a failure to retry while
+        nothing was passed on, and a cut stream after."""
+        assembler = StreamAssembler()
+        events, emitted, done = first, False, None
+        while done is None:
+            for event in events:
+                kind = _event_kind(event)
+                if kind == "malformed":
+                    if not emitted:
+                        return Failure("malformed_stream")
+                    raise _CutStream("malformed_stream")
+                if kind == "done":
+                    done = event  # held until the answer is known to be whole
+                    break
+                assembler.feed(event)
+                await _emit(tap, event)
+                emitted = True
+            if done is not None:
+                break
             try:
                 async with asyncio.timeout(self._stream_idle_s):
                     chunk = await response.content.readany()
@@ -323,17 +349,48 @@ class Resilience:
                 raise _CutStream from exc
             if not chunk:
                 break
-            for event in splitter.feed(chunk):
-                assembler.feed(event)
-                await tap.emit(event)
+            events = splitter.feed(chunk)
+        if done is not None:
+            assembler.feed(done)
         completion = assembler.completion()
         if completion is None:
             raise _CutStream
+        if done is not None:
+            await _emit(tap, done)
         body = json.dumps(completion, separators=(",", ":")).encode()
         answer = Answer(
             status=200, body=body, headers=passed_headers(response.headers), model=model
         )
         return Result(answer=answer, usage=assembler.usage)
+
+
+async def _emit(tap: Tap, event: bytes) -> None:
+    """Pass ``event`` on to the client; ``ClientGoneError`` when it has gone."""
+    try:
+        await tap.emit(event)
+    except ConnectionResetError as exc:
+        raise ClientGoneError(*exc.args) from exc
+
+
+def _event_kind(event: bytes) -> str:
+    """``chunk``, ``done`` (``[DONE]``), ``other`` (no data: a comment) or ``malformed`` (data
+    that is not a ``chat.completion.chunk`` object)."""
+    data = event_data(event)
+    if data is None:
+        return "other"
+    if data.strip() == DONE_DATA:
+        return "done"
+    try:
+        chunk = json.loads(data)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+        return "malformed"
+    if (
+        isinstance(chunk, dict)
+        and chunk.get("object") == "chat.completion.chunk"
+        and isinstance(chunk.get("choices"), list)
+    ):
+        return "chunk"
+    return "malformed"
 
 
 def _complete(response: aiohttp.ClientResponse, raw: bytes, model: str) -> Result | Failure:

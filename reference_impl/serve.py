@@ -34,6 +34,7 @@ except ImportError:  # pragma: no cover - uvloop is not available on Windows
 
 from .app import create_app
 from .config import GatewayConfig
+from .errors import GatewayRunner
 
 
 log = logging.getLogger(__name__)
@@ -60,17 +61,34 @@ def serve_worker(
 ) -> None:
     """Run one worker until SIGINT/SIGTERM, then drain in-flight requests."""
     configure_logging(access_log=access_log)
-    loop = _fast_loop()
-    web.run_app(
-        create_app(config),
-        host=host,
-        port=port,
-        reuse_port=config.workers > 1,
-        shutdown_timeout=shutdown_timeout_s,
-        print=None,
-        access_log=None,
-        loop=loop,
-    )
+    with asyncio.Runner(loop_factory=_fast_loop) as runner:
+        runner.run(
+            _serve(
+                create_app(config),
+                host,
+                port,
+                reuse_port=config.workers > 1,
+                shutdown_timeout_s=shutdown_timeout_s,
+            )
+        )
+
+
+async def _serve(
+    app: web.Application, host: str, port: int, *, reuse_port: bool, shutdown_timeout_s: float
+) -> None:
+    """Serve ``app`` until SIGINT/SIGTERM, then drain (``GatewayRunner``: JSON 4xx for
+    requests aiohttp's parser rejects)."""
+    runner = GatewayRunner(app, shutdown_timeout=shutdown_timeout_s, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port, reuse_port=reuse_port).start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
 
 
 def _fast_loop() -> asyncio.AbstractEventLoop:

@@ -2,6 +2,10 @@
 
 Only the fields the gateway acts on are checked; every other field passes through to the
 provider unchanged. An error names the field (``messages.0.role``) and the problem.
+
+Two limits keep hostile bodies from the rest of the gateway: a body may nest arrays and objects
+at most ``MAX_JSON_DEPTH`` levels deep, and an output cap (``max_tokens``,
+``max_completion_tokens``) is an integer from 1 to ``MAX_OUTPUT_TOKENS``.
 """
 
 from __future__ import annotations
@@ -11,9 +15,29 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import pydantic
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from .errors import InvalidRequest
+
+
+MAX_JSON_DEPTH = 64
+"""The deepest nesting of arrays and objects a request body may have, the body itself being
+level 1. Real requests nest a handful of levels (tool and response schemas a few more); the
+limit keeps every recursive walk of a body (validation, the cache key, re-encoding it for the
+provider) far below Python's recursion limit. A deeper body is a 400."""
+
+MAX_OUTPUT_TOKENS = 1_000_000
+"""The largest output cap (``max_tokens``, ``max_completion_tokens``) a request may ask for.
+
+Above the longest output of any model the gateway is likely to serve (current models allow up
+to about 128k tokens), so no real request is refused; low enough that a budget reservation
+(prompt plus this cap) stays a bounded number and the token arithmetic, 64-bit in Redis, cannot
+overflow. A larger cap, or one that is not a JSON integer, is a 400.
+"""
+
+OutputTokens = Annotated[int, Field(strict=True, ge=1, le=MAX_OUTPUT_TOKENS)]
+"""An output cap: a JSON integer (not a string, float or boolean) in ``1..MAX_OUTPUT_TOKENS``."""
 
 
 class Lenient(BaseModel):
@@ -22,9 +46,24 @@ class Lenient(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
 
+ContentParts = list[dict[str, Any]]
+
+
+def _text_parts_are_strings(content: str | ContentParts | None) -> str | ContentParts | None:
+    """A text part's ``text`` must be a string: the provider fails on any other (a 5xx, which
+    would be retried, fall back and count against its breaker) where it should refuse."""
+    for index, part in enumerate(content if isinstance(content, list) else []):
+        if part.get("type") == "text" and not isinstance(part.get("text"), str):
+            message = "content[{index}].text must be a string"
+            raise PydanticCustomError("text_part", message, {"index": index})
+    return content
+
+
 class Message(Lenient):
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: str | list[dict[str, Any]] | None = None
+    content: Annotated[
+        str | ContentParts | None, pydantic.AfterValidator(_text_parts_are_strings)
+    ] = None
 
 
 class StreamOptions(Lenient):
@@ -39,8 +78,8 @@ class ChatBody(Lenient):
     stream: bool = False
     stream_options: StreamOptions | None = None
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
-    max_tokens: PositiveInt | None = None
-    max_completion_tokens: PositiveInt | None = None
+    max_tokens: OutputTokens | None = None
+    max_completion_tokens: OutputTokens | None = None
     n: Annotated[int, Field(ge=1, le=128)] | None = None
     response_format: dict[str, Any] | None = None
 
@@ -67,15 +106,35 @@ Body = TypeVar("Body", bound=BaseModel)
 
 async def read_json_object(request: web.Request) -> tuple[bytes, dict[str, Any]]:
     """The request body as sent and as a JSON object, or ``InvalidRequest`` saying what is
-    wrong."""
+    wrong (not JSON, not an object, nested deeper than ``MAX_JSON_DEPTH``)."""
     raw = await request.read()
     try:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidRequest(f"the body is not valid JSON: {exc}") from exc
+    except RecursionError:  # the parser's own guard, far deeper than the limit
+        raise InvalidRequest(_TOO_DEEP) from None
     if not isinstance(body, dict):
         raise InvalidRequest("the body must be a JSON object")
+    if _nests_deeper_than(body, MAX_JSON_DEPTH):
+        raise InvalidRequest(_TOO_DEEP)
     return raw, body
+
+
+_TOO_DEEP = f"the body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels"
+
+
+def _nests_deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` has more than ``limit`` levels of arrays and objects; iterative, so
+    that no depth of input can exhaust the stack."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        children = node.values() if isinstance(node, dict) else node
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def validate(model: type[Body], data: dict[str, Any]) -> Body:

@@ -108,12 +108,42 @@ class ChatRequest(Lenient):
     user: str | None = None
 
 
+_JSON_TYPES: tuple[tuple[type, str], ...] = (
+    (bool, "a boolean"),  # before int: a bool is an int
+    (int, "an integer"),
+    (float, "a decimal"),
+    (dict, "an object"),
+    (list, "an array"),
+)
+
+
+def _check_text_parts(messages: list[Any]) -> None:
+    """A text part's ``text`` must be a string: otherwise a 400 naming it, as OpenAI answers."""
+    for at, message in enumerate(messages):
+        parts = message.get("content")
+        if not isinstance(parts, list):
+            continue
+        for index, part in enumerate(parts):
+            if part.get("type") != "text" or isinstance(part.get("text"), str):
+                continue
+            param = f"messages[{at}].content[{index}].text"
+            if "text" not in part:
+                raise BadRequestError(f"Missing required parameter: '{param}'.", param=param)
+            value = part["text"]
+            got = next((name for kind, name in _JSON_TYPES if isinstance(value, kind)), "null")
+            raise BadRequestError(
+                f"Invalid type for '{param}': expected a string, but got {got} instead.",
+                param=param,
+            )
+
+
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     """Answer a chat completion like OpenAI, after the modelled delay."""
     state = request.app[STATE]
     runtime = state.runtime
     data = parse_object(await read_body(request, runtime.config.max_body_bytes))
     body = validate(ChatRequest, data)
+    _check_text_parts(data["messages"])
     key = api_key(request)
     spec = runtime.model(body.model, "chat")
     n = body.n or 1

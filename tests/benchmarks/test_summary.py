@@ -56,3 +56,22 @@ def test_requests_the_generator_could_not_make_stay_out_of_latency() -> None:
     assert summary.latency_s.p50_s == pytest.approx(0.5, rel=1e-3)
     assert (summary.unknown, summary.pending) == (1, 1)
     assert summary.errors == {"client": 1}
+
+
+def test_each_percentile_is_its_own_rank() -> None:
+    # 1,000 requests taking 1, 2, ..., 1000 ms: the p-th percentile is p * 10 ms.
+    rows = [answered(0.01 * i, (i + 1) / 1000) for i in range(1000)]
+    latency = Summary.of(table_of(rows), DurationHistogram(), duration_s=10.0).latency_s
+    assert latency.p50_s == pytest.approx(0.500, rel=0.01)
+    assert latency.p90_s == pytest.approx(0.900, rel=0.01)
+    assert latency.p95_s == pytest.approx(0.950, rel=0.01)
+    assert latency.p99_s == pytest.approx(0.990, rel=0.01)
+    assert latency.p999_s == pytest.approx(0.999, rel=0.01)
+
+
+def test_latency_counts_from_the_intended_send_not_the_actual_one() -> None:
+    # Every request was sent 2 s late and answered 0.1 s after it was sent.
+    rows = [answered(0.1 * i, 2.1, sent_s=0.1 * i + 2.0) for i in range(50)]
+    summary = Summary.of(table_of(rows), DurationHistogram(), duration_s=5.0)
+    assert summary.latency_s.p50_s == pytest.approx(2.1, rel=0.01)
+    assert summary.uncorrected_latency_s.p50_s == pytest.approx(0.1, rel=0.01)

@@ -193,5 +193,12 @@ async def test_metrics_count_requests_tokens_and_cost(gateway_session):
         and 'direction="in"' in line
     )
     assert float(prompt_line.rsplit(" ", 1)[1]) == usage["prompt_tokens"]
+    completion_line = next(
+        line
+        for line in text.splitlines()
+        if line.startswith("meltproof_gateway_tokens_total{")
+        and 'prompt_version="v7"' in line
+        and 'direction="out"' in line
+    )
+    assert float(completion_line.rsplit(" ", 1)[1]) == usage["completion_tokens"] > 0
     assert "meltproof_gateway_cost_usd_total{" in text
-    assert json.dumps(usage)  # the provider reported usage the metrics could count

@@ -438,3 +438,33 @@ async def test_a_killed_worker_is_replaced(stack, tmp_path):
                     "/v1/chat/completions", json=chat(unique_messages()), headers=auth()
                 ) as response:
                     assert response.status == 200
+
+
+async def test_one_tenants_cached_answer_is_never_served_to_another(stack, make_gateway):
+    client = await make_gateway()
+    body = chat(unique_messages())  # the very same request from both tenants
+    caches = []
+    for key in (KEY, OTHER_KEY, KEY, OTHER_KEY):
+        response = await client.post("/v1/chat/completions", json=body, headers=auth(key))
+        assert response.status == 200
+        caches.append(response.headers["x-cache"])
+    assert caches == ["miss", "miss", "hit", "hit"]  # each tenant's cache is its own
+    assert provider_requests(stack) == 2
+
+
+async def test_a_budgeted_request_without_max_tokens_gets_the_default_output_cap(
+    stack, make_gateway
+):
+    client = await make_gateway(
+        tenants=[{"name": "one", "api_key": KEY, "budget": {"limit_tokens": 100_000}}],
+        budgets={"default_max_output_tokens": 12},
+    )
+    fast_provider(stack, output_tokens_min=200, output_tokens_max=300)  # would say much more
+    response = await client.post(
+        "/v1/chat/completions",
+        json={"model": "gpt-4o-mini", "messages": unique_messages()},
+        headers=auth(),
+    )
+    assert response.status == 200
+    assert (await response.json())["usage"]["completion_tokens"] <= 12
+    assert stack.provider.stats()["tenants"]["one"]["completion_tokens"] <= 12

@@ -123,8 +123,9 @@ def test_tenant_names_that_are_not_plain_file_names_are_refused(tenant: str) -> 
         PromptStore(Path("prompts"), consenting=frozenset({"acme", tenant}))
 
 
-def test_request_log_fields_carry_no_prompt_text() -> None:
-    messages = chat(PRIVATE_PROMPT)
+def test_request_log_fields_are_identifiers_and_the_outcome_only() -> None:
+    """The signature takes no prompt; that no prompt reaches a log line end to end is
+    ``test_raw_prompts_are_stored_only_with_consent_and_never_logged``."""
     fingerprint = "3f2a9c"
 
     fields = request_log_fields(
@@ -139,5 +140,3 @@ def test_request_log_fields_carry_no_prompt_text() -> None:
         "cache": "miss",
         "ms": 12.3,
     }
-    assert "zebra-quartz-7" not in repr(fields)
-    assert messages[1]["content"] not in repr(fields)
