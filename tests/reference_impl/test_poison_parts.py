@@ -125,19 +125,24 @@ async def test_the_gateway_passes_a_provider_400_on_after_one_call(aiohttp_serve
     assert fake.models == ["gpt-4o-mini"]
 
 
+def _resilience(session: aiohttp.ClientSession, breakers: Breakers) -> Resilience:
+    """Three attempts per model, quick backoff, ``primary`` falling back to ``backup``."""
+    return Resilience(
+        session,
+        metrics=GatewayMetrics(),
+        retry_policy=RetryPolicy(max_attempts=3, backoff=Backoff(base_s=0.001, cap_s=0.002)),
+        chains={"primary": ["primary", "backup"]},
+        breakers=breakers,
+    )
+
+
 async def _resilience_calls(aiohttp_server, status: int, calls: int):
     """``calls`` requests through a resilience with retries, a fallback and a tight breaker."""
     fake = _Fake(status)
     upstream = await aiohttp_server(fake.app(), host="127.0.0.1")
     breakers = Breakers(BreakerPolicy(min_calls=2, failure_rate=0.5, open_s=60))
     async with aiohttp.ClientSession(base_url=upstream.make_url("/v1/")) as session:
-        resilience = Resilience(
-            session,
-            metrics=GatewayMetrics(),
-            retry_policy=RetryPolicy(max_attempts=3, backoff=Backoff(base_s=0.001, cap_s=0.002)),
-            chains={"primary": ["primary", "backup"]},
-            breakers=breakers,
-        )
+        resilience = _resilience(session, breakers)
         results = []
         for index in range(calls):
             request = UpstreamRequest(
@@ -192,13 +197,7 @@ async def test_a_client_that_leaves_mid_stream_is_no_provider_failure(aiohttp_se
     upstream = await aiohttp_server(app, host="127.0.0.1")
     breakers = Breakers(BreakerPolicy(min_calls=1, failure_rate=0.5, open_s=60))
     async with aiohttp.ClientSession(base_url=upstream.make_url("/v1/")) as session:
-        resilience = Resilience(
-            session,
-            metrics=GatewayMetrics(),
-            retry_policy=RetryPolicy(max_attempts=3, backoff=Backoff(base_s=0.001, cap_s=0.002)),
-            chains={"primary": ["primary", "backup"]},
-            breakers=breakers,
-        )
+        resilience = _resilience(session, breakers)
         request = UpstreamRequest(
             path="chat/completions",
             body={"model": "primary", "messages": [{"role": "user", "content": "x"}]},
