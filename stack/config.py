@@ -14,8 +14,15 @@ from .gateway_command import GatewayCommand
 
 
 def default_cache_dir() -> Path:
-    """The user's cache directory for meltproof (``MELTPROOF_CACHE_DIR`` overrides it)."""
+    """The user's cache directory for meltproof (``cache_dir_of`` lets the environment
+    override it)."""
     return Path(platformdirs.user_cache_dir("meltproof"))
+
+
+def cache_dir_of(environ: Mapping[str, str]) -> Path:
+    """``MELTPROOF_CACHE_DIR`` when set, else the user's cache directory."""
+    value = environ.get("MELTPROOF_CACHE_DIR")
+    return Path(value) if value else default_cache_dir()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,6 +85,6 @@ class StackConfig:
             postgres_bindir=path("MELTPROOF_POSTGRES_BINDIR"),
             redis_server=path("MELTPROOF_REDIS_SERVER"),
             toxiproxy_server=path("MELTPROOF_TOXIPROXY_SERVER"),
-            cache_dir=path("MELTPROOF_CACHE_DIR") or default_cache_dir(),
+            cache_dir=cache_dir_of(environ),
         )
         return replace(from_environ, **overrides)

@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from types import MappingProxyType
 
-from stack.config import default_cache_dir
+from stack.config import cache_dir_of
 from stack.gateway_command import GatewayCommand
 
 from . import litellm, portkey
@@ -59,9 +58,9 @@ def peer_command(
     adapter = PEERS.get(name)
     if adapter is None:
         raise ValueError(_unknown(name))
-    cache = environ.get("MELTPROOF_CACHE_DIR")
-    cache_dir = Path(cache) if cache else default_cache_dir()
-    return adapter(models, cache_dir=cache_dir, on_progress=on_progress, workers=workers)
+    return adapter(
+        models, cache_dir=cache_dir_of(environ), on_progress=on_progress, workers=workers
+    )
 
 
 def _unknown(name: str) -> str:
