@@ -1,9 +1,10 @@
 """Development sessions: ``nox -s tests``, ``nox -s lint``; on demand ``nox -s demo``,
 ``nox -s scenarios``, ``nox -s matrix``, ``nox -s compare``, ``nox -s perf_gate``,
-``nox -s calibrate`` and ``nox -s bench``."""
+``nox -s calibrate``, ``nox -s bench`` and ``nox -s fuzz``."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -23,6 +24,24 @@ def tests(session: nox.Session) -> None:
     """Unit and integration tests; the integration tests start the real stack on loopback."""
     session.install(".", *nox.project.dependency_groups(PYPROJECT, "tests"))
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Hostile input against a 2-worker hardened gateway on the real stack (tests/fuzz):
+    10,000 requests unless MELTPROOF_FUZZ_REQUESTS says otherwise (seed: MELTPROOF_FUZZ_SEED).
+
+    Fails on a 5xx, a reply that is not JSON (or well-formed events, or an authorised
+    scrape), a hang, a worker restart, worker memory growth past its bound, or the prompt
+    canary found in the gateway's log, Redis, PostgreSQL or metrics. Keeps the run's folder,
+    with summary.json, failures.jsonl and the stack's logs, as .meltproof/fuzz/run-<time>/.
+    """
+    session.install(".", *nox.project.dependency_groups(PYPROJECT, "tests"))
+    env = {
+        "MELTPROOF_FUZZ_REQUESTS": os.environ.get("MELTPROOF_FUZZ_REQUESTS", "10000"),
+        "MELTPROOF_FUZZ_OUT": str(Path(".meltproof", "fuzz").resolve()),
+    }
+    session.run("pytest", "tests/fuzz", *session.posargs, env=env)
 
 
 @nox.session

@@ -12,7 +12,7 @@ import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 import pydantic
 import yaml
@@ -47,6 +47,7 @@ PATTERNS = (
     "bounded_fanout",
 )
 TENANT_NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+PROMPT_VERSION = r"^[A-Za-z0-9._-]{1,64}$"
 
 
 class Strict(BaseModel):
@@ -190,6 +191,9 @@ class LimiterConfig(Section):
     wait_s: float = Field(0.0, ge=0)
     """Over the cap: wait this long for a slot before answering 429."""
     retry_after_s: float = Field(1.0, gt=0)
+    instances: int = Field(1, gt=0)
+    """How many gateway instances (hosts, each with its workers) share this Redis: each holds
+    at most ``ceil(cap / instances)`` of every cap, also while Redis does not answer."""
 
 
 class BudgetsConfig(Section):
@@ -261,7 +265,7 @@ class CopilotConfig(Strict):
 
     model: str = "gpt-4o"
     max_tokens: int = Field(64, gt=0)
-    prompt_version: str = Field("copilot-v1", pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    prompt_version: str = Field("copilot-v1", pattern=PROMPT_VERSION)
     banner: str = (
         "Some of this answer could not use your pipeline's data right now; it may be incomplete."
     )
@@ -284,6 +288,23 @@ class GatewayConfig(Strict):
     upstream_timeout_s: float = Field(30.0, gt=0, description="Longest single upstream call.")
     max_body_bytes: int = Field(1 << 20, gt=0, description="Largest request body accepted.")
     redis_timeout_s: float = Field(0.05, gt=0)
+    body_timeout_s: float = Field(
+        15.0, gt=0, description="Longest wait for a request's body; then a JSON 408 and close."
+    )
+    idle_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        description="A connection that completes no request's headers this long after it "
+        "opened or after its last response is closed (idle keep-alive and slow headers).",
+    )
+    metrics_token: SecretStr | None = Field(
+        None, min_length=16, description="Bearer token of /metrics; without one it is refused."
+    )
+    prompt_versions: tuple[Annotated[str, Field(pattern=PROMPT_VERSION)], ...] = Field(
+        (),
+        description="x-prompt-version values with a metrics label of their own (besides "
+        "'default' and the copilot's); the others are counted as 'other'.",
+    )
     tenants: tuple[TenantConfig, ...] = ()
     models: tuple[ModelRoute, ...] = DEFAULT_MODELS
     cache: CacheConfig
@@ -341,6 +362,10 @@ class GatewayConfig(Strict):
         ):
             if len(set(values)) != len(values):
                 raise ValueError(f"tenants: each {field} must be unique")
+        if self.metrics_token is not None:
+            token = self.metrics_token.get_secret_value()
+            if any(t.api_key.get_secret_value() == token for t in self.tenants):
+                raise ValueError("metrics_token must differ from every tenant's api_key")
         return self
 
     def route(self, model: str) -> ModelRoute | None:
@@ -364,7 +389,14 @@ class ConfigError(Exception):
 
 
 ENV_PREFIX = "MELTPROOF_GATEWAY_"
-_ENV_FIELDS = ("profile", "redis_url", "provider_url", "provider_api_key", "workers")
+_ENV_FIELDS = (
+    "profile",
+    "redis_url",
+    "provider_url",
+    "provider_api_key",
+    "workers",
+    "metrics_token",
+)
 DATABASE_URL_ENV = f"{ENV_PREFIX}DATABASE_URL"
 
 

@@ -1,20 +1,24 @@
 """OpenAI-shaped JSON errors: the middlewares that make every error one, and the request
 handler that does the same for what fails before the app sees a request (a malformed
-request line, oversized or too many headers, a bad ``Content-Length``).
+request line, oversized or too many headers, a bad ``Content-Length``, an HTTP version other
+than 1.0 and 1.1, an ``Expect`` other than ``100-continue``).
 
-Bad input is the client's problem: a 4xx logged at INFO, without a traceback. A client that
-goes away mid-response is not an error at all (DEBUG). Only a gateway failure is a 500 at
-ERROR with its traceback.
+Bad input is the client's problem: a 4xx logged at INFO, without a traceback, and naming the
+kind of problem only: the parser's own messages quote the request's bytes (its key, its
+prompt), so they are never logged. A client that goes away mid-response is not an error at all
+(DEBUG). Only a gateway failure is a 500 at ERROR with its traceback.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http import HttpVersion10, HttpVersion11
 from aiohttp.http_exceptions import (
     BadHttpMethod,
     ContentEncodingError,
@@ -32,6 +36,7 @@ SUPPORTED_ENCODINGS = frozenset({"identity", "gzip", "deflate"})
 CLIENT_CLOSED_REQUEST = 499
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _QUOTED_LINE = re.compile(r"""b['"]([^ '"]*) """)
+SUPPORTED_VERSIONS = frozenset({HttpVersion10, HttpVersion11})
 
 
 class InvalidRequest(Exception):  # noqa: N818 - named after the OpenAI error type
@@ -100,6 +105,24 @@ def _is_token_method(message: str) -> bool:
     return quoted is not None and _TOKEN.match(quoted[1]) is not None
 
 
+def _http_exception_json(exc: web.HTTPException) -> web.Response:
+    """A 4xx aiohttp raised (no route, wrong method, body too large...) as JSON."""
+    response = json_error(exc.status, exc.reason, error_type="invalid_request_error")
+    if "Allow" in exc.headers:
+        response.headers["Allow"] = exc.headers["Allow"]
+    return response
+
+
+def _unsupported_version(request: BaseRequest) -> web.Response:
+    """A 400 for a request in an HTTP version the gateway does not speak, sent as HTTP/1.1
+    (aiohttp answers in the request's version), and the connection closed."""
+    log.info("unsupported HTTP version %s from %s", request.version, request.remote)
+    request._cache["version"] = HttpVersion11  # what aiohttp's status line reads (reified)
+    response = _bad_input(400, "unsupported HTTP version: use HTTP/1.1", "unsupported_http_version")
+    response.force_close()
+    return response
+
+
 @web.middleware
 async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn HTTP exceptions and unexpected failures into JSON error bodies."""
@@ -110,15 +133,15 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except web.HTTPException as exc:
         if exc.status < HTTPStatus.BAD_REQUEST:
             raise
-        response = json_error(exc.status, exc.reason, error_type="invalid_request_error")
-        if "Allow" in exc.headers:
-            response.headers["Allow"] = exc.headers["Allow"]
-        return response
+        return _http_exception_json(exc)
     except Exception as exc:
         if isinstance(exc, ConnectionResetError) and client_left(request):
             return _client_left_response(request)
         if (parse_error := _parse_error(exc)) is not None:  # a body aiohttp could not read
-            log.info("bad request body on %s %s: %s", request.method, request.path, exc)
+            log.info(
+                "bad request body on %s %s: %s",
+                request.method, request.path, type(parse_error).__name__,
+            )  # fmt: skip
             return _http_input_error(parse_error)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return json_error(500, "internal gateway error", error_type="server_error")
@@ -150,7 +173,7 @@ class GatewayRequestHandler(web.RequestHandler):
         parse_error = _parse_error(exc) if exc is not None else None
         if status >= HTTPStatus.INTERNAL_SERVER_ERROR or parse_error is None:
             return super().handle_error(request, status, exc, message)
-        log.info("bad HTTP request from %s: %s", request.remote, parse_error.message)
+        log.info("bad HTTP request from %s: %s", request.remote, type(parse_error).__name__)
         if request.writer.output_size > 0:
             raise ConnectionError("a response was already sent; cannot send the error")
         response = _http_input_error(parse_error)
@@ -161,10 +184,32 @@ class GatewayRequestHandler(web.RequestHandler):
         """A request body the parser rejects after the response (left unread by the
         handler, then drained by aiohttp) is the client's bad input: INFO, no traceback."""
         exc = kw.get("exc_info")
-        if isinstance(exc, BaseException) and _parse_error(exc) is not None:
-            log.info("bad HTTP request body: %s", exc)
+        if isinstance(exc, BaseException) and (parse_error := _parse_error(exc)) is not None:
+            log.info("bad HTTP request body: %s", type(parse_error).__name__)
             return
         super().log_exception(*args, **kw)
+
+    async def _handle_request(
+        self,
+        request: BaseRequest,
+        start_time: float | None,
+        request_handler: Callable[[BaseRequest], Awaitable[web.StreamResponse]],
+    ) -> tuple[web.StreamResponse, bool]:
+        """aiohttp's, with JSON for what fails before the app's middlewares: an unsupported
+        HTTP version, and an ``Expect`` refused (aiohttp checks it before the middlewares)."""
+
+        async def answer(request: BaseRequest) -> web.StreamResponse:
+            if request.version not in SUPPORTED_VERSIONS:
+                return _unsupported_version(request)
+            try:
+                return await request_handler(request)
+            except web.HTTPException as exc:
+                if exc.status < HTTPStatus.BAD_REQUEST:
+                    raise
+                log.info("refused %s %s: %d", request.method, request.path, exc.status)
+                return _http_exception_json(exc)
+
+        return await super()._handle_request(request, start_time, answer)
 
 
 class GatewayServer(web.Server):

@@ -20,7 +20,8 @@ from aiohttp import web
 from .answer import Answer
 from .budget import Reservation
 from .canonical import prompt_fingerprint
-from .config import TenantConfig
+from .config import PROMPT_VERSION as PROMPT_VERSION_PATTERN
+from .config import GatewayConfig, TenantConfig
 from .errors import InvalidRequest
 from .keys import GATEWAY, TENANT
 from .privacy import request_log_fields
@@ -31,7 +32,9 @@ from .state import Gateway
 
 access_log = logging.getLogger("reference_impl.access")
 PROMPT_VERSION_HEADER = "x-prompt-version"
-PROMPT_VERSION = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+PROMPT_VERSION = re.compile(PROMPT_VERSION_PATTERN)
+DEFAULT_PROMPT_VERSION = "default"
+"""The version of a request without the header."""
 LONGEST_DEADLINE_MS = 600_000
 
 
@@ -121,7 +124,7 @@ def start_exchange(
             f"model {body['model']!r} is not served here; {route.kind} models: {names}",
             param="model",
         )
-    version = request.headers.get(PROMPT_VERSION_HEADER, "default")
+    version = request.headers.get(PROMPT_VERSION_HEADER, DEFAULT_PROMPT_VERSION)
     if not PROMPT_VERSION.match(version):
         raise InvalidRequest(
             f"{PROMPT_VERSION_HEADER} must be 1-64 letters, digits, '.', '_' or '-'"
@@ -140,6 +143,13 @@ def start_exchange(
         stream=stream,
         opt_in_cache=request.headers.get(config.cache.opt_in_header) == "1",
     )
+
+
+def labelled_prompt_versions(config: GatewayConfig) -> tuple[str, ...]:
+    """The prompt versions with a metrics label of their own: the declared ones, the
+    default and the copilot's. Any version may be sent (it keys the cache); the others are
+    counted together, so clients cannot add labels."""
+    return (DEFAULT_PROMPT_VERSION, config.copilot.prompt_version, *config.prompt_versions)
 
 
 def internal_exchange(

@@ -2,9 +2,12 @@
 
 Every ``GatewayMetrics`` has its own ``CollectorRegistry``, never the global one, so
 tests and several applications in one process do not share counts. Label values come
-from configuration or validated inputs (tenant, model, route, prompt version) or from
-closed sets (outcomes, events), which keeps cardinality bounded. Labelled children are
-cached so the hot path is a dictionary lookup and an increment.
+from configuration (tenant, route) or from closed sets (outcomes, events), which keeps
+cardinality bounded whatever clients send. Models and prompt versions are named by
+clients, so the token, cost, attempt and fallback counters check them here against the
+sets the gateway was built with (the configured models, the declared prompt versions):
+anything else is ``other``. Breakers exist only for configured models (deployments).
+Labelled children are cached so the hot path is a dictionary lookup and an increment.
 
 Several workers (``--workers N``): prometheus_client chooses where values live when it
 is imported — in process memory, or, when ``PROMETHEUS_MULTIPROC_DIR`` is set, in
@@ -22,6 +25,7 @@ per-process file.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Final, Generic, TypeVar
 
 from prometheus_client import (
@@ -44,10 +48,10 @@ DURATION_BUCKETS_S: Final = (
 )  # fmt: skip
 BREAKER_STATES: Final = {"closed": 0, "half_open": 1, "open": 2}
 
+OTHER: Final = "other"
+"""The label of every model or prompt version outside the known sets."""
+
 M = TypeVar("M", bound=MetricWrapperBase)
-
-
-MAX_PROMPT_VERSIONS = 64
 
 
 class _Children(Generic[M]):
@@ -69,11 +73,24 @@ def _multiprocess_values() -> bool:
     return bool(getattr(values.ValueClass, "_multiprocess", False))
 
 
-class GatewayMetrics:
-    """Counters, a latency histogram and the breaker state gauge of one gateway process."""
+class _KnownLabels:
+    """A label whose values are a known set; any other value becomes ``OTHER``."""
 
-    def __init__(self) -> None:
-        self._versions: set[str] = set()
+    def __init__(self, known: Iterable[str]) -> None:
+        self._known = frozenset(known)
+
+    def __call__(self, value: str) -> str:
+        return value if value in self._known else OTHER
+
+
+class GatewayMetrics:
+    """Counters, a latency histogram and the breaker state gauge of one gateway process.
+
+    ``models`` and ``prompt_versions`` are the values those labels may take."""
+
+    def __init__(self, *, models: Iterable[str] = (), prompt_versions: Iterable[str] = ()) -> None:
+        self._model = _KnownLabels(models)
+        self._version = _KnownLabels(prompt_versions)
         if os.environ.get(MULTIPROC_DIR_ENV) and not _multiprocess_values():
             raise RuntimeError(
                 f"{MULTIPROC_DIR_ENV} was set after prometheus_client was imported, so this "
@@ -159,18 +176,10 @@ class GatewayMetrics:
         cost_usd: float,
     ) -> None:
         """Tokens and spend of one provider answer."""
-        prompt_version = self._version_label(prompt_version)
+        model, prompt_version = self._model(model), self._version(prompt_version)
         self._tokens(tenant, model, prompt_version, "in").inc(prompt_tokens)
         self._tokens(tenant, model, prompt_version, "out").inc(completion_tokens)
         self._cost(tenant, model, prompt_version).inc(cost_usd)
-
-    def _version_label(self, version: str) -> str:
-        """Prompt versions come from clients: the first ``MAX_PROMPT_VERSIONS`` seen are
-        labels of their own, later ones count as ``other``."""
-        if version in self._versions or len(self._versions) < MAX_PROMPT_VERSIONS:
-            self._versions.add(version)
-            return version
-        return "other"
 
     def cache(self, result: str) -> None:
         """The cache status of a cacheable request: ``hit``, ``miss`` or ``coalesced``."""
@@ -178,7 +187,7 @@ class GatewayMetrics:
 
     def upstream_attempt(self, *, model: str, outcome: str) -> None:
         """One call to the provider: ``ok``, ``http_429``, ``http_5xx``, ``timeout``..."""
-        self._upstream(model, outcome).inc()
+        self._upstream(self._model(model), outcome).inc()
 
     def retry(self, *, outcome: str) -> None:
         """A retry decision: ``scheduled``, ``budget_exhausted`` or ``deadline``."""
@@ -191,7 +200,7 @@ class GatewayMetrics:
 
     def fallback(self, *, from_model: str, to_model: str) -> None:
         """A request went to a fallback model."""
-        self._fallbacks(from_model, to_model).inc()
+        self._fallbacks(self._model(from_model), self._model(to_model)).inc()
 
     def degraded(self, *, route: str, reason: str) -> None:
         """A degraded answer (stale cache, canned reply...) and why."""

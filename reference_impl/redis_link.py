@@ -5,6 +5,9 @@ Every pattern that keeps shared state in Redis (cache, coalescing, limiter, budg
 for ``cooldown_s`` after a failure the link refuses at once instead of making each request
 wait out another timeout: a Redis that is down or black-holed costs the hot path nothing.
 Each caller decides what failing open means for it.
+
+The client (``connect``) has a bounded pool that makes operations wait for a connection
+(within their timeout) rather than fail: a burst on a healthy Redis is not an outage.
 """
 
 from __future__ import annotations
@@ -21,10 +24,34 @@ from redis.exceptions import RedisError
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+CONNECTIONS = 32
+"""Connections per worker process: Redis operations at once, the notifier's subscription
+included; further operations wait for one."""
+
+
+def connect(url: str, *, connect_timeout_s: float) -> redis.Redis:
+    """A client of the Redis at ``url`` with a pool of ``CONNECTIONS`` that waits when all
+    are busy (redis-py's default pool raises "Too many connections" instead)."""
+    pool = redis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=CONNECTIONS,
+        timeout=None,  # the link's timeout bounds the wait
+        socket_connect_timeout=connect_timeout_s,
+        health_check_interval=0,
+    )
+    return redis.Redis.from_pool(pool)
 
 
 class RedisUnavailable(Exception):  # noqa: N818 - reads as a state, like ConnectionRefused
-    """Redis did not answer in time, failed, or is cooling down after a failure."""
+    """Redis did not answer in time, failed, or is cooling down after a failure.
+
+    ``may_have_run``: the operation may have taken effect without an answer; False when the
+    link refused it before it reached Redis.
+    """
+
+    def __init__(self, message: str, *, may_have_run: bool = True) -> None:
+        super().__init__(message)
+        self.may_have_run = may_have_run
 
 
 class RedisLink:
@@ -49,11 +76,16 @@ class RedisLink:
         """False when there is no Redis, or while cooling down after a failure."""
         return self.client is not None and self._clock() >= self._down_until
 
+    @property
+    def retry_in_s(self) -> float:
+        """Seconds until the cool-down ends (0 when the link is not cooling down)."""
+        return max(0.0, self._down_until - self._clock())
+
     async def run(self, operation: Callable[[redis.Redis], Awaitable[T]]) -> T:
         """``await operation(client)`` within the timeout, or ``RedisUnavailable``."""
         client = self.client
         if client is None or not self.available:
-            raise RedisUnavailable("redis is not configured or is cooling down")
+            raise RedisUnavailable("redis is not configured or is cooling down", may_have_run=False)
         try:
             async with asyncio.timeout(self.timeout_s):
                 return await operation(client)

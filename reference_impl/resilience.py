@@ -31,7 +31,7 @@ from typing import Any, Protocol
 import aiohttp
 
 from .answer import Answer
-from .breaker import Admission, Breakers
+from .breaker import Admission, Breakers, BreakerState
 from .metrics import GatewayMetrics
 from .retry import RETRYABLE_STATUSES, Deadline, RetryBudget, RetryPolicy, next_delay_s
 from .retry import retry_after_s as parse_retry_after
@@ -186,23 +186,44 @@ class Resilience:
             outcome = await self._attempt(request, model, tap, admission)
             if isinstance(outcome, Result):
                 return outcome
-            retry_after = parse_retry_after(outcome.headers) if outcome.headers else None
-            if not last_model and self._hand_over(retry_after):
-                return outcome
-            delay = next_delay_s(
-                self._policy,
-                attempt=attempt,
-                retry_after=retry_after,
-                deadline=request.deadline,
-                rng=self._rng,
+            wait = self._wait_before_retry(
+                request, model, outcome, attempt=attempt, last_model=last_model
             )
-            if delay is None:
-                return outcome
-            if self._budget is not None and not self._budget.try_spend():
-                self._metrics.retry(outcome="budget_exhausted")
-                return outcome
+            if isinstance(wait, Failure):
+                return wait
             self._metrics.retry(outcome="scheduled")
-            await asyncio.sleep(delay)
+            await asyncio.sleep(wait)
+
+    def _wait_before_retry(
+        self,
+        request: UpstreamRequest,
+        model: str,
+        failure: Failure,
+        *,
+        attempt: int,
+        last_model: bool,
+    ) -> float | Failure:
+        """The pause before another attempt on ``model``, or the failure that ends its turn:
+        its breaker opened (no retry could be admitted, so none is waited for or paid), a long
+        Retry-After hands the request over, or no time or retry budget is left."""
+        if self._is_open(model):
+            return Failure("breaker_open") if last_model else failure
+        retry_after = parse_retry_after(failure.headers) if failure.headers else None
+        if not last_model and self._hand_over(retry_after):
+            return failure
+        delay = next_delay_s(
+            self._policy,
+            attempt=attempt,
+            retry_after=retry_after,
+            deadline=request.deadline,
+            rng=self._rng,
+        )
+        if delay is None:
+            return failure
+        if self._budget is not None and not self._budget.try_spend():
+            self._metrics.retry(outcome="budget_exhausted")
+            return failure
+        return delay
 
     def retry_after_s(self, model: str) -> float:
         """When the chain of ``model`` may answer again: the soonest breaker to half-open
@@ -220,6 +241,13 @@ class Resilience:
             policy.honour_retry_after
             and retry_after is not None
             and retry_after > policy.backoff.cap_s
+        )
+
+    def _is_open(self, model: str) -> bool:
+        """The model's breaker is open: a retry on it would not be admitted."""
+        return (
+            self._breakers is not None
+            and self._breakers.for_deployment(model).state is BreakerState.OPEN
         )
 
     def _admit(self, model: str) -> _Attempted | None:

@@ -1,11 +1,12 @@
 """Serving: one worker in this process, or N worker processes sharing the port.
 
 Workers bind the same port with ``SO_REUSEPORT`` and the kernel spreads connections over
-them; every piece of shared state lives in Redis. The parent supervises: a worker that dies
-is started again; SIGTERM or SIGINT is passed on, and each worker drains its in-flight
-requests (up to ``shutdown_timeout_s``) before it exits. Workers die with the parent.
-With several workers, Prometheus metrics are aggregated through files in a temporary
-``PROMETHEUS_MULTIPROC_DIR``.
+them; shared state lives in Redis, except the concurrency slots the instance holds, which the
+workers count in a slot table file (``slot_table``), one row per worker. The parent
+supervises: a worker that dies has its row cleared and is started again; SIGTERM or SIGINT is
+passed on, and each worker drains its in-flight requests (up to ``shutdown_timeout_s``) before
+it exits. Workers die with the parent. With several workers, Prometheus metrics are
+aggregated through files in a temporary ``PROMETHEUS_MULTIPROC_DIR``.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from multiprocessing.context import SpawnProcess
+from pathlib import Path
 from types import FrameType
 
 from aiohttp import web
@@ -35,6 +37,8 @@ except ImportError:  # pragma: no cover - uvloop is not available on Windows
 from .app import create_app
 from .config import GatewayConfig
 from .errors import GatewayRunner
+from .limiter import table_columns
+from .slot_table import SlotTable, assign_row
 
 
 log = logging.getLogger(__name__)
@@ -97,14 +101,22 @@ def _fast_loop() -> asyncio.AbstractEventLoop:
 
 
 def _worker_main(
-    config: GatewayConfig, host: str, port: int, shutdown_timeout_s: float, access_log: bool
+    config: GatewayConfig,
+    host: str,
+    port: int,
+    shutdown_timeout_s: float,
+    access_log: bool,
+    slot_table: Path,
+    index: int,
 ) -> None:
     """Entry point of a worker process: its own process group (a Ctrl-C in the terminal
-    reaches the parent only, which stops each worker once), death with the parent, then serve."""
+    reaches the parent only, which stops each worker once), death with the parent, its row of
+    the instance's slot table, then serve."""
     os.setpgrp()
     if sys.platform == "linux":
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    assign_row(slot_table, index)
     serve_worker(config, host, port, shutdown_timeout_s=shutdown_timeout_s, access_log=access_log)
 
 
@@ -113,35 +125,51 @@ def serve_workers(
 ) -> int:
     """Run ``config.workers`` worker processes on one port until SIGINT/SIGTERM."""
     configure_logging(access_log=access_log)
-    with tempfile.TemporaryDirectory(prefix="meltproof-metrics-") as metrics_dir:
+    columns = table_columns(tenant.name for tenant in config.tenants)
+    with (
+        tempfile.TemporaryDirectory(prefix="meltproof-metrics-") as metrics_dir,
+        tempfile.TemporaryDirectory(prefix="meltproof-slots-") as slots_dir,
+    ):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        table_path = Path(slots_dir) / "slots"
+        SlotTable.create(table_path, columns, rows=config.workers)
         context = multiprocessing.get_context("spawn")
 
-        def start() -> SpawnProcess:
+        def start(index: int) -> SpawnProcess:
             process = context.Process(
                 target=_worker_main,
-                args=(config, host, port, shutdown_timeout_s, access_log),
+                args=(config, host, port, shutdown_timeout_s, access_log, table_path, index),
                 name="gateway-worker",
             )
             process.start()
             return process
 
-        supervisor = _Supervisor(start, config.workers, shutdown_timeout_s=shutdown_timeout_s)
-        signal.signal(signal.SIGTERM, supervisor.stop)
-        signal.signal(signal.SIGINT, supervisor.stop)
-        log.info("gateway: %d workers on %s:%d", config.workers, host, port)
-        return supervisor.run()
+        rows = [SlotTable.open(table_path, columns, row=i) for i in range(config.workers)]
+        try:
+            supervisor = _Supervisor(start, rows, shutdown_timeout_s=shutdown_timeout_s)
+            signal.signal(signal.SIGTERM, supervisor.stop)
+            signal.signal(signal.SIGINT, supervisor.stop)
+            log.info("gateway: %d workers on %s:%d", config.workers, host, port)
+            return supervisor.run()
+        finally:
+            for row in rows:
+                row.close()
 
 
 class _Supervisor:
     """Keeps N workers running, restarting the dead with a growing pause while they keep
-    dying young; on stop, SIGTERM once to each, then SIGKILL whatever outlives the drain."""
+    dying young; on stop, SIGTERM once to each, then SIGKILL whatever outlives the drain.
+    Worker ``i`` holds row ``i`` of the slot table (``rows[i]``)."""
 
     def __init__(
-        self, start: Callable[[], SpawnProcess], count: int, *, shutdown_timeout_s: float
+        self,
+        start: Callable[[int], SpawnProcess],
+        rows: Sequence[SlotTable],
+        *,
+        shutdown_timeout_s: float,
     ) -> None:
         self._start = start
-        self._count = count
+        self._rows = rows
         self._kill_after_s = shutdown_timeout_s + KILL_GRACE_S
         self._workers: list[tuple[SpawnProcess, float]] = []
         self._stop_by: float | None = None
@@ -158,12 +186,15 @@ class _Supervisor:
 
     def run(self) -> int:
         """Supervise until every worker has exited after a stop."""
-        self._workers = [(self._start(), time.monotonic()) for _ in range(self._count)]
+        self._workers = [(self._start(index), time.monotonic()) for index in range(len(self._rows))]
         while True:
             for index, (process, started) in enumerate(self._workers):
                 process.join(timeout=0.2)
                 if self._stop_by is None and not process.is_alive():
-                    self._workers[index] = (self._restart(process, started), time.monotonic())
+                    self._workers[index] = (
+                        self._restart(index, process, started),
+                        time.monotonic(),
+                    )
             if self._stop_by is not None:
                 alive = [p for p, _ in self._workers if p.is_alive()]
                 if not alive:
@@ -173,7 +204,7 @@ class _Supervisor:
                         log.error("worker %s did not drain in time; killing it", process.pid)
                         process.kill()
 
-    def _restart(self, process: SpawnProcess, started: float) -> SpawnProcess:
+    def _restart(self, index: int, process: SpawnProcess, started: float) -> SpawnProcess:
         lived_s = time.monotonic() - started
         self._pause_s = (
             min(self._pause_s * 2, LONGEST_RESTART_PAUSE_S)
@@ -184,12 +215,14 @@ class _Supervisor:
             "worker %s exited with %s after %.1f s; starting another in %.1f s",
             process.pid, process.exitcode, lived_s, self._pause_s,
         )  # fmt: skip
-        _mark_dead(process.pid)
+        _mark_dead(process.pid, self._rows[index])
         time.sleep(self._pause_s)
-        return process if self._stop_by is not None else self._start()
+        return process if self._stop_by is not None else self._start(index)
 
 
-def _mark_dead(pid: int | None) -> None:
-    """Drop a dead worker's live gauges from the aggregated metrics."""
+def _mark_dead(pid: int | None, row: SlotTable) -> None:
+    """Drop a dead worker's live gauges from the aggregated metrics, and its concurrency slots
+    from the slot table (the kernel has released its lock on the table)."""
+    row.clear()
     if pid is not None:
         multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]

@@ -23,15 +23,16 @@ from .breaker import BreakerPolicy, Breakers
 from .budget import TokenBudgets
 from .cache import ResponseCache
 from .config import GatewayConfig, TenantConfig
-from .limiter import ConcurrencyLimiter
+from .limiter import ConcurrencyLimiter, table_columns
 from .metrics import GatewayMetrics
 from .notify import Notifier
 from .privacy import PromptStore
-from .redis_link import RedisLink
+from .redis_link import RedisLink, connect
 from .resilience import Resilience
 from .retrieval import Pools, PoolSettings, migrate
 from .retry import Backoff, RetryBudget, RetryPolicy
 from .singleflight import SingleFlight
+from .slot_table import SlotTable
 from .upstream import open_upstream_session
 
 
@@ -187,11 +188,7 @@ async def open_gateway(config: GatewayConfig, metrics: GatewayMetrics) -> AsyncI
     pools = await open_pools(config)
     client = None
     if config.redis_url and _needs_redis(config):
-        client = redis.Redis.from_url(
-            config.redis_url,
-            socket_connect_timeout=max(config.redis_timeout_s, 0.2),
-            health_check_interval=0,
-        )
+        client = connect(config.redis_url, connect_timeout_s=max(config.redis_timeout_s, 0.2))
     elif _needs_redis(config):
         log.warning("no redis_url: cache, coalescing, caps and budgets run per worker only")
     link = RedisLink(client, timeout_s=config.redis_timeout_s)
@@ -204,11 +201,12 @@ async def open_gateway(config: GatewayConfig, metrics: GatewayMetrics) -> AsyncI
         lim = config.limiter
         limiter = ConcurrencyLimiter(
             link,
+            SlotTable.for_this_process(table_columns(t.name for t in config.tenants)),
             global_cap=lim.global_cap,
             lease_s=lim.lease_s,
             wait_s=lim.wait_s,
             retry_after_s=lim.retry_after_s,
-            workers=config.workers,
+            instances=lim.instances,
         )
     gateway = Gateway(
         config=config,
@@ -241,6 +239,8 @@ async def open_gateway(config: GatewayConfig, metrics: GatewayMetrics) -> AsyncI
     finally:
         await gateway.flights.close()
         await gateway.background.drain(BACKGROUND_DRAIN_S)
+        if limiter is not None:
+            await limiter.close()
         await prompts.stop()
         if notifier is not None:
             await notifier.stop()

@@ -5,12 +5,14 @@ provider unchanged. An error names the field (``messages.0.role``) and the probl
 
 Two limits keep hostile bodies from the rest of the gateway: a body may nest arrays and objects
 at most ``MAX_JSON_DEPTH`` levels deep, and an output cap (``max_tokens``,
-``max_completion_tokens``) is an integer from 1 to ``MAX_OUTPUT_TOKENS``.
+``max_completion_tokens``) is an integer from 1 to ``MAX_OUTPUT_TOKENS``. An integer longer
+than Python converts (``sys.get_int_max_str_digits()``, 4300 digits) is refused as not JSON.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from typing import Annotated, Any, Literal, TypeVar
 
 import pydantic
@@ -106,12 +108,15 @@ Body = TypeVar("Body", bound=BaseModel)
 
 async def read_json_object(request: web.Request) -> tuple[bytes, dict[str, Any]]:
     """The request body as sent and as a JSON object, or ``InvalidRequest`` saying what is
-    wrong (not JSON, not an object, nested deeper than ``MAX_JSON_DEPTH``)."""
+    wrong (not JSON, an integer too long to convert, not an object, nested deeper than
+    ``MAX_JSON_DEPTH``)."""
     raw = await request.read()
     try:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidRequest(f"the body is not valid JSON: {exc}") from exc
+    except ValueError:  # an integer with more digits than Python converts
+        raise InvalidRequest(_TOO_LONG_NUMBER) from None
     except RecursionError:  # the parser's own guard, far deeper than the limit
         raise InvalidRequest(_TOO_DEEP) from None
     if not isinstance(body, dict):
@@ -122,6 +127,9 @@ async def read_json_object(request: web.Request) -> tuple[bytes, dict[str, Any]]
 
 
 _TOO_DEEP = f"the body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels"
+_TOO_LONG_NUMBER = (
+    f"the body is not valid JSON: a number has more than {sys.get_int_max_str_digits()} digits"
+)
 
 
 def _nests_deeper_than(value: Any, limit: int) -> bool:

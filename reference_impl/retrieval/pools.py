@@ -9,14 +9,25 @@ Every connection has its ``statement_timeout`` set at connect time, pgvector's t
 registered, and autocommit off. The pools open without waiting: the gateway starts and answers
 degraded while PostgreSQL is down, connections are made in the background, and a request that
 gets no connection within ``timeout_s`` gets ``psycopg_pool.PoolTimeout``.
+
+A connection is checked on checkout without a round trip: one ``poll`` of its socket (about
+1 µs) tells whether the server or the network closed it while it sat idle. A closed one is
+replaced, and the pool then checks its other idle connections (a round trip each, only
+then), since a cut link or a restarted server closed them all: after an outage the next
+request gets a working connection rather than one broken connection per request. (The
+round-trip check of ``AsyncConnectionPool.check_connection`` costs a round trip on every
+checkout, and after two failed checks in a row psycopg_pool waits out the pool timeout.)
 """
 
 from __future__ import annotations
 
+import select
 from dataclasses import dataclass
 
+import psycopg
 from pgvector.psycopg import register_vector_async
 from psycopg import AsyncConnection
+from psycopg.pq import ConnStatus
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
@@ -59,8 +70,35 @@ class Pools:
             await self.vector.close()
 
 
+def _closed_by_peer(conn: AsyncConnection[TupleRow]) -> bool:
+    """Whether an idle connection was closed by the server or the network, at the cost of
+    one ``poll``: its socket is readable (an idle connection is sent nothing else worth
+    waiting for), and reading it finds the end of the stream or an error."""
+    pgconn = conn.pgconn
+    if pgconn.status != ConnStatus.OK:
+        return True
+    readable = select.poll()
+    readable.register(pgconn.socket, select.POLLIN)
+    if not readable.poll(0):
+        return False
+    try:
+        pgconn.consume_input()
+    except psycopg.OperationalError:
+        return True
+    return pgconn.status != ConnStatus.OK
+
+
 async def _open_pool(dsn: str, settings: PoolSettings, *, name: str) -> Pool:
-    pool = AsyncConnectionPool(
+    async def check(conn: AsyncConnection[TupleRow]) -> None:
+        """On checkout: a closed connection is replaced, and since its neighbours went the
+        same way (a cut link, a restarted server) the pool checks its other idle ones."""
+        if not _closed_by_peer(conn):
+            return
+        await conn.close()
+        await pool.check()
+        raise psycopg.OperationalError("the pooled connection was closed by the server or network")
+
+    pool: Pool = AsyncConnectionPool(
         dsn,
         name=name,
         min_size=settings.min_size,
@@ -72,6 +110,7 @@ async def _open_pool(dsn: str, settings: PoolSettings, *, name: str) -> Pool:
             "autocommit": False,
         },
         configure=register_vector_async,
+        check=check,
         open=False,
     )
     await pool.open(wait=False)

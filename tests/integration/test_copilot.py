@@ -163,6 +163,31 @@ async def test_postgres_down_gives_a_degraded_answer_not_a_5xx(stack, make_copil
         assert loop.time() - started < 6
 
 
+async def _copilot_answers(client, rows, key, times):
+    """``times`` summaries and outreach drafts, one after the other: their degraded flags."""
+    degraded = []
+    for _ in range(times):
+        for path, body in (
+            ("/v1/copilot/summarize", {"pipeline_id": rows["pipeline"]}),
+            ("/v1/copilot/outreach", {"candidate_id": rows["candidate"]}),
+        ):
+            response = await client.post(path, json=body, headers=auth(key))
+            assert response.status == 200
+            degraded.append((await response.json())["degraded"])
+    return degraded
+
+
+async def test_after_the_postgres_link_returns_the_next_answers_are_not_degraded(
+    stack, make_copilot, rows
+):
+    client = await make_copilot()
+    warm = [_copilot_answers(client, rows, make_copilot.key, 2) for _ in range(8)]
+    assert not any(flag for flags in await asyncio.gather(*warm) for flag in flags)
+    stack.toxiproxy.set_enabled(links.POSTGRES, False)  # every pooled connection is cut
+    stack.toxiproxy.set_enabled(links.POSTGRES, True)
+    assert await _copilot_answers(client, rows, make_copilot.key, 5) == [False] * 10
+
+
 async def test_naive_fans_out_unbounded_on_200_chunks_and_hardened_bounds_it(
     stack, make_copilot, rows
 ):

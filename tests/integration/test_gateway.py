@@ -7,6 +7,7 @@ import aiohttp
 import openai
 import pytest
 from gateway_support import chat, fast_provider, unique_messages
+from scrape_support import stack_scrape_auth
 
 from stack import Stack
 
@@ -177,28 +178,37 @@ async def test_an_unknown_route_gets_a_json_404(gateway_session):
         assert (await response.json())["error"]["message"]
 
 
-async def test_metrics_count_requests_tokens_and_cost(gateway_session):
+def _tokens(text: str, direction: str) -> float:
+    """acme's gpt-4o-mini tokens of undeclared prompt versions (0 before the first)."""
+    wanted = ('tenant="acme"', 'model="gpt-4o-mini"', 'prompt_version="other"')
+    wanted += (f'direction="{direction}"',)
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("meltproof_gateway_tokens_total{") and all(w in line for w in wanted)
+    )
+
+
+async def test_metrics_count_requests_tokens_and_cost(stack, gateway_session):
+    async def scrape():
+        async with gateway_session.get("/metrics", headers=stack_scrape_auth(stack)) as response:
+            assert response.status == 200
+            return await response.text()
+
+    before = await scrape()
     async with gateway_session.post(
         "/v1/chat/completions", json=chat(unique_messages()), headers={"x-prompt-version": "v7"}
     ) as response:
         usage = (await response.json())["usage"]
-    async with gateway_session.get("/metrics") as response:
-        assert response.status == 200
-        text = await response.text()
-    prompt_line = next(
-        line
-        for line in text.splitlines()
-        if line.startswith("meltproof_gateway_tokens_total{")
-        and 'prompt_version="v7"' in line
-        and 'direction="in"' in line
-    )
-    assert float(prompt_line.rsplit(" ", 1)[1]) == usage["prompt_tokens"]
-    completion_line = next(
-        line
-        for line in text.splitlines()
-        if line.startswith("meltproof_gateway_tokens_total{")
-        and 'prompt_version="v7"' in line
-        and 'direction="out"' in line
-    )
-    assert float(completion_line.rsplit(" ", 1)[1]) == usage["completion_tokens"] > 0
+    text = await scrape()
+    assert 'prompt_version="v7"' not in text  # not declared: counted as "other"
+    for direction, tokens in (("in", "prompt_tokens"), ("out", "completion_tokens")):
+        counted = _tokens(text, direction) - _tokens(before, direction)
+        assert counted == usage[tokens] > 0, direction
     assert "meltproof_gateway_cost_usd_total{" in text
+
+
+async def test_metrics_need_the_scrape_token(gateway_session):
+    async with gateway_session.get("/metrics") as response:  # a tenant's key is not it
+        assert response.status == 401
+        assert (await response.json())["error"]["code"] == "invalid_metrics_token"

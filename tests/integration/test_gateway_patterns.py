@@ -22,6 +22,7 @@ from gateway_support import (
     provider_requests,
     unique_messages,
 )
+from scrape_support import METRICS_TOKEN, scrape_auth
 
 from reference_impl import create_app
 from stack import Toxic, links
@@ -64,7 +65,8 @@ async def test_100_identical_concurrent_requests_make_one_upstream_call(stack, m
 async def test_coalescing_spans_two_worker_processes(stack, tmp_path):
     fast_provider(stack, ttft_ms=400)
     body = chat(unique_messages())
-    with gateway_process(stack, tmp_path, workers=2) as gateway:
+    config = {"metrics_token": METRICS_TOKEN}
+    with gateway_process(stack, tmp_path, workers=2, config=config) as gateway:
         connector = aiohttp.TCPConnector(limit=0, force_close=True)
         async with aiohttp.ClientSession(base_url=gateway.url, connector=connector) as session:
 
@@ -75,7 +77,7 @@ async def test_coalescing_spans_two_worker_processes(stack, tmp_path):
                     return response.status, response.headers["x-cache"], await response.json()
 
             results = await asyncio.gather(*(one() for _ in range(100)))
-            async with session.get("/metrics") as response:
+            async with session.get("/metrics", headers=scrape_auth()) as response:
                 metrics = await response.text()
     assert {status for status, _, _ in results} == {200}
     assert sorted(cache for _, cache, _ in results).count("miss") == 1
@@ -87,6 +89,7 @@ async def test_coalescing_spans_two_worker_processes(stack, tmp_path):
 async def test_a_429_storm_opens_the_breaker_and_the_fallback_serves(stack, make_gateway):
     stack.provider.set_fault({"error_rates": {429: 1.0}, "retry_after_s": 0.02}, model="gpt-4o")
     client = await make_gateway(
+        metrics_token=METRICS_TOKEN,
         breaker={"min_calls": 10, "window_s": 30, "open_s": 30},
         retries={"budget_ratio": 0.1, "budget_min_per_s": 0.2, "budget_window_s": 30},
     )
@@ -104,7 +107,7 @@ async def test_a_429_storm_opens_the_breaker_and_the_fallback_serves(stack, make
     retry_allowance = 0.1 * requests + 0.2 * 30
     assert attempts_on_4o <= requests + retry_allowance
     assert attempts_on_4o < requests, "the open breaker must stop calls to gpt-4o"
-    metrics = await (await client.get("/metrics")).text()
+    metrics = await (await client.get("/metrics", headers=scrape_auth())).text()
     assert 'meltproof_gateway_breaker_state{deployment="gpt-4o"} 2.0' in metrics
 
 
@@ -155,24 +158,40 @@ async def test_redis_gone_the_gateway_still_answers(stack, make_gateway, failure
     assert statuses == [200, 200, 200]
 
 
+async def _provider_in_flight(stack, tenant: str, count: int) -> None:
+    """Wait until the provider has ``count`` calls of ``tenant`` in flight."""
+    for _ in range(200):  # bounded: fails rather than hangs
+        in_flight = stack.provider.stats()["tenants"].get(tenant, {}).get("in_flight", 0)
+        if in_flight == count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the provider has {in_flight} calls of {tenant} in flight, not {count}")
+
+
 async def test_a_tenant_over_its_cap_gets_429_and_the_provider_never_sees_more(stack, make_gateway):
-    fast_provider(stack, ttft_ms=300)
+    fast_provider(stack, ttft_ms=3000)  # the cap's holders outlast every other request
     cap = 3
     client = await make_gateway(
         tenants=[
             {"name": "one", "api_key": KEY, "concurrency_cap": cap},
             {"name": "two", "api_key": OTHER_KEY},
-        ]
+        ],
+        deadline={"default_s": 30},
     )
-    bodies = [{"model": "gpt-4o-mini", "messages": unique_messages()} for _ in range(20)]
-    results = await _post_many(client, bodies)
-    statuses = [status for status, _, _ in results]
-    assert statuses.count(200) >= cap
-    assert statuses.count(429) >= 20 - 2 * cap
-    refused = next(headers for status, headers, _ in results if status == 429)
-    assert int(refused["Retry-After"]) >= 1
-    assert stack.provider.stats()["tenants"]["one"]["max_in_flight"] <= cap
+
+    def bodies(count):
+        return [{"model": "gpt-4o-mini", "messages": unique_messages()} for _ in range(count)]
+
+    holders = asyncio.ensure_future(_post_many(client, bodies(cap)))
+    await _provider_in_flight(stack, "one", cap)
+    refused = await _post_many(client, bodies(17))
     other = await _post_many(client, [chat(unique_messages())], headers=auth(OTHER_KEY))
+    held = await holders
+    assert [status for status, _, _ in held] == [200] * cap
+    assert [status for status, _, _ in refused] == [429] * 17
+    assert all(int(headers["Retry-After"]) >= 1 for _, headers, _ in refused)
+    assert {body["error"]["code"] for _, _, body in refused} == {"tenant_concurrency_cap"}
+    assert stack.provider.stats()["tenants"]["one"]["max_in_flight"] == cap
     assert other[0][0] == 200, "another tenant keeps its own slots"
 
 
@@ -359,14 +378,14 @@ async def test_a_stream_followed_from_another_worker_outlasting_the_deadline_is_
 
 async def test_a_stream_cut_midway_ends_with_an_error_event(stack, make_gateway):
     stack.provider.set_fault({"truncate_after_tokens": 2})
-    client = await make_gateway()
+    client = await make_gateway(metrics_token=METRICS_TOKEN)
     body = {"model": "gpt-4o-mini", "messages": unique_messages(), "stream": True}
     response = await client.post("/v1/chat/completions", json=body, headers=auth())
     assert response.status == 200
     events = [e for e in (await response.text()).split("\n\n") if e.strip()]
     assert '"content"' in events[0] or '"role"' in events[0]
     assert json.loads(events[-1].removeprefix("data: "))["error"]["code"] == "cut_stream"
-    metrics = await (await client.get("/metrics")).text()
+    metrics = await (await client.get("/metrics", headers=scrape_auth())).text()
     assert 'status_class="5xx"' in metrics
 
 
@@ -438,6 +457,41 @@ async def test_a_killed_worker_is_replaced(stack, tmp_path):
                     "/v1/chat/completions", json=chat(unique_messages()), headers=auth()
                 ) as response:
                     assert response.status == 200
+
+
+async def test_workers_killed_holding_slots_give_them_back_to_their_tenant(stack, tmp_path):
+    fast_provider(stack, ttft_ms=2000)
+    cap = 2
+    config = {
+        "tenants": [
+            {"name": "one", "api_key": KEY, "concurrency_cap": cap},
+            {"name": "two", "api_key": OTHER_KEY},
+        ],
+        "deadline": {"default_s": 30},
+        "limiter": {"lease_s": 0.5},  # Redis lets the dead workers' slots go before they are back
+    }
+    with gateway_process(stack, tmp_path, workers=2, config=config) as gateway:
+        connector = aiohttp.TCPConnector(limit=0, force_close=True)
+        async with aiohttp.ClientSession(base_url=gateway.url, connector=connector) as session:
+
+            async def ask():
+                body = {"model": "gpt-4o-mini", "messages": unique_messages()}
+                async with session.post(
+                    "/v1/chat/completions", json=body, headers=auth()
+                ) as response:
+                    return response.status
+
+            holders = asyncio.gather(*(ask() for _ in range(cap)), return_exceptions=True)
+            await _provider_in_flight(stack, "one", cap)
+            victims = _workers_of(gateway.pid)
+            for victim in victims:  # both die: between them they hold the tenant's slots
+                os.kill(victim, signal.SIGKILL)
+            assert all(isinstance(held, aiohttp.ClientError) for held in await holders)
+            async with asyncio.timeout(30):
+                while len(_workers_of(gateway.pid) - victims) < 2:  # noqa: ASYNC110 - /proc
+                    await asyncio.sleep(0.1)
+            statuses = await asyncio.gather(*(ask() for _ in range(cap)))
+    assert statuses == [200] * cap
 
 
 async def test_one_tenants_cached_answer_is_never_served_to_another(stack, make_gateway):

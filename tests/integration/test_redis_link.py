@@ -1,10 +1,13 @@
-"""Redis through its Toxiproxy link: latency and resets injected on the wire."""
+"""Redis through its Toxiproxy link: latency and resets injected on the wire; the gateway's
+client under a burst."""
 
+import asyncio
 import time
 
 import pytest
 import redis
 
+from reference_impl.redis_link import CONNECTIONS, RedisLink, connect
 from stack import Toxic, links
 
 
@@ -51,3 +54,16 @@ def test_a_disabled_link_refuses_connections(stack):
         pytest.raises(redis.ConnectionError),
     ):
         client.ping()
+
+
+async def test_a_burst_larger_than_the_pool_waits_for_connections_instead_of_failing(stack):
+    client = connect(stack.endpoints.redis, connect_timeout_s=1.0)
+    link = RedisLink(client, timeout_s=5.0)  # the wait is bounded by the link's timeout
+    try:
+        counts = await asyncio.gather(
+            *(link.run(lambda r: r.incr("burst")) for _ in range(20 * CONNECTIONS))
+        )
+        assert sorted(counts) == list(range(1, 20 * CONNECTIONS + 1))
+        assert link.available
+    finally:
+        await client.aclose()

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from gateway_stand_ins import hi_provider
 
 from reference_impl.app import create_app
 from reference_impl.config import load_config
@@ -20,29 +20,10 @@ KEY = "sk-test-hostile"
 BUDGETED_KEY = "sk-test-budgeted"
 
 
-async def _provider(request: web.Request) -> web.Response:
-    await request.read()
-    message = {"role": "assistant", "content": "hi"}
-    return web.json_response(
-        {
-            "id": "chatcmpl-1",
-            "object": "chat.completion",
-            "created": 1,
-            "model": "gpt-4o-mini",
-            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-        }
-    )
-
-
 @pytest.fixture
 async def provider() -> AsyncIterator[TestServer]:
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", _provider)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield server
-    await server.close()
+    async with hi_provider() as server:
+        yield server
 
 
 @pytest.fixture

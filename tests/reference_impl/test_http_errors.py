@@ -9,20 +9,20 @@ from collections.abc import AsyncIterator
 from typing import Any, NamedTuple
 
 import pytest
-from aiohttp import web
+from gateway_stand_ins import served_gateway
 
-from reference_impl.app import create_app
 from reference_impl.config import load_config
-from reference_impl.errors import GatewayRunner
 
 
 KEY = "sk-test-http-errors"
-BODY = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}'
+CANARY = "canary-prompt-5b1e"
+BODY = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"%s"}]}' % CANARY.encode()
 HEAD = "POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\n"
 AUTH = f"Authorization: Bearer {KEY}\r\nContent-Type: application/json\r\n"
 
 
 class Reply(NamedTuple):
+    version: str
     status: int
     headers: dict[str, str]
     body: bytes
@@ -41,13 +41,8 @@ async def gateway() -> AsyncIterator[tuple[str, int]]:
         },
         environ={},
     )
-    runner = GatewayRunner(create_app(config), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    yield host, port
-    await runner.cleanup()
+    async with served_gateway(config) as address:
+        yield address
 
 
 async def _exchange(address: tuple[str, int], raw: bytes | tuple[bytes, bytes]) -> Reply:
@@ -67,7 +62,8 @@ async def _exchange(address: tuple[str, int], raw: bytes | tuple[bytes, bytes]) 
             headers[name.strip().lower()] = value.strip()
         length = int(headers.get("content-length", "0"))
         body = await asyncio.wait_for(reader.readexactly(length), 5)
-        return Reply(int(status_line.split()[1]), headers, body)
+        version, status, *_ = status_line.split()
+        return Reply(version, int(status), headers, body)
     finally:
         writer.close()
 
@@ -98,6 +94,18 @@ CASES: dict[str, tuple[bytes | tuple[bytes, bytes], int]] = {
     "content_encoding_br": (_chat("Content-Encoding: br\r\n"), 415),
     "content_encoding_unknown": (_chat("Content-Encoding: snappy\r\n"), 415),
     "content_encoding_br_later": ((_chat("Content-Encoding: br\r\n", b""), b"x" * 60), 415),
+    "bare_lf_line_endings": (_chat().replace(b"\r\n", b"\n"), 400),
+    "body_longer_than_its_length": (
+        f"{HEAD}{AUTH}Connection: close\r\nContent-Length: 20\r\n\r\n".encode() + BODY,
+        400,
+    ),
+    "unknown_expectation": (_chat("Expect: bogus\r\n"), 417),
+    "unknown_expectation_unknown_path": (
+        f"POST /nowhere HTTP/1.1\r\nHost: g\r\nExpect: bogus\r\n{AUTH}\r\n".encode(),
+        417,
+    ),
+    "http_2_0_request_line": (_chat().replace(b"HTTP/1.1", b"HTTP/2.0"), 400),
+    "no_http_version": (b"GET /v1/embeddings\r\nHost: gateway\r\n\r\n", 400),
 }
 
 
@@ -110,6 +118,7 @@ async def test_bad_http_input_gets_a_json_4xx(
     await asyncio.sleep(0.05)  # let the server finish logging
 
     assert reply.status == status, reply
+    assert reply.version in {"HTTP/1.0", "HTTP/1.1"}, reply
     assert reply.headers["content-type"].startswith("application/json")
     error: dict[str, Any] = json.loads(reply.body)["error"]
     assert error["type"] == "invalid_request_error"
@@ -118,3 +127,7 @@ async def test_bad_http_input_gets_a_json_4xx(
         assert reply.headers["allow"] == "POST"
     loud = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
     assert loud == [], [(r.levelname, r.getMessage()) for r in loud]
+    leaks = [
+        r.getMessage() for r in caplog.records if CANARY in r.getMessage() or KEY in r.getMessage()
+    ]
+    assert leaks == []  # the request's bytes (prompt, key) never reach the log

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from reference_impl.metrics import MAX_PROMPT_VERSIONS, GatewayMetrics
+from reference_impl.metrics import OTHER, GatewayMetrics
 
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,7 +39,7 @@ def _single_process(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_events_become_samples_with_their_values() -> None:
-    metrics = GatewayMetrics()
+    metrics = GatewayMetrics(models=["gpt-4o", "gpt-4o-mini"], prompt_versions=["v2"])
     metrics.request_finished(route="chat", tenant="acme", status=200, cache="miss", seconds=0.3)
     metrics.request_finished(route="chat", tenant="acme", status=201, cache="miss", seconds=0.004)
     metrics.request_finished(route="chat", tenant="acme", status=503, cache="miss", seconds=12.0)
@@ -136,8 +136,8 @@ def test_refuses_a_multiprocess_directory_set_after_import(
 
 
 WORKER = """
-from reference_impl.metrics import MAX_PROMPT_VERSIONS, GatewayMetrics
-metrics = GatewayMetrics()
+from reference_impl.metrics import GatewayMetrics
+metrics = GatewayMetrics(models=["gpt-4o"], prompt_versions=["v1"])
 for _ in range({requests}):
     metrics.request_finished(route="chat", tenant="acme", status=200, cache="hit", seconds=0.02)
 metrics.usage(tenant="acme", model="gpt-4o", prompt_version="v1", prompt_tokens={tokens},
@@ -147,7 +147,7 @@ metrics.breaker_transition("east", "closed", "{state}")
 
 SCRAPER = """
 import sys
-from reference_impl.metrics import MAX_PROMPT_VERSIONS, GatewayMetrics
+from reference_impl.metrics import GatewayMetrics
 sys.stdout.buffer.write(GatewayMetrics().render()[0])
 """
 
@@ -181,15 +181,24 @@ def test_render_sums_all_workers_when_multiprocess(tmp_path: Path) -> None:
     assert got[p + "breaker_state", labels(deployment="east")] == 2
 
 
-def test_prompt_versions_beyond_the_limit_share_one_label() -> None:
-    metrics = GatewayMetrics()
-    for index in range(MAX_PROMPT_VERSIONS + 10):
+def test_unknown_models_and_prompt_versions_share_one_label() -> None:
+    metrics = GatewayMetrics(models=["gpt-4o", "local-llm"], prompt_versions=["v1", "default"])
+    for index in range(200):
         metrics.usage(
-            tenant="t", model="m", prompt_version=f"v{index}",
+            tenant="t", model=f"m{index}", prompt_version=f"v{index}",
             prompt_tokens=1, completion_tokens=0, cost_usd=0.0,
         )  # fmt: skip
+        metrics.upstream_attempt(model=f"m{index}", outcome="ok")
+        metrics.fallback(from_model="gpt-4o", to_model=f"m{index}")
+    metrics.usage(
+        tenant="t", model="gpt-4o", prompt_version="default",
+        prompt_tokens=1, completion_tokens=0, cost_usd=0.0,
+    )  # fmt: skip
     text = metrics.render()[0].decode()
-    versions = set(re.findall(r'prompt_version="([^"]+)"', text))
-    assert len(versions) == MAX_PROMPT_VERSIONS + 1
-    assert "other" in versions
-    assert "v0" in versions
+
+    assert set(re.findall(r'prompt_version="([^"]+)"', text)) == {"v1", "default", OTHER}
+    assert set(re.findall(r'[{,]model="([^"]+)"', text)) == {"gpt-4o", OTHER}
+    assert set(re.findall(r'to_model="([^"]+)"', text)) == {OTHER}
+    got = samples(text.encode())
+    other = labels(tenant="t", model=OTHER, prompt_version=OTHER, direction="in")
+    assert got["meltproof_gateway_tokens_total", other] == 199  # v1 is declared
