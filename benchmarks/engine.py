@@ -70,7 +70,9 @@ class OpenLoopEngine:
     """Sends ``schedule`` (a slice of ``workload``'s) to ``target`` open-loop."""
 
     def __init__(self, workload: Workload, schedule: Schedule, target: Target) -> None:
-        self._recorder = OpRecorder(workload, schedule, api_key=target.api_key)
+        self._recorder = OpRecorder(
+            workload, schedule, api_key=target.api_key, traced=target.traceparent
+        )
         self._target = target
         self._base = target.base_url.rstrip("/")
         self._urls: dict[str, URL] = {}

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .hdr import DurationHistogram
-from .op import OP_DTYPE, OpTable
+from .op import OP_DTYPE, OPTIONAL_COLUMNS, OpTable
 from .oracle import min_upstream_calls
 from .plan import LoadPlan, LoadResult
 from .summary import Summary
@@ -161,9 +161,10 @@ def read_history(path: Path) -> LoadHistory:
     try:
         meta = json.loads((path / RUN_FILE).read_text())
         with np.load(path / OPS_FILE) as columns:
-            ops = np.empty(len(columns["row"]), dtype=OP_DTYPE)
+            ops = np.zeros(len(columns["row"]), dtype=OP_DTYPE)
             for name in OP_DTYPE.names or ():
-                ops[name] = columns[name]
+                if name in columns.files or name not in OPTIONAL_COLUMNS:
+                    ops[name] = columns[name]
     except FileNotFoundError as exc:
         raise HistoryError(f"{path} is not a load history: {exc.filename} is missing") from None
     except (ValueError, KeyError, OSError) as exc:

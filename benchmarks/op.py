@@ -9,6 +9,10 @@ schedule said to send, ``sent_s`` when the generator actually began the request,
 ``first_byte_s`` when the response headers arrived, ``end_s`` when the body was read (or the
 request was given up). Latency is measured from ``intended_s`` (no coordinated omission);
 ``sent_s - intended_s`` is the generator's schedule lag.
+
+A request sent with a W3C ``traceparent`` keeps its trace id (128 bits, in ``trace_hi`` and
+``trace_lo``; zero when none was sent, which no valid trace id is), so that a report can find
+the spans the target made for it.
 """
 
 from __future__ import annotations
@@ -85,9 +89,14 @@ OP_DTYPE = np.dtype(
         ("ttft_s", np.float64),
         ("tpot_s", np.float64),
         ("itl_max_s", np.float64),
+        ("trace_hi", np.uint64),
+        ("trace_lo", np.uint64),
     ]
 )
 """One row per request. Times missing for a request are NaN; ``model`` is -1 when unknown."""
+
+OPTIONAL_COLUMNS = ("trace_hi", "trace_lo")
+"""Columns a history written before they existed lacks; they read as zeros (no trace)."""
 
 OpArray = npt.NDArray[np.void]
 
@@ -111,6 +120,13 @@ def ops_for(schedule: Schedule) -> OpArray:
     for name in SCHEDULE_COLUMNS:
         ops[name] = getattr(schedule, name)
     return ops
+
+
+def trace_id_of(high: int, low: int) -> str | None:
+    """The trace id in hex from its two halves; None for zero (no trace)."""
+    if not high and not low:
+        return None
+    return f"{high:016x}{low:016x}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +155,8 @@ class Op:
     ttft_s: float
     tpot_s: float
     itl_max_s: float
+    trace_id: str | None = None
+    """The W3C trace id (32 hex digits) the request was sent with, if any."""
 
     @property
     def latency_s(self) -> float:
@@ -198,6 +216,7 @@ class OpTable:
             ttft_s=float(r["ttft_s"]),
             tpot_s=float(r["tpot_s"]),
             itl_max_s=float(r["itl_max_s"]),
+            trace_id=trace_id_of(int(r["trace_hi"]), int(r["trace_lo"])),
         )
 
     @property

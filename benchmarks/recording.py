@@ -7,6 +7,7 @@ the run's start, measured by the caller.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from array import array
 
@@ -18,6 +19,7 @@ from .op import ErrorKind, OpArray, OpTable, Outcome, ops_for
 from .response import BodyFacts, HeaderFacts, StreamReader, read_json_body
 from .schedule import Schedule
 from .stream_timing import stream_timing
+from .trace_context import HEADER, TraceIds, traceparent
 from .workload import Workload
 
 
@@ -49,7 +51,15 @@ def status_outcome(status: int) -> tuple[Outcome, ErrorKind]:
 class OpRecorder:
     """Builds the requests of ``schedule`` (a slice of ``workload``'s) and records each one."""
 
-    def __init__(self, workload: Workload, schedule: Schedule, *, api_key: str | None) -> None:
+    def __init__(
+        self,
+        workload: Workload,
+        schedule: Schedule,
+        *,
+        api_key: str | None,
+        traced: bool = False,
+    ) -> None:
+        """``traced``: every request starts a sampled W3C trace, recorded with its row."""
         self.schedule = schedule
         self.ops: OpArray = ops_for(schedule)
         self._columns = {name: self.ops[name] for name in self.ops.dtype.names or ()}
@@ -62,6 +72,7 @@ class OpRecorder:
         self.models: list[str] = []
         self._gaps = array("d")
         self._itl = DurationHistogram()
+        self._trace_ids = TraceIds() if traced else None
 
     def request(self, index: int) -> HttpRequest:
         """The HTTP request of row ``index``."""
@@ -77,7 +88,14 @@ class OpRecorder:
             tenant_index=tenant,
             entity=prompt % self._entities,
         )
-        return self._endpoints[int(s.endpoint[index])].build(spec)
+        request = self._endpoints[int(s.endpoint[index])].build(spec)
+        if self._trace_ids is None:
+            return request
+        high, low, parent = self._trace_ids.draw()
+        self._columns["trace_hi"][index] = high
+        self._columns["trace_lo"][index] = low
+        headers = {**request.headers, HEADER: traceparent(high, low, parent)}
+        return dataclasses.replace(request, headers=headers)
 
     def intended_s(self, index: int) -> float:
         """When row ``index`` was due."""

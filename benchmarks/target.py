@@ -22,6 +22,9 @@ class Target:
     """Sent for tenants whose share has no key of its own."""
     headers: Mapping[str, str] = field(default_factory=dict)
     """Sent with every request (a gateway's routing or config headers)."""
+    traceparent: bool = False
+    """Send every request with a W3C ``traceparent`` of a fresh trace, sampled, and record
+    its trace id with the request's row (a traced target then traces every request)."""
 
     def __post_init__(self) -> None:
         url = urlsplit(self.base_url)

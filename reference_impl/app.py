@@ -14,10 +14,14 @@ from .copilot import routes as copilot
 from .embeddings import embeddings
 from .errors import content_encodings, json_errors
 from .exchange import labelled_prompt_versions
+from .in_flight import in_flight
 from .keys import CONFIG, GATEWAY, METRICS
 from .metrics import GatewayMetrics
+from .model_list import list_models
 from .openapi import openapi_document
 from .state import open_gateway
+from .tracing import start_tracing
+from .tracing_middleware import TRACING, install_tracing
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -38,15 +42,47 @@ async def metrics(request: web.Request) -> web.Response:
 
 async def _gateway(app: web.Application) -> AsyncIterator[None]:
     """``cleanup_ctx``: open the collaborators at start-up, close them at shutdown."""
-    async with open_gateway(app[CONFIG], app[METRICS]) as gateway:
+    async with open_gateway(app[CONFIG], app[METRICS], app[TRACING]) as gateway:
         app[GATEWAY] = gateway
         yield
 
 
+def _gateway_metrics(config: GatewayConfig) -> GatewayMetrics:
+    """The metrics of ``config``'s models and prompt versions, with the enforced plans."""
+    gateway_metrics = GatewayMetrics(
+        models=[route.name for route in config.models],
+        prompt_versions=labelled_prompt_versions(config),
+    )
+    if config.budgets.enabled:
+        for tenant in config.tenants:
+            if tenant.budget is not None:
+                gateway_metrics.budget_plan(
+                    tenant=tenant.name,
+                    limit_tokens=tenant.budget.limit_tokens,
+                    period_s=tenant.budget.period_s,
+                )
+    return gateway_metrics
+
+
 def create_app(config: GatewayConfig) -> web.Application:
     """Build the gateway for ``config``; resources open and close with the app."""
+    gateway_metrics = _gateway_metrics(config)
+    api = [  # method, path, handler, and the route label of its requests in flight
+        ("POST", "/v1/chat/completions", chat_completions, "chat"),
+        ("POST", "/v1/embeddings", embeddings, "embeddings"),
+        ("POST", "/v1/copilot/summarize", copilot.summarize, "copilot_summarize"),
+        ("POST", "/v1/copilot/outreach", copilot.outreach, "copilot_outreach"),
+        ("GET", "/v1/models", list_models(config), "models"),
+    ]
+    counted = in_flight({path: gateway_metrics.in_flight(label) for _, path, _, label in api})
     app = web.Application(
-        middlewares=[json_errors, content_encodings, tenants, body_deadline(config.body_timeout_s)],
+        middlewares=[
+            counted,
+            json_errors,
+            content_encodings,
+            tenants,
+            body_deadline(config.body_timeout_s),
+        ],
         client_max_size=config.max_body_bytes,
         handler_args={
             "keepalive_timeout": config.idle_timeout_s,
@@ -54,16 +90,12 @@ def create_app(config: GatewayConfig) -> web.Application:
         },
     )
     app[CONFIG] = config
-    app[METRICS] = GatewayMetrics(
-        models=[route.name for route in config.models],
-        prompt_versions=labelled_prompt_versions(config),
-    )
+    app[METRICS] = gateway_metrics
+    install_tracing(app, start_tracing(config.tracing))  # before _gateway: closed after it
     app.cleanup_ctx.append(_gateway)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/openapi.json", openapi_document)
-    app.router.add_post("/v1/chat/completions", chat_completions)
-    app.router.add_post("/v1/embeddings", embeddings)
-    app.router.add_post("/v1/copilot/summarize", copilot.summarize)
-    app.router.add_post("/v1/copilot/outreach", copilot.outreach)
+    for method, path, handler, _ in api:
+        app.router.add_route(method, path, handler)
     return app

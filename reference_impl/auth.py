@@ -1,5 +1,8 @@
 """Who may call what: tenants from API keys (``Authorization: Bearer <key>`` or ``api-key``,
-mapped in config) on ``/v1/``, and the scrape token on ``/metrics``."""
+mapped in config) on ``/v1/``, and the scrape token on ``/metrics``.
+
+Every 401 is counted by its reason (its error code) in ``auth_failures_total``, and only
+there: the request has no tenant, so it never reaches ``requests_total``."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from aiohttp.typedefs import Handler
 
 from .config import ENV_PREFIX
 from .errors import json_error
-from .keys import CONFIG, GATEWAY, TENANT
+from .keys import CONFIG, GATEWAY, METRICS, TENANT
 
 
 PROTECTED_PREFIX = "/v1/"
@@ -35,6 +38,12 @@ def _same_secret(presented: str, expected: str) -> bool:
     return hmac.compare_digest(*digests)
 
 
+def _unauthorized(request: web.Request, message: str, code: str) -> web.Response:
+    """The JSON 401 of a missing or unknown key or token, counted by ``code``."""
+    request.app[METRICS].auth_failure(reason=code)
+    return json_error(401, message, error_type="invalid_request_error", code=code)
+
+
 def scrape_refusal(request: web.Request) -> web.Response | None:
     """``None`` when the request bears the configured metrics token; otherwise the JSON
     error: 401 when the token is missing or wrong, 403 when none is configured (the
@@ -50,19 +59,13 @@ def scrape_refusal(request: web.Request) -> web.Response | None:
         )
     presented = _bearer(request)
     if presented is None:
-        return json_error(
-            401,
+        return _unauthorized(
+            request,
             "missing metrics token: send 'Authorization: Bearer <token>'",
-            error_type="invalid_request_error",
-            code="missing_metrics_token",
+            "missing_metrics_token",
         )
     if not _same_secret(presented, configured.get_secret_value()):
-        return json_error(
-            401,
-            "the metrics token is not known",
-            error_type="invalid_request_error",
-            code="invalid_metrics_token",
-        )
+        return _unauthorized(request, "the metrics token is not known", "invalid_metrics_token")
     return None
 
 
@@ -73,19 +76,11 @@ async def tenants(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     key = _presented_key(request)
     if key is None:
-        return json_error(
-            401,
-            "missing API key: send 'Authorization: Bearer <key>'",
-            error_type="invalid_request_error",
-            code="missing_api_key",
+        return _unauthorized(
+            request, "missing API key: send 'Authorization: Bearer <key>'", "missing_api_key"
         )
     tenant = request.app[GATEWAY].tenants_by_key.get(key)
     if tenant is None:
-        return json_error(
-            401,
-            "the API key is not known",
-            error_type="invalid_request_error",
-            code="invalid_api_key",
-        )
+        return _unauthorized(request, "the API key is not known", "invalid_api_key")
     request[TENANT] = tenant
     return await handler(request)

@@ -16,6 +16,10 @@ about the prompt it came from.
 
 The walks here recurse: they rely on request bodies being refused past
 ``validation.MAX_JSON_DEPTH`` levels of nesting before a key is made.
+
+A key is a function of the body's bytes (with the salt, prompt version and route), so
+``KeyMemo`` keeps the keys of recently seen bodies, as sent, by those bytes: the repeated
+request a cache hit answers skips the canonical JSON and the HMAC.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +37,9 @@ NON_SEMANTIC_FIELDS = frozenset(
 )
 """Fields that do not change the answer; every other field is part of the key."""
 FINGERPRINT_HEX_CHARS = 16
+MEMO_ENTRIES = 1024
+MEMO_BODY_BYTES = 8192
+"""Bodies longer than this are not remembered: the memo stays under 8 MiB of bodies."""
 
 
 def is_deterministic(body: Mapping[str, Any], *, opt_in: bool = False) -> bool:
@@ -57,6 +65,35 @@ def cache_key(body: Mapping[str, Any], *, salt: str, prompt_version: str, route:
         semantic["messages"] = _normalised_messages(semantic["messages"])
     document = {"route": route, "prompt_version": prompt_version, "request": semantic}
     return _salted_hash(document, salt=salt)
+
+
+class KeyMemo:
+    """The cache keys of the ``MEMO_ENTRIES`` most recently used request bodies of at most
+    ``MEMO_BODY_BYTES``, by the bytes as sent (with the salt, prompt version and route)."""
+
+    def __init__(self) -> None:
+        self._keys: OrderedDict[tuple[bytes, str, str, str], str] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def cache_key(
+        self, raw: bytes, body: Mapping[str, Any], *, salt: str, prompt_version: str, route: str
+    ) -> str:
+        """``cache_key(body, ...)``, where ``body`` is ``raw`` parsed and unchanged since."""
+        if len(raw) > MEMO_BODY_BYTES:
+            return cache_key(body, salt=salt, prompt_version=prompt_version, route=route)
+        memo = (raw, salt, prompt_version, route)
+        key = self._keys.get(memo)
+        if key is not None:
+            self._keys.move_to_end(memo)
+            return key
+        key = self._keys[memo] = cache_key(
+            body, salt=salt, prompt_version=prompt_version, route=route
+        )
+        if len(self._keys) > MEMO_ENTRIES:
+            self._keys.popitem(last=False)
+        return key
 
 
 def prompt_fingerprint(messages: Any, *, salt: str) -> str:

@@ -28,6 +28,7 @@ from pydantic import (
 from yarl import URL
 
 from .pricing import Price
+from .tracing_config import TracingConfig
 
 
 Profile = Literal["naive", "hardened"]
@@ -323,6 +324,7 @@ class GatewayConfig(Strict):
     retrieval: RetrievalConfig = RetrievalConfig()
     copilot: CopilotConfig = CopilotConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    tracing: TracingConfig = TracingConfig()
 
     @model_validator(mode="before")
     @classmethod

@@ -68,6 +68,7 @@ class Exchange:
     deadline_s: float | None
     prompt_version: str
     idempotency_key: str
+    """The client's ``Idempotency-Key``; empty until ``upstream_key`` makes one."""
     stream: bool = False
     opt_in_cache: bool = False
     headers: dict[str, str] = field(default_factory=dict)
@@ -93,6 +94,13 @@ class Exchange:
         if self.deadline_s is None:
             return Deadline(None)
         return Deadline(max(0.0, self.deadline_s - (time.perf_counter() - self.started)))
+
+    def upstream_key(self) -> str:
+        """The idempotency key of this exchange's upstream calls: the client's, or one made
+        on first use (a request answered without a call needs none)."""
+        if not self.idempotency_key:
+            self.idempotency_key = uuid.uuid4().hex
+        return self.idempotency_key
 
     def cache_status(self) -> str:
         """``hit``, ``miss``, ``coalesced``, or empty for a request that is not cacheable."""
@@ -139,7 +147,7 @@ def start_exchange(
         max_output_tokens=max_output_tokens,
         deadline_s=_deadline_s(request, gateway),
         prompt_version=version,
-        idempotency_key=request.headers.get("Idempotency-Key") or uuid.uuid4().hex,
+        idempotency_key=request.headers.get("Idempotency-Key", ""),
         stream=stream,
         opt_in_cache=request.headers.get(config.cache.opt_in_header) == "1",
     )
@@ -175,7 +183,7 @@ def internal_exchange(
         max_output_tokens=max_output_tokens,
         deadline_s=deadline.default_s if deadline.enabled else None,
         prompt_version=prompt_version,
-        idempotency_key=uuid.uuid4().hex,
+        idempotency_key="",
     )
 
 

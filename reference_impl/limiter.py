@@ -1,12 +1,13 @@
 """Per-tenant and global concurrency caps: exact within a gateway instance, shared across
 instances through Redis.
 
-Every slot is taken first in the instance's slot table (``slot_table``), which its worker
-processes share, with ``ceil(cap / instances)`` slots per cap; then, while Redis answers, in
-Redis too, where every instance shares the whole cap. When Redis does not answer, the table
-alone decides. So within one instance a cap holds in every Redis state and across every change
-of state; across instances it holds while Redis answers, and each instance keeps to its share
-of it meanwhile.
+Every slot is taken in the instance's slot table (``slot_table``), which its worker processes
+share, with ``ceil(cap / instances)`` slots per cap. With one instance (``instances: 1``, the
+default) the table is the whole story: the caps are exact in every Redis state and a slot costs
+no Redis round trip. With several, a slot is then taken in Redis too while Redis answers, where
+every instance shares the whole cap; when Redis does not answer, the table alone decides. So
+within one instance a cap holds in every Redis state and across every change of state; across
+instances it holds while Redis answers, and each instance keeps to its share of it meanwhile.
 
 In Redis the caps are a leased semaphore. Each holder of a slot is a member of a sorted set
 (member: a random token, score: the expiry of its lease in ms). One Lua script drops expired
@@ -38,7 +39,7 @@ from .slot_table import SlotTable
 
 
 Scope = Literal["tenant", "global"]
-SlotSource = Literal["redis", "local", "none"]
+SlotSource = Literal["redis", "table", "local", "none"]
 log = logging.getLogger(__name__)
 
 _WAIT_STEP_S = (0.010, 0.050)  # jittered sleep between attempts while waiting for a slot
@@ -303,9 +304,10 @@ class _RedisSemaphore:
 
 
 class _TableSlot(Slot):
-    """A slot held in the instance's slot table only, taken while Redis did not answer."""
+    """A slot held in the instance's slot table only: the caps are not shared with other
+    instances."""
 
-    scope_used: SlotSource = "local"
+    scope_used: SlotSource = "table"
 
     def __init__(self, table: SlotTable, columns: Sequence[str]) -> None:
         super().__init__()
@@ -314,6 +316,12 @@ class _TableSlot(Slot):
 
     async def _give_back(self) -> None:
         self._table.give_back(self._columns)
+
+
+class _FallbackSlot(_TableSlot):
+    """A slot held in the slot table only, taken while Redis did not answer."""
+
+    scope_used: SlotSource = "local"
 
 
 class _RedisSlot(_TableSlot):
@@ -374,8 +382,8 @@ class _RedisSlot(_TableSlot):
 
 
 class ConcurrencyLimiter:
-    """Caps on in-flight requests per tenant and overall: in the instance's slot table, and
-    across instances in Redis while it answers."""
+    """Caps on in-flight requests per tenant and overall: in the instance's slot table, and,
+    when shared with other instances, in Redis while it answers."""
 
     def __init__(
         self,
@@ -387,13 +395,15 @@ class ConcurrencyLimiter:
         wait_s: float = 0.0,
         retry_after_s: float = 1.0,
         instances: int = 1,
+        shared: bool | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
         key_prefix: str = "meltproof:limit",
     ) -> None:
         """``table``: the instance's slot table, with the ``table_columns`` of every tenant
-        that may ask; ``instances``: how many gateway instances share the Redis."""
+        that may ask; ``instances``: how many gateway instances share the Redis; ``shared``:
+        whether slots are taken in Redis too (by default when ``instances`` > 1)."""
         if global_cap is not None and global_cap < 0:
             raise ValueError(f"global_cap must be >= 0 or None, not {global_cap}")
         if lease_s <= 0:
@@ -406,6 +416,7 @@ class ConcurrencyLimiter:
         self.wait_s = wait_s
         self.retry_after_s = retry_after_s
         self.instances = instances
+        self.shared = instances > 1 if shared is None else shared
         self.key_prefix = key_prefix
         self._table = table
         self._clock = clock
@@ -472,12 +483,14 @@ class ConcurrencyLimiter:
         if full is not None:
             return limits[full].scope
         columns = [limit.column for limit in limits]
+        if not self.shared:
+            return _TableSlot(self._table, columns)
         token = secrets.token_hex(16)
         try:
             scope = await self._redis.try_acquire(limits, token)
         except RedisUnavailable:
             self._note_table_alone()
-            return _TableSlot(self._table, columns)
+            return _FallbackSlot(self._table, columns)
         except BaseException:
             self._table.give_back(columns)
             raise

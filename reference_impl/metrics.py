@@ -2,12 +2,14 @@
 
 Every ``GatewayMetrics`` has its own ``CollectorRegistry``, never the global one, so
 tests and several applications in one process do not share counts. Label values come
-from configuration (tenant, route) or from closed sets (outcomes, events), which keeps
-cardinality bounded whatever clients send. Models and prompt versions are named by
-clients, so the token, cost, attempt and fallback counters check them here against the
-sets the gateway was built with (the configured models, the declared prompt versions):
-anything else is ``other``. Breakers exist only for configured models (deployments).
-Labelled children are cached so the hot path is a dictionary lookup and an increment.
+from configuration (tenant, route) or from closed sets (outcomes, events, reasons), which
+keeps cardinality bounded whatever clients send. Models and prompt versions are named by
+clients, so the token, cost, attempt, first-token and fallback metrics check them here
+against the sets the gateway was built with (the configured models, the declared prompt
+versions): anything else is ``other``. Breakers exist only for configured models
+(deployments). Labelled children are cached so the hot path is a dictionary lookup and an
+increment. Every histogram has the same buckets, among them the latency SLO's 1 s and the
+default deadline's 1.5 s.
 
 Several workers (``--workers N``): prometheus_client chooses where values live when it
 is imported — in process memory, or, when ``PROMETHEUS_MULTIPROC_DIR`` is set, in
@@ -16,17 +18,24 @@ empty directory) before the workers import anything, and ``render`` checks it: w
 ``/metrics`` aggregates the files of all workers with ``MultiProcessCollector``, so any
 worker answering the scrape reports the whole gateway. Counters and histograms are
 summed; the breaker state gauge reports the worst state among live workers
-(``livemax``). A ``GatewayMetrics`` created while the variable is set but values live in
-memory (the variable came after the import) refuses to start rather than report nothing.
-In multiprocess mode a process holds one ``GatewayMetrics``: two would write the same
-per-process file.
+(``livemax``), the in-flight gauge the sum over live workers (``livesum``: the supervisor
+drops a dead worker's live gauges), the budget plans the value every worker sets from the
+config (``max``, not a sum), the build info one series per build (``livemax``).
+prometheus_client's own process collector reads only the process it runs in, so
+``process_*`` comes from ``worker_processes`` instead: every live worker's, labelled by
+``pid``, in both modes. A ``GatewayMetrics`` created while the
+variable is set but values live in memory (the variable came after the import) refuses to
+start rather than report nothing. In multiprocess mode a process holds one
+``GatewayMetrics``: two would write the same per-process file.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+import platform
 from collections.abc import Iterable
-from typing import Final, Generic, TypeVar
+from typing import Final, Generic, Literal, TypeVar
 
 from prometheus_client import (
     CONTENT_TYPE_PLAIN_0_0_4,
@@ -40,6 +49,8 @@ from prometheus_client import (
 from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from .worker_processes import WorkerProcesses, live_workers, this_process
+
 
 MULTIPROC_DIR_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
 PREFIX: Final = "meltproof_gateway_"
@@ -47,11 +58,19 @@ DURATION_BUCKETS_S: Final = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0,
 )  # fmt: skip
 BREAKER_STATES: Final = {"closed": 0, "half_open": 1, "open": 2}
+TOO_MANY_REQUESTS: Final = 429
+STATUS_CLASSES: Final = {
+    status: str(status) if status == TOO_MANY_REQUESTS else f"{status // 100}xx"
+    for status in range(100, 1000)
+}
+"""The ``status_class`` of each status: ``2xx``... and ``429`` apart from the other 4xx."""
 
 OTHER: Final = "other"
 """The label of every model or prompt version outside the known sets."""
 
 M = TypeVar("M", bound=MetricWrapperBase)
+GaugeMode = Literal["livesum", "livemax", "max"]
+"""How a gauge's values of several workers are combined (the modes in use here)."""
 
 
 class _Children(Generic[M]):
@@ -66,6 +85,13 @@ class _Children(Generic[M]):
         if child is None:
             child = self._children[label_values] = self._family.labels(*label_values)
         return child
+
+
+def _build_version() -> str:
+    try:
+        return importlib.metadata.version("meltproof")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout never installed
+        return "unknown"
 
 
 def _multiprocess_values() -> bool:
@@ -84,7 +110,7 @@ class _KnownLabels:
 
 
 class GatewayMetrics:
-    """Counters, a latency histogram and the breaker state gauge of one gateway process.
+    """Counters, histograms and gauges of one gateway process.
 
     ``models`` and ``prompt_versions`` are the values those labels may take."""
 
@@ -101,17 +127,42 @@ class GatewayMetrics:
         def counter(name: str, doc: str, labels: tuple[str, ...]) -> _Children[Counter]:
             return _Children(Counter(PREFIX + name, doc, labels, registry=self.registry))
 
+        def histogram(name: str, doc: str, labels: tuple[str, ...]) -> _Children[Histogram]:
+            return _Children(
+                Histogram(
+                    PREFIX + name, doc, labels, buckets=DURATION_BUCKETS_S, registry=self.registry
+                )
+            )
+
+        def gauge(
+            name: str, doc: str, labels: tuple[str, ...], mode: GaugeMode
+        ) -> _Children[Gauge]:
+            return _Children(
+                Gauge(PREFIX + name, doc, labels, multiprocess_mode=mode, registry=self.registry)
+            )
+
         self._requests = counter(
             "requests_total", "Requests answered.", ("route", "tenant", "status_class", "cache")
         )
-        self._duration = _Children(
-            Histogram(
-                PREFIX + "request_duration_seconds",
-                "Time from request received to response finished.",
-                ("route", "cache"),
-                buckets=DURATION_BUCKETS_S,
-                registry=self.registry,
-            )
+        self._duration = histogram(
+            "request_duration_seconds",
+            "Time from request received to response finished.",
+            ("route", "cache"),
+        )
+        self._first_token = histogram(
+            "time_to_first_token_seconds",
+            "Streams relayed from the provider: time from request received to the first "
+            "event with content, by the model that streamed it.",
+            ("model",),
+        )
+        self._in_flight = gauge(
+            "requests_in_flight",
+            "Requests being served, by route (sum over live workers).",
+            ("route",),
+            "livesum",
+        )
+        self._auth_failures = counter(
+            "auth_failures_total", "Requests refused with 401, by reason.", ("reason",)
         )
         self._tokens = counter(
             "tokens_total",
@@ -125,20 +176,23 @@ class GatewayMetrics:
         self._upstream = counter(
             "upstream_attempts_total", "Calls to the provider by outcome.", ("model", "outcome")
         )
+        self._upstream_duration = histogram(
+            "upstream_attempt_duration_seconds",
+            "Time of each call to the provider, from sending it to its answer read whole (a "
+            "stream: to its last event), by model and outcome.",
+            ("model", "outcome"),
+        )
         self._retries = counter("retries_total", "Retry decisions by outcome.", ("outcome",))
         self._breaker_transitions = counter(
             "breaker_transitions_total",
             "Circuit breaker state changes, by the state entered.",
             ("deployment", "to"),
         )
-        self._breaker_state = _Children(
-            Gauge(
-                PREFIX + "breaker_state",
-                "Circuit breaker state: 0 closed, 1 half_open, 2 open (worst across workers).",
-                ("deployment",),
-                multiprocess_mode="livemax",
-                registry=self.registry,
-            )
+        self._breaker_state = gauge(
+            "breaker_state",
+            "Circuit breaker state: 0 closed, 1 half_open, 2 open (worst across workers).",
+            ("deployment",),
+            "livemax",
         )
         self._fallbacks = counter(
             "fallbacks_total", "Requests served by a fallback model.", ("from_model", "to_model")
@@ -157,13 +211,44 @@ class GatewayMetrics:
         self._structured = counter(
             "structured_output_total", "Schema-checked answers by outcome.", ("outcome",)
         )
+        self._budget_limit = gauge(
+            "budget_limit_tokens", "A tenant's token plan: tokens per period.", ("tenant",), "max"
+        )
+        self._budget_period = gauge(
+            "budget_period_seconds", "A tenant's budget period.", ("tenant",), "max"
+        )
+        build = gauge(
+            "build_info",
+            "Always 1: the gateway's version and the Python running it.",
+            ("version", "python_version"),
+            "livemax",
+        )
+        build(_build_version(), platform.python_version()).set(1)
+        self.registry.register(WorkerProcesses(this_process))
 
     def request_finished(
         self, *, route: str, tenant: str, status: int, cache: str, seconds: float
     ) -> None:
-        """One answered request: its status class (``2xx``...) and its duration."""
-        self._requests(route, tenant, f"{status // 100}xx", cache).inc()
+        """One answered request: its status class (``2xx``..., ``429``) and its duration."""
+        self._requests(route, tenant, STATUS_CLASSES[status], cache).inc()
         self._duration(route, cache).observe(seconds)
+
+    def first_token(self, *, model: str, seconds: float) -> None:
+        """A relayed stream's first event with content, ``seconds`` after the request came."""
+        self._first_token(self._model(model)).observe(seconds)
+
+    def in_flight(self, route: str) -> Gauge:
+        """The gauge of ``route``'s requests in flight: ``inc`` on arrival, ``dec`` when done."""
+        return self._in_flight(route)
+
+    def auth_failure(self, *, reason: str) -> None:
+        """A request refused with 401: ``missing_api_key``, ``invalid_metrics_token``..."""
+        self._auth_failures(reason).inc()
+
+    def budget_plan(self, *, tenant: str, limit_tokens: int, period_s: float) -> None:
+        """The token plan of a tenant whose budget is enforced."""
+        self._budget_limit(tenant).set(limit_tokens)
+        self._budget_period(tenant).set(period_s)
 
     def usage(
         self,
@@ -185,9 +270,12 @@ class GatewayMetrics:
         """The cache status of a cacheable request: ``hit``, ``miss`` or ``coalesced``."""
         self._cache(result).inc()
 
-    def upstream_attempt(self, *, model: str, outcome: str) -> None:
-        """One call to the provider: ``ok``, ``http_429``, ``http_5xx``, ``timeout``..."""
-        self._upstream(self._model(model), outcome).inc()
+    def upstream_attempt(self, *, model: str, outcome: str, seconds: float) -> None:
+        """One call to the provider (``ok``, ``http_429``, ``http_5xx``, ``timeout``...) and
+        how long it took."""
+        labels = (self._model(model), outcome)
+        self._upstream(*labels).inc()
+        self._upstream_duration(*labels).observe(seconds)
 
     def retry(self, *, outcome: str) -> None:
         """A retry decision: ``scheduled``, ``budget_exhausted`` or ``deadline``."""
@@ -224,5 +312,6 @@ class GatewayMetrics:
         if directory:
             registry = CollectorRegistry()
             MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+            registry.register(WorkerProcesses(lambda: live_workers(directory)))
             return generate_latest(registry), CONTENT_TYPE_PLAIN_0_0_4
         return generate_latest(self.registry), CONTENT_TYPE_PLAIN_0_0_4

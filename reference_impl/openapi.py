@@ -24,6 +24,7 @@ from pydantic.json_schema import models_json_schema
 from .config import CacheConfig, DeadlineConfig, GatewayConfig
 from .copilot.models import OutreachDraft, OutreachRequest, PipelineSummary, SummarizeRequest
 from .exchange import LONGEST_DEADLINE_MS, PROMPT_VERSION, PROMPT_VERSION_HEADER
+from .model_list import ModelList
 from .validation import MAX_JSON_DEPTH, ChatBody, EmbeddingsBody
 
 
@@ -93,6 +94,7 @@ def build_document() -> dict[str, Any]:
             (OutreachRequest, "validation"),
             (PipelineSummary, "serialization"),
             (OutreachDraft, "serialization"),
+            (ModelList, "serialization"),
             (ErrorBody, "serialization"),
         ],
         ref_template=SCHEMAS,
@@ -110,6 +112,7 @@ def build_document() -> dict[str, Any]:
             "/healthz": {"get": _healthz()},
             "/metrics": {"get": _metrics()},
             "/openapi.json": {"get": _openapi()},
+            "/v1/models": {"get": _models(ref["ModelList"])},
             "/v1/chat/completions": {
                 "post": _post(
                     "chat_completions",
@@ -269,6 +272,22 @@ def _post(
     if parameters:
         operation["parameters"] = parameters
     return operation
+
+
+def _models(model_list: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "operationId": "list_models",
+        "summary": "The models the gateway serves (OpenAI's model list).",
+        "security": [{"apiKey": []}, {"apiKeyHeader": []}],
+        "responses": {
+            "200": {
+                "description": "A `list` of `model` objects, one per configured model.",
+                "content": {"application/json": {"schema": model_list}},
+            },
+            "401": {"$ref": "#/components/responses/401"},
+            "405": {"$ref": "#/components/responses/405"},
+        },
+    }
 
 
 def _healthz() -> dict[str, Any]:

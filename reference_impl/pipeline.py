@@ -1,14 +1,15 @@
 """The request path shared by every route, pattern by pattern, in the order they act.
 
 1. Budget: admit against the tenant's token plan (warn, downgrade the model, or 429).
-2. Cache and coalescing: a deterministic request joins the flight for its cache key. The
-   flight's first look at Redis reads the cache (``x-cache: hit``); otherwise its leader
-   (``miss``) calls upstream and followers (``coalesced``) share the answer, streams
-   included. A flight runs on the configured deadline, not on a per-request one, so that
-   one impatient caller cannot degrade the answer of everyone who joined it. With
-   coalescing off, the cache is read and written around the request's own call.
-3. Limiter: whoever calls upstream takes a tenant (and global) slot, or answers 429; the slot
-   is given back in the background, so the answer does not wait for Redis.
+2. Cache and coalescing: a deterministic request whose answer this worker keeps in memory
+   is a hit at once; otherwise it joins the flight for its cache key. The flight's first look
+   at Redis reads the cache (``x-cache: hit``); otherwise its leader (``miss``) calls upstream
+   and followers (``coalesced``) share the answer, streams included. A flight runs on the
+   configured deadline, not on a per-request one, so that one impatient caller cannot degrade
+   the answer of everyone who joined it. With coalescing off, the cache is read and written
+   around the request's own call.
+3. Limiter: whoever calls upstream takes a tenant (and global) slot, or answers 429; a slot
+   shared through Redis is given back in the background, so the answer does not wait for it.
 4. Resilience: deadline, retries, breakers and the fallback chain (``resilience``).
 5. Structured output: a JSON-schema answer is validated, repaired once, or degraded.
 6. Accounting: tokens and cost per tenant, model and prompt version; budget settlement.
@@ -38,7 +39,7 @@ from .exchange import Exchange, finished
 from .limiter import OverCapacity
 from .resilience import Failure, Result, UpstreamRequest, passed_headers
 from .retry import Deadline
-from .singleflight import Tap, Ticket
+from .singleflight import Role, Tap, Ticket
 from .spending import account, admit_budget, settle_budget
 from .structured import (
     UnsupportedSchema,
@@ -47,6 +48,7 @@ from .structured import (
     requested_schema,
     validator_for,
 )
+from .tracing import NO_SPAN, Attr, SpanName
 
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,7 @@ async def handle(
 
     ``tap`` receives the events of a stream this request calls for itself.
     """
+    tracing = exchange.gateway.tracing
     status = 499
     try:
         refusal = await admit_budget(exchange)
@@ -74,13 +77,22 @@ async def handle(
             if isinstance(served, Answer):
                 response = await whole(served)
             else:
-                response = await from_flight(served)
+                follower = served.role is Role.FOLLOWER
+                with tracing.span(SpanName.COALESCE) if follower else NO_SPAN:
+                    response = await from_flight(served)
         status = exchange.status or response.status
         return response
     finally:
         if not exchange.producing:
             await settle_budget(exchange, None)
         finished(exchange, status)
+        tracing.annotate(
+            tenant=exchange.tenant.name,
+            model=exchange.model,
+            status=status,
+            cache=exchange.cache_status(),
+            fingerprint=exchange.fingerprint,
+        )
 
 
 class _NoEvents:
@@ -115,6 +127,13 @@ async def serve(exchange: Exchange, tap: Tap) -> Answer | Ticket:
     """Steps 2-6: a cached or direct answer, or the ticket of the flight that produces one."""
     gateway = exchange.gateway
     key = _cache_key(exchange)
+    if key is not None and gateway.cache is not None:
+        kept = gateway.cache.recent(key)
+        if kept is not None:
+            exchange.cache = "hit"
+            with gateway.tracing.span(SpanName.CACHE) as span:
+                span.set(Attr.CACHE, "hit")
+            return kept
     if key is not None and gateway.config.coalescing.enabled:
         slot = gateway.cache.slot(key) if gateway.cache is not None else None
         deadline_s = gateway.config.deadline.default_s if gateway.config.deadline.enabled else None
@@ -122,12 +141,18 @@ async def serve(exchange: Exchange, tap: Tap) -> Answer | Ticket:
         async def lead(flight_tap: Tap) -> Answer:
             return await call_upstream(exchange, flight_tap, Deadline(deadline_s))
 
-        exchange.ticket = await gateway.flights.join(key, lead, wait_s=LONGEST_WAIT_S, cache=slot)
+        with gateway.tracing.span(SpanName.CACHE) as span:
+            exchange.ticket = await gateway.flights.join(
+                key, lead, wait_s=LONGEST_WAIT_S, cache=slot
+            )
+            span.set(Attr.CACHE, exchange.ticket.role.value)
         return exchange.ticket
     store = gateway.cache if key is not None else None
     if store is not None and key is not None:
-        cached = await store.get(key)
-        exchange.cache = "miss" if cached is None else "hit"
+        with gateway.tracing.span(SpanName.CACHE) as span:
+            cached = await store.get(key)
+            exchange.cache = "miss" if cached is None else "hit"
+            span.set(Attr.CACHE, exchange.cache)
         if cached is not None:
             return cached
     answer = await call_upstream(exchange, tap, exchange.deadline())
@@ -143,12 +168,16 @@ def _cache_key(exchange: Exchange) -> str | None:
         return None
     if exchange.route.sampled and not is_deterministic(exchange.body, opt_in=exchange.opt_in_cache):
         return None
-    return cache_key(
-        exchange.body,
-        salt=gateway.salts[exchange.tenant.name],
-        prompt_version=exchange.prompt_version,
-        route=exchange.route.name,
+    salt, version, route = (
+        gateway.salts[exchange.tenant.name],
+        exchange.prompt_version,
+        exchange.route,
     )
+    if exchange.raw is not None:  # the body as sent, unchanged
+        return gateway.cache_keys.cache_key(
+            exchange.raw, exchange.body, salt=salt, prompt_version=version, route=route.name
+        )
+    return cache_key(exchange.body, salt=salt, prompt_version=version, route=route.name)
 
 
 async def call_upstream(exchange: Exchange, tap: Tap, deadline: Deadline) -> Answer:
@@ -159,18 +188,23 @@ async def call_upstream(exchange: Exchange, tap: Tap, deadline: Deadline) -> Ans
         slot = None
         if gateway.limiter is not None:
             cap = exchange.tenant.concurrency_cap or gateway.config.limiter.tenant_cap
-            try:
-                slot = await gateway.limiter.acquire(exchange.tenant.name, cap)
-            except OverCapacity as exc:
-                gateway.metrics.limiter(scope=exc.scope, event="rejected")
-                return over_capacity(exc)
-            event = "local_fallback" if slot.scope_used == "local" else "acquired"
+            with gateway.tracing.span(SpanName.LIMITER) as span:
+                try:
+                    slot = await gateway.limiter.acquire(exchange.tenant.name, cap)
+                except OverCapacity as exc:
+                    span.set(Attr.OUTCOME, "rejected")
+                    gateway.metrics.limiter(scope=exc.scope, event="rejected")
+                    return over_capacity(exc)
+                event = "local_fallback" if slot.scope_used == "local" else "acquired"
+                span.set(Attr.OUTCOME, event)
             gateway.metrics.limiter(scope="tenant", event=event)
         try:
             result, usage = await _answer_with_checks(exchange, tap, deadline)
         finally:
-            if slot is not None:
+            if slot is not None and slot.scope_used == "redis":
                 gateway.background.run(slot.release())
+            elif slot is not None:
+                await slot.release()  # the slot table's: no round trip
         answer = final_answer(exchange, result)
         account(exchange, answer.model or exchange.model, usage)
         await settle_budget(exchange, usage)
@@ -206,7 +240,7 @@ async def _answer_with_checks(
         messages = repair_messages(exchange.body["messages"], bad_answer=bad, problems=problems)
         repaired = {**exchange.body, "messages": messages}
         request = _upstream_request(
-            exchange, repaired, deadline, attempt_key=f"{exchange.idempotency_key}-repair{repairs}"
+            exchange, repaired, deadline, attempt_key=f"{exchange.upstream_key()}-repair{repairs}"
         )
         retry = await gateway.resilience.call(request, tap)
         usage = _add_usage(usage, retry.usage)
@@ -235,7 +269,7 @@ def _upstream_request(
         raw=raw,
         model=exchange.model,
         tenant=exchange.tenant.name,
-        idempotency_key=attempt_key or exchange.idempotency_key,
+        idempotency_key=attempt_key or exchange.upstream_key(),
         deadline=deadline,
         stream=exchange.stream,
     )
@@ -264,11 +298,15 @@ def final_answer(exchange: Exchange, result: Result) -> Answer:
     if result.emitted:
         return degraded.upstream_error(status=502, kind=failure.kind)
     if config.fallback.enabled and exchange.route.can_degrade:
+        with gateway.tracing.span(SpanName.DEGRADED) as span:
+            span.set(Attr.DEGRADED_REASON, failure.kind)
         gateway.metrics.degraded(route=exchange.route.name, reason=failure.kind)
         return degraded.degraded_completion(
             model=exchange.model, banner=config.fallback.banner, reason=failure.kind
         )
     if failure.kind == "breaker_open" or config.fallback.enabled:
+        with gateway.tracing.span(SpanName.DEGRADED) as span:
+            span.set(Attr.DEGRADED_REASON, failure.kind)
         gateway.metrics.degraded(route=exchange.route.name, reason=failure.kind)
         return degraded.unavailable(
             reason=failure.kind, retry_after_s=gateway.resilience.retry_after_s(exchange.model)

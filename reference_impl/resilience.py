@@ -11,6 +11,11 @@ own idempotency key: it is a different request. The deadline bounds
 everything until the answer starts; a stream then only has to keep moving (``stream_idle_s``).
 A client error from the provider (other 4xx) is the answer: no retry, no fallback.
 
+Every attempt reports its model, outcome and duration. A stream reports its time to first
+token once, at the first relayed event with content, counted from the request's arrival
+(``in_flight.ARRIVED``; from the start of the call when there is none) and labelled with
+the model that streamed it: failed attempts and fallbacks before it are part of the wait.
+
 Each upstream stream event is parsed before it is relayed: one whose data is not a
 ``chat.completion.chunk`` object is never passed on. Before any event reached the client it
 is a retryable failure; after, the stream ends with the gateway's error event and no
@@ -23,7 +28,8 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Protocol
@@ -32,11 +38,13 @@ import aiohttp
 
 from .answer import Answer
 from .breaker import Admission, Breakers, BreakerState
+from .in_flight import ARRIVED
 from .metrics import GatewayMetrics
 from .retry import RETRYABLE_STATUSES, Deadline, RetryBudget, RetryPolicy, next_delay_s
 from .retry import retry_after_s as parse_retry_after
 from .singleflight import Tap
-from .sse import DONE_DATA, SseSplitter, StreamAssembler, event_data
+from .sse import DONE_DATA, SseSplitter, StreamAssembler, carries_content, event_data
+from .tracing import NO_TRACING, Attr, Span, SpanName, Tracing
 
 
 PASSED_HEADERS = frozenset({"retry-after", "retry-after-ms", "x-request-id"})
@@ -127,7 +135,8 @@ class _CutStream(Exception):  # noqa: N818 - internal signal
 
 
 class Resilience:
-    """The upstream call path of one gateway worker."""
+    """The upstream call path of one gateway worker; ``clock`` times attempts and first
+    tokens (the clock of ``in_flight.ARRIVED``)."""
 
     def __init__(
         self,
@@ -141,6 +150,8 @@ class Resilience:
         attempt_cap_s: float = 30.0,
         stream_idle_s: float = 30.0,
         rng: random.Random | None = None,
+        tracing: Tracing = NO_TRACING,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._session = session
         self._metrics = metrics
@@ -151,18 +162,26 @@ class Resilience:
         self._attempt_cap_s = attempt_cap_s
         self._stream_idle_s = stream_idle_s
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
+        self._tracing = tracing
+        self._clock = clock
 
     async def call(self, request: UpstreamRequest, tap: Tap) -> Result:
         """Try the model chain until an answer comes, the chain is spent or the deadline passes."""
         if self._budget is not None:
             self._budget.record_call()
         last = Failure("no_attempt")
+        since = ARRIVED.get(self._clock()) if request.stream else None
         chain = self._chains.get(request.model, [request.model])
         for index, model in enumerate(chain):
             if index:
                 self._metrics.fallback(from_model=chain[index - 1], to_model=model)
+                with self._tracing.span(SpanName.FALLBACK) as span:
+                    span.set(Attr.FALLBACK_FROM, chain[index - 1])
+                    span.set(Attr.FALLBACK_TO, model)
             last_model = index == len(chain) - 1
-            outcome = await self._with_retries(request, model, tap, last_model=last_model)
+            outcome = await self._with_retries(
+                request, model, tap, last_model=last_model, since=since
+            )
             if isinstance(outcome, Result):
                 return outcome
             last = outcome
@@ -171,9 +190,16 @@ class Resilience:
         return Result(failure=last)
 
     async def _with_retries(
-        self, request: UpstreamRequest, model: str, tap: Tap, *, last_model: bool
+        self,
+        request: UpstreamRequest,
+        model: str,
+        tap: Tap,
+        *,
+        last_model: bool,
+        since: float | None,
     ) -> Result | Failure:
-        """Attempts on one model; a ``Result`` ends the chain, a ``Failure`` moves along it."""
+        """Attempts on one model; a ``Result`` ends the chain, a ``Failure`` moves along it.
+        ``since``: when the wait for a stream's first token began (None: no stream)."""
         attempt = 0
         while True:
             if request.deadline.expired:
@@ -183,7 +209,11 @@ class Resilience:
             if admission is None:
                 return Failure("breaker_open")
             attempt += 1
-            outcome = await self._attempt(request, model, tap, admission)
+            with self._tracing.span(SpanName.ATTEMPT) as span:
+                span.set(Attr.MODEL, model)
+                span.set(Attr.ATTEMPT, attempt)
+                outcome = await self._attempt(request, model, tap, admission, since)
+                _describe_attempt(span, outcome)
             if isinstance(outcome, Result):
                 return outcome
             wait = self._wait_before_retry(
@@ -192,7 +222,8 @@ class Resilience:
             if isinstance(wait, Failure):
                 return wait
             self._metrics.retry(outcome="scheduled")
-            await asyncio.sleep(wait)
+            with self._tracing.span(SpanName.BACKOFF):
+                await asyncio.sleep(wait)
 
     def _wait_before_retry(
         self,
@@ -257,9 +288,14 @@ class Resilience:
         return admission
 
     async def _attempt(
-        self, request: UpstreamRequest, model: str, tap: Tap, admission: _Attempted
+        self,
+        request: UpstreamRequest,
+        model: str,
+        tap: Tap,
+        admission: _Attempted,
+        since: float | None,
     ) -> Result | Failure:
-        """One attempt; its outcome is reported to the model's breaker."""
+        """One attempt; its outcome is reported to the model's breaker and the metrics."""
         key = request.idempotency_key
         headers = {
             "X-Tenant-Id": request.tenant,
@@ -272,18 +308,19 @@ class Resilience:
             if request.stream:
                 body["stream_options"] = {"include_usage": True}
             payload = json.dumps(body, separators=(",", ":")).encode()
+        started = self._clock()
         try:
-            outcome = await self._exchange(request, model, payload, headers, tap)
+            outcome = await self._exchange(request, model, payload, headers, tap, since)
         except _CutStream as cut:
             admission.failed()
-            self._metrics.upstream_attempt(model=model, outcome="cut")
+            self._attempted(model, "cut", started)
             return Result(failure=Failure(cut.kind, status=502), emitted=True)
         except BaseException:
             admission.abandoned()
             raise
         if isinstance(outcome, Failure):
             (admission.failed if outcome.retryable else admission.succeeded)()
-            self._metrics.upstream_attempt(model=model, outcome=outcome.kind)
+            self._attempted(model, outcome.kind, started)
             if not outcome.retryable:
                 answer = Answer(
                     status=outcome.status or 502,
@@ -294,8 +331,13 @@ class Resilience:
                 return Result(answer=answer)
             return outcome
         admission.succeeded()
-        self._metrics.upstream_attempt(model=model, outcome="ok")
+        self._attempted(model, "ok", started)
         return outcome
+
+    def _attempted(self, model: str, outcome: str, started: float) -> None:
+        self._metrics.upstream_attempt(
+            model=model, outcome=outcome, seconds=self._clock() - started
+        )
 
     async def _exchange(
         self,
@@ -304,6 +346,7 @@ class Resilience:
         payload: bytes,
         headers: Mapping[str, str],
         tap: Tap,
+        since: float | None,
     ) -> Result | Failure:
         """Send ``payload``; read the answer (or a stream's first event) within the deadline."""
         response: aiohttp.ClientResponse | None = None
@@ -319,7 +362,7 @@ class Resilience:
                     return _complete(response, raw, model)
                 splitter = SseSplitter()
                 first = await self._first_events(response, splitter)
-            return await self._relay(response, splitter, first, tap, model)
+            return await self._relay(response, splitter, first, tap, model, since)
         except TimeoutError:
             return Failure("timeout")
         except aiohttp.ClientPayloadError:
@@ -349,15 +392,17 @@ class Resilience:
         first: list[bytes],
         tap: Tap,
         model: str,
+        since: float | None,
     ) -> Result | Failure:
         """Pass every well-formed event to the tap as it arrives; the assembled answer at the
         end, then the provider's ``[DONE]``. A malformed event is a failure to retry while
-        nothing was passed on, and a cut stream after."""
+        nothing was passed on, and a cut stream after. The first event with content reports
+        the time to first token (counted from ``since``)."""
         assembler = StreamAssembler()
         events, emitted, done = first, False, None
         while done is None:
             for event in events:
-                kind = _event_kind(event)
+                kind, parsed = _parse_event(event)
                 if kind == "malformed":
                     if not emitted:
                         return Failure("malformed_stream")
@@ -366,6 +411,9 @@ class Resilience:
                     done = event  # held until the answer is known to be whole
                     break
                 assembler.feed(event)
+                if since is not None and parsed is not None and carries_content(parsed):
+                    self._metrics.first_token(model=model, seconds=self._clock() - since)
+                    since = None
                 await _emit(tap, event)
                 emitted = True
             if done is not None:
@@ -392,6 +440,19 @@ class Resilience:
         return Result(answer=answer, usage=assembler.usage)
 
 
+def _describe_attempt(span: Span, outcome: Result | Failure) -> None:
+    """An attempt's HTTP status and outcome on its span."""
+    if isinstance(outcome, Failure):
+        span.set(Attr.OUTCOME, outcome.kind)
+        if outcome.status is not None:
+            span.set(Attr.STATUS, outcome.status)
+    elif outcome.answer is not None:
+        span.set(Attr.OUTCOME, "ok")
+        span.set(Attr.STATUS, outcome.answer.status)
+    elif outcome.failure is not None:
+        span.set(Attr.OUTCOME, outcome.failure.kind)
+
+
 async def _emit(tap: Tap, event: bytes) -> None:
     """Pass ``event`` on to the client; ``ClientGoneError`` when it has gone."""
     try:
@@ -400,25 +461,26 @@ async def _emit(tap: Tap, event: bytes) -> None:
         raise ClientGoneError(*exc.args) from exc
 
 
-def _event_kind(event: bytes) -> str:
-    """``chunk``, ``done`` (``[DONE]``), ``other`` (no data: a comment) or ``malformed`` (data
-    that is not a ``chat.completion.chunk`` object)."""
+def _parse_event(event: bytes) -> tuple[str, dict[str, Any] | None]:
+    """The event's kind and, for a ``chunk``, its data: ``chunk``, ``done`` (``[DONE]``),
+    ``other`` (no data: a comment) or ``malformed`` (data that is not a
+    ``chat.completion.chunk`` object)."""
     data = event_data(event)
     if data is None:
-        return "other"
+        return "other", None
     if data.strip() == DONE_DATA:
-        return "done"
+        return "done", None
     try:
         chunk = json.loads(data)
     except ValueError:  # JSONDecodeError and UnicodeDecodeError
-        return "malformed"
+        return "malformed", None
     if (
         isinstance(chunk, dict)
         and chunk.get("object") == "chat.completion.chunk"
         and isinstance(chunk.get("choices"), list)
     ):
-        return "chunk"
-    return "malformed"
+        return "chunk", chunk
+    return "malformed", None
 
 
 def _complete(response: aiohttp.ClientResponse, raw: bytes, model: str) -> Result | Failure:

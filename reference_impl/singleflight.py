@@ -50,7 +50,10 @@ ended empty therefore replays ``answer()``.
 
 With a ``CacheSlot``, the cache is read in the same round trip as the lock (a hit ends the
 flight: ``Role.HIT``) and written by the finish script, so a flight that starts just after
-another one finished finds its answer in the cache, not in a second upstream call.
+another one finished finds its answer in the cache, not in a second upstream call. The slot's
+``keep`` is told of every cacheable answer the flight found or produced (with what is left of
+its TTL), before any consumer gets it: the worker's memory then answers the next request for
+the key without a flight (``hot_answers``).
 """
 
 from __future__ import annotations
@@ -76,12 +79,13 @@ log = logging.getLogger(__name__)
 
 # KEYS: lock, result, cache, waiting. ARGV: our token, lock TTL ms, token of the holder
 # followed ("" if none), "1" to look in the cache first (only before following: a followed
-# flight's answer is the follower's, coalesced, even though it is cached too).
+# flight's answer is the follower's, coalesced, even though it is cached too). A cached answer
+# comes with its PTTL.
 _ACQUIRE = """
 if ARGV[4] == '1' and ARGV[3] == '' then
   local cached = redis.call('get', KEYS[3])
   if cached then
-    return {'cached', cached}
+    return {'cached', cached, redis.call('pttl', KEYS[3])}
   end
 end
 local result = redis.call('get', KEYS[2])
@@ -140,10 +144,17 @@ class Role(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class CacheSlot:
-    """Where a flight finds and leaves a cacheable answer: the response cache's Redis key."""
+    """Where a flight finds and leaves a cacheable answer: the response cache's Redis key, and
+    ``keep(answer, ttl_s)``, told of each cacheable answer found or produced."""
 
     redis_key: str
     ttl_ms: int
+    keep: Callable[[Answer, float], None] | None = None
+
+    def kept(self, answer: Answer, ttl_ms: int) -> None:
+        """Pass a cacheable ``answer``, valid for ``ttl_ms`` more, to ``keep``."""
+        if self.keep is not None and answer.cacheable:
+            self.keep(answer, ttl_ms / 1000)
 
 
 class Tap(Protocol):
@@ -346,9 +357,13 @@ class SingleFlight:
             log.error("the producer of flight %s failed", key[:12], exc_info=error)
 
     async def _produce(self, flight: _Flight, produce: Producer) -> Answer:
-        """Call the producer without the Redis lock (local coalescing only)."""
+        """Call the producer without the Redis lock (local coalescing only); its answer is kept
+        in memory, not stored in Redis."""
         flight.decide(Role.LEADER)
-        return await produce(flight.feed)
+        answer = await produce(flight.feed)
+        if flight.cache is not None:
+            flight.cache.kept(answer, flight.cache.ttl_ms)
+        return answer
 
     async def _coordinate(
         self, key: str, flight: _Flight, produce: Producer, *, deadline: float
@@ -408,12 +423,14 @@ class SingleFlight:
             lambda client: scripts.acquire(keys=keys, args=args, client=client)
         )
         match reply:
-            case [b"cached", bytes(raw)]:
+            case [b"cached", bytes(raw), int(ttl_ms)]:
                 try:
                     answer = Answer.from_bytes(raw)
                 except ValueError:
                     log.warning("undecodable cache entry for flight %s; producing", key[:12])
                     return _Next.PRODUCE
+                if cache is not None:
+                    cache.kept(answer, ttl_ms)
                 flight.decide(Role.HIT)
                 return answer
             case [b"result", bytes(raw)]:
@@ -464,6 +481,8 @@ class SingleFlight:
         cache = flight.cache
         keys = self._flight_keys(key, cache)
         cache_ttl_ms = cache.ttl_ms if cache is not None and answer.cacheable else 0
+        if cache is not None:
+            cache.kept(answer, cache.ttl_ms)
         args: list[_ScriptArg] = [
             token, answer.to_bytes(), self._result_ttl_ms, channel, key, cache_ttl_ms
         ]  # fmt: skip

@@ -22,6 +22,7 @@ from .answer import Answer
 from .budget import BudgetExhausted, BudgetLevel, BudgetPlan
 from .exchange import Exchange
 from .pricing import cost_usd
+from .tracing import Attr, SpanName
 
 
 log = logging.getLogger(__name__)
@@ -37,17 +38,22 @@ async def admit_budget(exchange: Exchange) -> Answer | None:
         exchange.max_output_tokens = gateway.config.budgets.default_max_output_tokens
         exchange.body["max_tokens"] = exchange.max_output_tokens
         exchange.raw = None
-    try:
-        reservation = await gateway.budgets.admit(
-            tenant.name,
-            BudgetPlan(**tenant.budget.model_dump()),
-            prompt_tokens=exchange.prompt_tokens,
-            max_output_tokens=exchange.max_output_tokens or 0,
-        )
-    except BudgetExhausted as exc:
-        gateway.metrics.budget(tenant=tenant.name, event="reject")
-        log.warning("tenant %s is past its token ceiling (%d tokens)", tenant.name, exc.used_tokens)
-        return budget_refusal(exc)
+    with gateway.tracing.span(SpanName.BUDGET) as span:
+        try:
+            reservation = await gateway.budgets.admit(
+                tenant.name,
+                BudgetPlan(**tenant.budget.model_dump()),
+                prompt_tokens=exchange.prompt_tokens,
+                max_output_tokens=exchange.max_output_tokens or 0,
+            )
+        except BudgetExhausted as exc:
+            span.set(Attr.OUTCOME, "reject")
+            gateway.metrics.budget(tenant=tenant.name, event="reject")
+            log.warning(
+                "tenant %s is past its token ceiling (%d tokens)", tenant.name, exc.used_tokens
+            )
+            return budget_refusal(exc)
+        span.set(Attr.OUTCOME, reservation.level.value)
     exchange.reservation = reservation
     if reservation.level is BudgetLevel.OK:
         return None

@@ -90,6 +90,21 @@ def is_usage_only(event: bytes) -> bool:
     return isinstance(chunk, dict) and chunk.get("choices") == [] and bool(chunk.get("usage"))
 
 
+def carries_content(chunk: Mapping[str, Any]) -> bool:
+    """Whether a ``chat.completion.chunk`` carries part of the answer (text, a refusal, a
+    tool call), not only a role, a finish reason or the usage."""
+    choices = chunk.get("choices")
+    if not isinstance(choices, list):
+        return False
+    for choice in choices:
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if isinstance(delta, dict) and (
+            delta.get("content") or delta.get("refusal") or delta.get("tool_calls")
+        ):
+            return True
+    return False
+
+
 @dataclass(slots=True)
 class _ChoiceParts:
     role: str = "assistant"

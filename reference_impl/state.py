@@ -11,7 +11,7 @@ import contextlib
 import logging
 import random
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 import psycopg
@@ -22,6 +22,7 @@ from .background import Background
 from .breaker import BreakerPolicy, Breakers
 from .budget import TokenBudgets
 from .cache import ResponseCache
+from .canonical import KeyMemo
 from .config import GatewayConfig, TenantConfig
 from .limiter import ConcurrencyLimiter, table_columns
 from .metrics import GatewayMetrics
@@ -33,6 +34,7 @@ from .retrieval import Pools, PoolSettings, migrate
 from .retry import Backoff, RetryBudget, RetryPolicy
 from .singleflight import SingleFlight
 from .slot_table import SlotTable
+from .tracing import NO_TRACING, Tracing
 from .upstream import open_upstream_session
 
 
@@ -65,6 +67,10 @@ class Gateway:
     background: Background
     pools: Pools | None
     """The copilot's PostgreSQL pools; None without a database."""
+    tracing: Tracing = NO_TRACING
+    """Spans of the request path (``NO_TRACING``, all no-ops, when tracing is off)."""
+    cache_keys: KeyMemo = field(default_factory=KeyMemo)
+    """The cache keys of recent request bodies."""
 
 
 def retry_policy(config: GatewayConfig) -> RetryPolicy:
@@ -77,7 +83,10 @@ def retry_policy(config: GatewayConfig) -> RetryPolicy:
 
 
 def build_resilience(
-    config: GatewayConfig, session: aiohttp.ClientSession, metrics: GatewayMetrics
+    config: GatewayConfig,
+    session: aiohttp.ClientSession,
+    metrics: GatewayMetrics,
+    tracing: Tracing = NO_TRACING,
 ) -> Resilience:
     """The upstream call path with the breaker, retry and fallback patterns the config asks for."""
     breakers = None
@@ -113,6 +122,7 @@ def build_resilience(
         if config.deadline.enabled
         else config.upstream_timeout_s,
         rng=random.Random(),  # noqa: S311 - jitter, not secrets
+        tracing=tracing,
     )
 
 
@@ -182,7 +192,9 @@ async def open_pools(config: GatewayConfig) -> Pools | None:
 
 
 @contextlib.asynccontextmanager
-async def open_gateway(config: GatewayConfig, metrics: GatewayMetrics) -> AsyncIterator[Gateway]:
+async def open_gateway(
+    config: GatewayConfig, metrics: GatewayMetrics, tracing: Tracing = NO_TRACING
+) -> AsyncIterator[Gateway]:
     """Build the collaborators, yield them, and close them in reverse order."""
     migrated = await migrate_database(config)  # first: a refused one leaves nothing open
     pools = await open_pools(config)
@@ -218,7 +230,7 @@ async def open_gateway(config: GatewayConfig, metrics: GatewayMetrics) -> AsyncI
         notifier=notifier,
         cache=ResponseCache(link, ttl_s=config.cache.ttl_s) if config.cache.enabled else None,
         flights=SingleFlight(link, notifier, lock_ttl_s=config.coalescing.lock_ttl_s),
-        resilience=build_resilience(config, session, metrics),
+        resilience=build_resilience(config, session, metrics, tracing),
         limiter=limiter,
         budgets=TokenBudgets(link, reservation_ttl_s=config.budgets.reservation_ttl_s)
         if config.budgets.enabled
@@ -226,6 +238,7 @@ async def open_gateway(config: GatewayConfig, metrics: GatewayMetrics) -> AsyncI
         prompts=prompts,
         background=Background(),
         pools=pools,
+        tracing=tracing,
     )
     if not migrated:
         gateway.background.run(migrate_until_done(config))

@@ -97,6 +97,13 @@ def default_runs_dir() -> Path:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the checks as JUnit XML to FILE (one testcase per check).",
 )
+@click.option(
+    "--traces",
+    is_flag=True,
+    help="Start Jaeger beside the stack (built once with Go: minutes the first time), send "
+    "every request with a sampled W3C traceparent, and list the slowest requests' spans in "
+    "the report (our gateway sends spans; other targets only if configured to).",
+)
 @engine_options
 def run(
     scenarios: tuple[str, ...],
@@ -105,6 +112,7 @@ def run(
     workers: int | None,
     out: Path | None,
     junit: Path | None,
+    traces: bool,
     locust_workers: int | None,
     remote_workers: int,
     master_host: str,
@@ -136,7 +144,13 @@ def run(
     ran = [
         _run_one(
             spec,
-            RunOptions(runs_dir / spec.name, profile=profile, workers=workers, engine=engine),
+            RunOptions(
+                runs_dir / spec.name,
+                profile=profile,
+                workers=workers,
+                engine=engine,
+                traces=traces,
+            ),
         )
         for spec in specs
     ]

@@ -40,6 +40,7 @@ from faults import FaultCleanupError, FaultContext, FaultError, FaultRecord, run
 from stack import Stack, StackConfig, start_stack
 from stack.errors import StackError
 from stack.gateway_command import GatewayCommand
+from stack.jaeger import TraceQueryError
 from stack.peers import peer_command
 from stack.process_usage import process_usage
 
@@ -54,6 +55,7 @@ from .report import ReportPaths, verdict_of, write_reports
 from .schema import ScenarioSpec, SuiteError, UnfitTargetError
 from .stored_run import RUN_KEY, StoredRun, read_run
 from .target_setup import command_of, foreign_api_keys, gateway_config, peer_routes, provider_config
+from .traces import SLOWEST, RunTraces, collect_traces
 from .wiring import Wiring, stack_wiring, target_facts, url_wiring
 
 
@@ -108,6 +110,9 @@ class RunOptions:
     engine: LoadEngine = field(default_factory=AsyncioEngine)
     """What sends the load: this machine's asyncio engine, or Locust master and workers."""
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    traces: bool = False
+    """Start the stack's traces receiver, send every request with a sampled W3C
+    ``traceparent``, and keep the spans of the slowest requests with the run."""
 
 
 def all_results(spec: ScenarioSpec, run: StoredRun) -> list[CheckResult]:
@@ -159,6 +164,11 @@ def scenario_stack(
     """
     target = spec.target
     if target.url is not None:
+        if options.traces:
+            raise HarnessError(
+                f"{spec.name}: traces need a stack that meltproof starts, with the target on it"
+                " (our gateway, a command or a peer), not a url target"
+            )
         yield None
         return
     if needs_corpus(spec) and target.gateway is None:
@@ -176,6 +186,7 @@ def scenario_stack(
         options.out_dir / "stack",
         environ=options.environ,
         provider_config=provider_config(spec, options.out_dir),
+        traces=options.traces,
         **(_ours(spec, options) if command is None else {"gateway_command": command}),
     )
     with start_stack(config, progress=say) as stack:
@@ -264,7 +275,12 @@ def _run_wired(
     plan = LoadPlan(
         workload=spec.workload.build(seed=spec.seed, api_keys=dict(wiring.api_keys)),
         duration_s=spec.duration_s,
-        target=Target(wiring.base_url, timeout_s=spec.target.timeout_s, headers=wiring.headers),
+        target=Target(
+            wiring.base_url,
+            timeout_s=spec.target.timeout_s,
+            headers=wiring.headers,
+            traceparent=options.traces,
+        ),
     )
     steady: dict[str, Any] = {}
     scenario = stored_scenario(spec)
@@ -303,6 +319,7 @@ def _run_wired(
         "target_cpu_s": None if cpu_before is None or cpu_after is None else cpu_after - cpu_before,
         "services": {n: i.version for n, i in stack.services.items()} if stack else {},
         "harness": {"shortfall": result.shortfall(), "fault_cleanup_error": cleanup_error},
+        "traces": _slowest_traces(result, stack, say) if options.traces else None,
     }
     history_path = options.out_dir / "run"
     write_history(result, history_path, extra={RUN_KEY: recorded})
@@ -372,6 +389,22 @@ def _fresh_ground_truth(wiring: Wiring, stack: Stack | None, say: Say) -> None:
         return
     with redis.Redis.from_url(stack.endpoints.redis, socket_timeout=5) as client:
         client.flushall()
+
+
+def _slowest_traces(result: LoadResult, stack: Stack | None, say: Say) -> dict[str, Any] | None:
+    """The spans of the slowest requests, from the stack's traces receiver."""
+    query = stack.traces if stack is not None else None
+    if stack is None or query is None:
+        return None
+    say(f"traces: reading the spans of the {SLOWEST} slowest requests")
+    service = stack.services["jaeger"]
+    receiver = f"{service.name} {service.version}"
+    try:
+        traces = collect_traces(result.table, query, receiver=receiver)
+    except TraceQueryError as exc:
+        say(f"traces: the receiver could not be read: {exc}")
+        traces = RunTraces(receiver, (), problem=f"the receiver could not be read: {exc}")
+    return traces.to_dict()
 
 
 def _gateway_facts(spec: ScenarioSpec, options: RunOptions, stack: Stack) -> dict[str, Any]:

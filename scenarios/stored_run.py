@@ -20,7 +20,9 @@ whose ``run.json`` also carries, under ``scenario_run``:
   the target;
 - ``services``: the version of every service the stack ran (part of the testbed);
 - ``harness``: what went wrong on the harness's side (``shortfall``: the generator fell
-  behind; ``fault_cleanup_error``: healing at the end failed), empty when nothing did.
+  behind; ``fault_cleanup_error``: healing at the end failed), empty when nothing did;
+- ``traces``: for a traced run, the spans of its slowest requests as the traces receiver
+  had them after the load (``scenarios.traces``), else null.
 
 Reports are written into the same directory afterwards; a run can be re-checked later.
 """
@@ -35,6 +37,8 @@ from typing import Any
 
 from benchmarks.history import LoadHistory, read_history
 from benchmarks.op import OpTable
+
+from .traces import RunTraces
 
 
 RUN_KEY = "scenario_run"
@@ -88,6 +92,8 @@ class StoredRun:
     target_cpu_s: float | None = None
     target: Mapping[str, Any] | None = None
     """A target other than our gateway: its kind, name, version, files (None: ours)."""
+    traces: RunTraces | None = None
+    """The slowest requests' spans of a traced run (None: the run was not traced)."""
 
     @property
     def path(self) -> Path:
@@ -143,4 +149,5 @@ def read_run(path: Path) -> StoredRun:
         harness=recorded.get("harness") or {},
         target_cpu_s=recorded.get("target_cpu_s"),
         target=recorded.get("target"),
+        traces=RunTraces.from_dict(recorded["traces"]) if recorded.get("traces") else None,
     )

@@ -1,8 +1,9 @@
 """Prepare a scenario's target: our gateway's config, a command's, a peer's, or a URL's key.
 
 For our gateway every tenant of the workload becomes a gateway tenant with a fresh key, with
-the settings the scenario gives it (concurrency cap, budget); the file is written 0600 into
-the run directory and never into a report. A command target becomes a ``GatewayCommand`` with
+the settings the scenario gives it (concurrency cap, budget), and ``/metrics`` gets a fresh
+scrape token unless the scenario sets one; the file is written 0600 into the run directory and
+never into a report. A command target becomes a ``GatewayCommand`` with
 its keys resolved from the environment; a built-in peer's adapter writes its own.
 """
 
@@ -40,7 +41,11 @@ def gateway_config(spec: ScenarioSpec, directory: Path) -> tuple[Path, dict[str,
         settings = gateway.tenants.get(name)
         extra = settings.model_dump(exclude_none=True) if settings else {}
         tenants.append({"name": name, "api_key": key, **extra})
-    document: dict[str, Any] = {**gateway.settings, "tenants": tenants}
+    document: dict[str, Any] = {
+        "metrics_token": f"metrics-{secrets.token_hex(16)}",  # to scrape a run by hand
+        **gateway.settings,
+        "tenants": tenants,
+    }
     path = directory / "gateway.yaml"
     _write_private(path, yaml.safe_dump(document, sort_keys=False))
     return path, keys

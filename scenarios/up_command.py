@@ -69,6 +69,12 @@ _port = click.IntRange(1, 65535)
     help="Start no gateway: point your own at the links this prints, and run scenarios "
     "against it with a url target naming this run dir.",
 )
+@click.option(
+    "--traces",
+    is_flag=True,
+    help="Also start Jaeger (OTLP/HTTP in, traces API out; built once with Go, minutes the "
+    "first time) and have the gateway send its spans there.",
+)
 def up(
     run_dir: Path | None,
     provider_config: Path | None,
@@ -81,15 +87,17 @@ def up(
     workers: int,
     gateway_config: Path | None,
     no_gateway: bool,
+    traces: bool,
 ) -> None:
     """Start the whole stack on loopback and keep it up until Ctrl-C.
 
     PostgreSQL with pgvector, Redis, Toxiproxy, the simulated LLM provider and the gateway
     start on ephemeral loopback ports; the gateway reaches each dependency through its own
     Toxiproxy proxy (named postgres, redis and provider). With --no-gateway, your own
-    gateway takes its place: point it at the links printed. DATABASE_URL, REDIS_URL and
-    TOXIPROXY_URL use existing servers instead. Meanwhile `meltproof fault` injects and heals
-    faults on it; those still active are healed before the stack stops.
+    gateway takes its place: point it at the links printed. With --traces, Jaeger receives
+    the gateway's spans (OTLP/HTTP) and answers /api/v3/traces/{trace_id}. DATABASE_URL,
+    REDIS_URL and TOXIPROXY_URL use existing servers instead. Meanwhile `meltproof fault`
+    injects and heals faults on it; those still active are healed before the stack stops.
     """
     interrupt_on_signals()
     config = StackConfig.from_env(
@@ -106,6 +114,7 @@ def up(
         gateway_workers=workers,
         gateway_config=gateway_config,
         start_gateway=not no_gateway,
+        traces=traces,
     )
     started = time.monotonic()
     stack: Stack | None = None

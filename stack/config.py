@@ -34,6 +34,10 @@ class Ports:
     toxiproxy: int | None = None
     provider: int | None = None
     gateway: int | None = None
+    otlp: int | None = None
+    """The traces receiver's OTLP/HTTP port (with ``traces``)."""
+    traces_query: int | None = None
+    """The traces receiver's query API port (with ``traces``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,6 +67,11 @@ class StackConfig:
     """Any gateway, started as a command wired through the links, instead of ours."""
     start_gateway: bool = True
     """False: no gateway at all (``meltproof up --no-gateway``: the user runs their own)."""
+    traces: bool = False
+    """Start a traces receiver (Jaeger v2, built once with Go) and have our gateway send its
+    spans there."""
+    jaeger: Path | None = None
+    """A Jaeger v2 binary to use instead of the cached build (``MELTPROOF_JAEGER``)."""
 
     @classmethod
     def from_env(
@@ -85,6 +94,7 @@ class StackConfig:
             postgres_bindir=path("MELTPROOF_POSTGRES_BINDIR"),
             redis_server=path("MELTPROOF_REDIS_SERVER"),
             toxiproxy_server=path("MELTPROOF_TOXIPROXY_SERVER"),
+            jaeger=path("MELTPROOF_JAEGER"),
             cache_dir=cache_dir_of(environ),
         )
         return replace(from_environ, **overrides)

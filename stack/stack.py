@@ -1,11 +1,13 @@
 """Bring the whole stack up on loopback, record it, and tear it down whatever happens.
 
 Start order: everything that can fail without starting a process is resolved first (ports,
-binaries, the one-time Toxiproxy build); then PostgreSQL, Redis, Toxiproxy and the provider are
-launched together and waited for; then the three Toxiproxy links are created, before any client
-can connect; last the gateway (ours, or any gateway started from a ``GatewayCommand``; none
-with ``start_gateway=False``), which reaches every dependency through its link. A failure at any
-step stops what already runs and raises ``StackStartError``.
+binaries, the one-time Toxiproxy build, and with ``traces`` the one-time Jaeger build); then
+PostgreSQL, Redis, Toxiproxy, the provider (and Jaeger) are launched together and waited for;
+then the three Toxiproxy links are created, before any client can connect; last the gateway
+(ours, or any gateway started from a ``GatewayCommand``; none with ``start_gateway=False``),
+which reaches every dependency through its link, and with ``traces`` sends its spans to Jaeger
+(ours does). A failure at any step stops what already runs and raises ``StackStartError``.
+Services stop in the reverse order, so the gateway's last spans still reach Jaeger.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from .config import StackConfig
 from .errors import PortTakenError
 from .gateway_command import GatewayCommand
 from .gateway_config import api_keys_of, demo_api_keys, write_gateway_config
+from .gateway_traces import traced_gateway_config
+from .jaeger import JaegerQuery, JaegerServer, find_jaeger
 from .ports import LOOPBACK, claim_port
 from .postgres import ExistingPostgres, PostgresServer
 from .postgres_install import find_postgres
@@ -57,6 +61,10 @@ class Endpoints:
     provider_proxied: str
     postgres_proxied: str
     redis_proxied: str
+    otlp: str | None = None
+    """The traces receiver's OTLP/HTTP base URL (None: the stack runs no receiver)."""
+    traces: str | None = None
+    """The traces receiver's query API (``/api/v3/traces/{trace_id}``)."""
 
     def labelled(self) -> list[tuple[str, str]]:
         """(label, URL) pairs in the order ``meltproof up`` prints them."""
@@ -69,6 +77,8 @@ class Endpoints:
             ("postgres via proxy", self.postgres_proxied),
             ("redis", self.redis),
             ("redis via proxy", self.redis_proxied),
+            *([("otlp (traces in)", self.otlp)] if self.otlp else []),
+            *([("traces api", self.traces)] if self.traces else []),
         ]
 
 
@@ -102,6 +112,12 @@ class Stack:
     def provider(self) -> ProviderControl:
         """The simulated provider's control API."""
         return ProviderControl(self.endpoints.provider)
+
+    @property
+    def traces(self) -> JaegerQuery | None:
+        """The traces receiver's query API; None when the stack runs no receiver."""
+        url = self.endpoints.traces
+        return JaegerQuery(url) if url else None
 
     def process_control(self, name: str) -> ProcessControl:
         """The process of service ``name`` ("redis" or "postgres"), for process faults.
@@ -209,6 +225,7 @@ def _start_once(config: StackConfig, say: Progress) -> Stack:
     log_dir = config.run_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     postgres, redis, toxiproxy = _dependencies(config, log_dir, say)
+    receiver = _traces_receiver(config, log_dir, say)
     provider_args = ["--config", str(config.provider_config)] if config.provider_config else []
     provider = PythonService(
         "provider",
@@ -219,12 +236,15 @@ def _start_once(config: StackConfig, say: Progress) -> Stack:
     )
     gateway_port = claim_port("gateway", config.ports.gateway, "--gateway-port")
     stack = Stack(config.run_dir, toxiproxy.client)
+    services: list[Service] = [postgres, redis, toxiproxy, provider]
+    if receiver is not None:
+        services.append(receiver)
     try:
-        for service in (postgres, redis, toxiproxy, provider):
+        for service in services:
             say(f"starting {service.name}")
             stack.launch(service)
         deadline = time.monotonic() + config.start_timeout_s
-        for service in (postgres, redis, toxiproxy, provider):
+        for service in services:
             stack.services[service.name] = service.wait_ready(deadline)
         stack.proxies = links.create_links(
             toxiproxy.client,
@@ -246,6 +266,8 @@ def _start_once(config: StackConfig, say: Progress) -> Stack:
             provider_proxied=provider_proxied,
             postgres_proxied=postgres_proxied,
             redis_proxied=redis_proxied,
+            otlp=receiver.otlp_url if receiver else None,
+            traces=receiver.url if receiver else None,
         )
         if config.start_gateway:
             gateway = _gateway(config, stack, endpoints, gateway_port, log_dir)
@@ -293,6 +315,8 @@ def _gateway(
         gateway_config = write_gateway_config(config.run_dir / "gateway.yaml", stack.api_keys)
     else:
         stack.api_keys = api_keys_of(gateway_config)
+    if endpoints.otlp is not None:
+        gateway_config = traced_gateway_config(gateway_config, endpoints.otlp, config.run_dir)
     stack.gateway_config = gateway_config
     return PythonService(
         "gateway",
@@ -340,6 +364,23 @@ def _dependencies(
         )
         toxiproxy = ToxiproxyServer(binary, port=port, log_dir=log_dir)
     return postgres, redis, toxiproxy
+
+
+def _traces_receiver(config: StackConfig, log_dir: Path, say: Progress) -> JaegerServer | None:
+    """Jaeger, when the stack is asked for traces: its ports and binary (built once)."""
+    if not config.traces:
+        return None
+    otlp_port = claim_port("jaeger", config.ports.otlp, "--otlp-port")
+    query_port = claim_port("jaeger", config.ports.traces_query, "--traces-port")
+    binary = find_jaeger(config.cache_dir, configured=config.jaeger, go=config.go, on_build=say)
+    return JaegerServer(
+        binary,
+        otlp_port=otlp_port,
+        query_port=query_port,
+        health_port=claim_port("jaeger", None, ""),
+        run_dir=config.run_dir,
+        log_dir=log_dir,
+    )
 
 
 def _address(url: str, default_port: int) -> str:

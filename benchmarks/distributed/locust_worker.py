@@ -99,7 +99,9 @@ class _Replay:
         target = self._target = plan.target
         schedule = plan.workload.schedule(plan.duration_s).slice_for(index, plan.processes)
         self.schedule = schedule
-        self._recorder = OpRecorder(plan.workload, schedule, api_key=target.api_key)
+        self._recorder = OpRecorder(
+            plan.workload, schedule, api_key=target.api_key, traced=target.traceparent
+        )
         self._path_prefix = urlsplit(target.base_url).path.rstrip("/")
         self._client = HTTPClient.from_url(
             target.base_url,

@@ -57,6 +57,7 @@ def plan_to_dict(plan: LoadPlan) -> dict[str, Any]:
             "max_connections": target.max_connections,
             "api_key": target.api_key,
             "headers": dict(target.headers),
+            "traceparent": target.traceparent,
         },
         "workload": plan.workload.to_dict(),
     }

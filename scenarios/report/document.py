@@ -9,7 +9,9 @@ so a stored report can be rendered again without its run.
 
 Schema version 2 added ``timeline``, ``provider.endpoints``, ``upstream.served_without_call``,
 ``run.target`` (a target other than our gateway: kind, name, version, links and its generated
-configuration files) and the check validity ``"not_applicable"``.
+configuration files) and the check validity ``"not_applicable"``. Version 3 added
+``slowest_requests`` (a traced run's slowest requests with their spans; null when the run was
+not traced, see ``slowest``).
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ from scenarios.checks.result import HARNESS_KINDS, NOT_APPLICABLE, UNKNOWN, Chec
 from scenarios.stored_run import StoredRun
 
 from .ground_truth import provider_truth, upstream
+from .slowest import slowest_section
 from .tables import group_rows
 from .timeline import timeline_section
 
 
-REPORT_SCHEMA_VERSION = 2
+REPORT_SCHEMA_VERSION = 3
 Verdict = Literal["pass", "fail", "unknown"]
 
 
@@ -70,6 +73,7 @@ def build_report(run: StoredRun, results: Sequence[CheckResult]) -> dict[str, An
         "steady_state": run.steady_state,
         "timeseries": meta.get("timeseries") or [],
         "timeline": timeline_section(run),
+        "slowest_requests": slowest_section(run),
     }
     ready: dict[str, Any] = json_ready(document)
     return ready

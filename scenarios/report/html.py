@@ -13,6 +13,8 @@ from html import escape
 from typing import Any
 
 from .charts import latency_chart, rate_chart, spend_chart, upstream_chart
+from .slowest_chart import slowest_chart
+from .slowest_views import slowest_views
 from .timeline_charts import client_signals_chart, provider_calls_chart
 from .views import (
     NOT_APPLICABLE_TEXT,
@@ -54,6 +56,7 @@ polyline.line { fill: none; stroke-width: 1.6; }
 .c0 { fill: #0969da; stroke: #0969da; } .c1 { fill: #bc4c00; stroke: #bc4c00; }
 .c2 { fill: #8250df; stroke: #8250df; } .c3 { fill: #1a7f37; stroke: #1a7f37; }
 .c4 { fill: #bf3989; stroke: #bf3989; } .c5 { fill: #4d5a66; stroke: #4d5a66; }
+.c6 { fill: #a0aab4; stroke: #a0aab4; } .c7 { fill: #d4a72c; stroke: #d4a72c; }
 line.line { stroke-width: 2; }
 .s-429 { stroke-dasharray: 7 3; } .s-5xx { stroke-dasharray: 2 3; }
 .s-other { stroke-dasharray: 9 3 2 3; }
@@ -91,6 +94,7 @@ def render_html(report: Mapping[str, Any]) -> str:
         ),
         section("Tokens and cost (provider ground truth)", spend_chart(report)),
         section("Upstream calls vs the oracle minimum", upstream_chart(report)),
+        *_slowest_sections(report),
         *(section(view.title, table(view)) for view in detail_views(report)),
         *([section(TARGET_CONFIG_TITLE, config_files(files))] if files else []),
     ]
@@ -118,6 +122,18 @@ def render_html(report: Mapping[str, Any]) -> str:
             "",
         ]
     )
+
+
+def _slowest_sections(report: Mapping[str, Any]) -> list[str]:
+    """A traced run's slowest requests: the chart of their parts, then the tables."""
+    views = slowest_views(report)
+    if not views:
+        return []
+    breakdown, spans = views
+    return [
+        section(breakdown.title, slowest_chart(report) + "\n" + table(breakdown)),
+        section(spans.title, table(spans)),
+    ]
 
 
 def config_files(files: list[tuple[str, str]]) -> str:

@@ -10,6 +10,7 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
+from .slowest_views import slowest_views
 from .views import (
     TARGET_CONFIG_TITLE,
     TableView,
@@ -33,7 +34,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     lines += table(checks_view(report))
     if legend := not_applicable_line(report):
         lines += [f"_{text(legend)}_", ""]
-    for view in detail_views(report):
+    for view in [*slowest_views(report), *detail_views(report)]:
         lines += table(view)
     lines += config_blocks(report)
     lines.append(text(testbed_line(report)))

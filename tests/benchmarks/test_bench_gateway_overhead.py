@@ -1,7 +1,10 @@
 """The gateway overhead benchmark's pure parts: steps, capacity, /proc, checks, its targets."""
 
+import dataclasses
 import json
+import os
 
+import pytest
 import yaml
 from aiohttp import web
 
@@ -16,6 +19,8 @@ from benchmarks.bench.gateway_overhead import (
     evaluate,
     gateway_args,
     gateway_config,
+    generator_limit_rps,
+    machine_cpu_s,
     report,
 )
 from benchmarks.bench.litellm_proxy import (
@@ -36,7 +41,19 @@ from stack.peers.install import MARKER
 LIMIT_S = 0.050
 
 
-def _step(rate, *, p99_ms=25.0, p50_ms=22.0, errors=0, shortfall=None, requests=1000, hits=None):
+def _step(
+    rate,
+    *,
+    p99_ms=25.0,
+    p50_ms=22.0,
+    errors=0,
+    shortfall=None,
+    requests=1000,
+    hits=None,
+    cpu_s=2.0,
+    busy=None,
+):
+    """A step of 10 s; ``busy``: CPU seconds per second of some processes."""
     return Step(
         rate_rps=rate,
         duration_s=10.0,
@@ -46,9 +63,10 @@ def _step(rate, *, p99_ms=25.0, p50_ms=22.0, errors=0, shortfall=None, requests=
         p50_s=p50_ms / 1e3,
         p99_s=p99_ms / 1e3,
         shortfall=shortfall,
-        cpu_s=2.0,
+        cpu_s=cpu_s,
         peak_rss_bytes=50 * 2**20,
         cache={} if hits is None else {"hit": hits, "miss": requests - hits},
+        processes_cpu_s={process: 10.0 * share for process, share in (busy or {}).items()},
     )
 
 
@@ -58,16 +76,25 @@ def _ladder(name, rates, changes=None):
 
 
 def _outcomes(**replace):
-    """Every target healthy: the gateway adds 1 ms of p99 and holds 2,000/s on hits."""
+    """Every target healthy: the gateway adds 1 ms of p99, holds 2,000/s on hits at half the
+    pass-through's CPU per request, and twice that on two workers."""
     rates = (250, 1000, 2000)
+    hit_steps = {250: {"cpu_s": 1.0}, 2000: {"p99_ms": 3.0, "hits": 1000}}
     outcomes = {
         "direct": _ladder("direct", (25, 100, *rates)),
         "passthrough": _ladder("passthrough", rates),
         "gateway_miss": _ladder("gateway_miss", rates, {1000: {"p99_ms": 26.0}}),
-        "gateway_hit": _ladder("gateway_hit", rates, {2000: {"p99_ms": 3.0, "hits": 1000}}),
+        "gateway_hit": _ladder("gateway_hit", rates, hit_steps),
+        "gateway_miss_2w": _ladder("gateway_miss_2w", (*rates, 4000)),
         "litellm": _ladder("litellm", (25, 100), {100: {"p99_ms": 400.0}}),
     }
     return outcomes | replace
+
+
+def _check(checks, name):
+    """The check whose name starts with ``name``."""
+    (found,) = [c for c in checks if c.name.startswith(name)]
+    return found
 
 
 # Steps and capacity
@@ -97,9 +124,65 @@ def test_cache_hits_are_a_share_of_the_requests_or_unknown_without_the_header():
 
 def test_direct_runs_every_rate_of_both_ladders_and_litellm_only_its_own():
     parameters = OverheadParameters.for_run(quick=False)
-    assert parameters.ladder("direct") == (25, 50, 100, 150, 200, 250, 500, 1000, 1500, 2000, 3000)
-    assert parameters.ladder("litellm") == (25, 50, 100, 150, 200)
+    assert parameters.ladder("direct") == (
+        5, 10, 25, 50, 100, 150, 200, 250, 500, 1000, 1500, 2000, 3000,
+    )  # fmt: skip
+    assert parameters.ladder("litellm") == (5, 10, 25, 50, 100, 150, 200)
     assert parameters.ladder("gateway_miss") == (250, 500, 1000, 1500, 2000, 3000)
+
+
+def test_litellm_is_warmed_longer_than_the_others_at_a_rate_of_its_own():
+    parameters = OverheadParameters.for_run(quick=False)
+    assert parameters.warmup("litellm") == (25, 15.0)
+    assert parameters.warmup("gateway_miss") == (250, 2.0)
+    assert parameters.warmup("direct") == (5, 2.0)
+
+
+def test_a_process_at_nine_tenths_of_a_core_ran_out_else_the_machine_at_that_share_of_all():
+    assert _step(250, busy={"generator": 0.95, "target": 0.5}).ran_out(2) == "generator"
+    assert _step(250, busy={"generator": 0.6, "target": 0.7, "redis": 0.6}).ran_out(2) == "machine"
+    assert _step(250, busy={"generator": 0.6, "target": 0.7}).ran_out(2) is None
+    assert _step(250).ran_out(2) is None
+
+
+def test_a_target_of_two_workers_runs_out_at_nine_tenths_of_each_of_their_cores():
+    step = _step(1000, busy={"generator": 0.3, "provider": 0.3, "target": 0.99})
+    assert dataclasses.replace(step, target_workers=1).ran_out(2) == "target"
+    assert dataclasses.replace(step, target_workers=2).ran_out(2) is None
+    busier = _step(1000, busy={"generator": 0.35, "provider": 0.38, "redis": 0.06, "target": 0.99})
+    assert dataclasses.replace(busier, target_workers=2).ran_out(2) == "machine"  # 1.78 of 2
+
+
+def test_cpu_used_outside_the_benchmark_counts_towards_the_machine_running_out():
+    step = dataclasses.replace(
+        _step(250, busy={"generator": 0.6, "target": 0.7}), machine_cpu_s=10.0 * 1.9
+    )
+    assert step.others_busy() == pytest.approx(0.6)
+    assert step.ran_out(2) == "machine"
+    assert _step(250, busy={"target": 0.5}).others_busy() is None
+
+
+def test_the_machines_cpu_is_read_from_proc_stat(tmp_path):
+    stat = tmp_path / "stat"
+    ticks = os.sysconf("SC_CLK_TCK")
+    # user nice system idle iowait irq softirq steal (guest, guest_nice: inside user)
+    stat.write_text(f"cpu  {3 * ticks} 0 {ticks} {5 * ticks} {ticks} 0 0 0 0 0\ncpu0 1 2 3\n")
+    assert machine_cpu_s(stat) == (4.0, 10.0)
+
+
+def test_cpu_per_request_is_per_answered_request_and_per_process():
+    step = _step(250, requests=1000, errors=500, cpu_s=1.0, busy={"generator": 0.2})
+    assert step.cpu_us_per_request() == 2000
+    assert step.cpu_us_per_request("generator") == 4000
+    assert step.cpu_us_per_request("redis") is None
+    assert step.busy("generator") == 0.2
+
+
+def test_the_generators_limit_is_where_its_cpu_per_request_would_fill_a_core():
+    top = {"requests": 10_000, "busy": {"generator": 0.5}}  # 500 µs a request
+    outcome = _ladder("t", (250, 1000), {1000: top})
+    assert generator_limit_rps(outcome) == 2000
+    assert generator_limit_rps(_ladder("t", (250,))) is None
 
 
 def test_a_load_survives_its_trip_to_the_child_process():
@@ -116,8 +199,52 @@ def test_a_load_survives_its_trip_to_the_child_process():
 
 def test_healthy_targets_meet_every_check():
     checks = evaluate(_outcomes(), LIMIT_S)
-    assert [c.passed for c in checks] == [True, True, True, True]
+    assert [c.passed for c in checks] == [True] * 8
     assert report(OverheadParameters.for_run(quick=True), _outcomes(), LIMIT_S).passed
+
+
+def test_a_miss_costing_more_than_twice_the_passthroughs_cpu_fails_its_check():
+    costly = _ladder("gateway_miss", (250, 1000, 2000), {250: {"cpu_s": 4.2}})
+    check = _check(evaluate(_outcomes(gateway_miss=costly), LIMIT_S), "gateway_miss CPU")
+    assert check.passed is False
+    assert "2.10 x at 250/s" in check.detail
+
+
+def test_a_hit_costing_more_than_six_tenths_of_the_passthroughs_cpu_fails_its_check():
+    costly = _ladder("gateway_hit", (250, 1000, 2000), {2000: {"p99_ms": 3.0}})
+    check = _check(evaluate(_outcomes(gateway_hit=costly), LIMIT_S), "gateway_hit CPU")
+    assert check.passed is False
+    assert "1.00 x at 250/s" in check.detail
+
+
+def test_cpu_is_compared_only_at_steps_both_passed():
+    failing = _ladder("passthrough", (250,), {250: {"p99_ms": 80.0}})
+    check = _check(evaluate(_outcomes(passthrough=failing), LIMIT_S), "gateway_miss CPU")
+    assert check.passed is None
+
+
+def test_a_litellm_that_passed_no_step_leaves_the_multiple_undecided_not_met():
+    failing = _ladder("litellm", (5, 10), {5: {"p99_ms": 80.0}})
+    outcomes = _outcomes(litellm=failing)
+    check = _check(evaluate(outcomes, LIMIT_S), "gateway_miss capacity >= 10")
+    assert check.passed is None
+    assert "litellm passed no step (its capacity is below 5/s)" in check.detail
+    assert not report(OverheadParameters.for_run(quick=True), outcomes, LIMIT_S).passed
+
+
+def test_two_workers_short_of_the_multiple_fail_when_the_target_ran_out():
+    short = _ladder("gateway_miss_2w", (250, 1000, 2000, 4000), {4000: {"p99_ms": 80.0}})
+    check = _check(evaluate(_outcomes(gateway_miss_2w=short), LIMIT_S), "gateway_miss_2w")
+    assert check.passed is False
+    assert check.detail == "2,000/s vs 2,000/s"
+
+
+def test_two_workers_short_of_the_multiple_are_undecided_when_the_generator_ran_out():
+    failing = {"p99_ms": 80.0, "busy": {"generator": 0.97, "target": 0.8}}
+    short = _ladder("gateway_miss_2w", (250, 1000, 2000, 4000), {4000: failing})
+    check = _check(evaluate(_outcomes(gateway_miss_2w=short), LIMIT_S), "gateway_miss_2w")
+    assert check.passed is None
+    assert "the generator ran out first, at 4,000/s" in check.detail
 
 
 def test_more_than_two_ms_of_p99_over_direct_at_1000_fails_the_overhead_check():
@@ -129,7 +256,10 @@ def test_more_than_two_ms_of_p99_over_direct_at_1000_fails_the_overhead_check():
 
 def test_a_gateway_that_fails_at_1000_fails_the_overhead_check_whatever_its_p99():
     failing = _ladder("gateway_miss", (250, 1000), {1000: {"errors": 50}})
-    overhead, passthrough, litellm, _ = evaluate(_outcomes(gateway_miss=failing), LIMIT_S)
+    checks = evaluate(_outcomes(gateway_miss=failing), LIMIT_S)
+    overhead = _check(checks, "gateway_miss p99")
+    passthrough = _check(checks, "gateway_miss capacity >= 0.5")
+    litellm = _check(checks, "gateway_miss capacity >= 10")
     assert overhead.passed is False
     assert "failed" in overhead.detail
     assert passthrough.passed is False  # 250 < half of 2,000
@@ -138,7 +268,10 @@ def test_a_gateway_that_fails_at_1000_fails_the_overhead_check_whatever_its_p99(
 
 def test_a_gateway_that_stopped_below_1000_leaves_the_overhead_undecided():
     stopped = _ladder("gateway_miss", (250,), {250: {"p99_ms": 80.0}})
-    overhead, passthrough, litellm, _ = evaluate(_outcomes(gateway_miss=stopped), LIMIT_S)
+    checks = evaluate(_outcomes(gateway_miss=stopped), LIMIT_S)
+    overhead = _check(checks, "gateway_miss p99")
+    passthrough = _check(checks, "gateway_miss capacity >= 0.5")
+    litellm = _check(checks, "gateway_miss capacity >= 10")
     assert overhead.passed is None
     assert "stopped below" in overhead.detail
     assert (passthrough.passed, litellm.passed) == (False, False)
@@ -147,7 +280,7 @@ def test_a_gateway_that_stopped_below_1000_leaves_the_overhead_undecided():
 def test_litellm_that_could_not_run_leaves_its_check_undecided_and_the_benchmark_unpassed():
     missing = TargetOutcome("litellm", could_not_run="pip install failed with exit code 1")
     outcomes = _outcomes(litellm=missing)
-    _, _, litellm, _ = evaluate(outcomes, LIMIT_S)
+    litellm = _check(evaluate(outcomes, LIMIT_S), "gateway_miss capacity >= 10")
     assert litellm.passed is None
     assert "pip install failed" in litellm.detail
     bench_report = report(OverheadParameters.for_run(quick=True), outcomes, LIMIT_S)
@@ -157,7 +290,7 @@ def test_litellm_that_could_not_run_leaves_its_check_undecided_and_the_benchmark
 
 def test_cache_hits_slower_than_five_ms_at_2000_fail_the_hit_check():
     slow = _ladder("gateway_hit", (250, 1000, 2000), {2000: {"p99_ms": 5.5}})
-    *_, hit = evaluate(_outcomes(gateway_hit=slow), LIMIT_S)
+    hit = _check(evaluate(_outcomes(gateway_hit=slow), LIMIT_S), "gateway_hit at")
     assert hit.passed is False
 
 

@@ -468,7 +468,6 @@ async def test_workers_killed_holding_slots_give_them_back_to_their_tenant(stack
             {"name": "two", "api_key": OTHER_KEY},
         ],
         "deadline": {"default_s": 30},
-        "limiter": {"lease_s": 0.5},  # Redis lets the dead workers' slots go before they are back
     }
     with gateway_process(stack, tmp_path, workers=2, config=config) as gateway:
         connector = aiohttp.TCPConnector(limit=0, force_close=True)

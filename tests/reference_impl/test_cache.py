@@ -7,6 +7,7 @@ import socket
 import fakeredis.aioredis
 import pytest
 import redis.asyncio as redis
+from fake_clock import FakeClock
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -111,6 +112,47 @@ async def test_an_unavailable_redis_fails_open_and_is_counted() -> None:
     finally:
         await client.aclose()
     assert cache.errors == 2
+
+
+async def test_an_answer_stored_is_served_from_memory_without_redis(
+    cache: ResponseCache, fake: fakeredis.aioredis.FakeRedis
+) -> None:
+    assert await cache.put("k1", OK)
+    await fake.flushall()  # not how entries go; shows the answer came from memory
+    assert cache.recent("k1") == OK
+    assert await cache.get("k1") == OK
+
+
+async def test_an_answer_read_from_redis_is_kept_for_what_is_left_of_its_ttl(
+    fake: fakeredis.aioredis.FakeRedis,
+) -> None:
+    clock = FakeClock()
+    cache = ResponseCache(RedisLink(fake, timeout_s=1.0), ttl_s=30.0, clock=clock)
+    await fake.set(cache.redis_key("k1"), OK.to_bytes(), px=5_000)
+    assert cache.recent("k1") is None
+    assert await cache.get("k1") == OK
+    clock.advance(4.9)
+    assert cache.recent("k1") == OK
+    clock.advance(0.1)
+    assert cache.recent("k1") is None
+
+
+async def test_without_redis_an_answer_stored_is_still_served_from_memory() -> None:
+    client = redis.Redis(host="127.0.0.1", port=closed_port(), socket_connect_timeout=0.2)
+    cache = ResponseCache(RedisLink(client, timeout_s=0.2, cooldown_s=0.0))
+    try:
+        assert not await cache.put("k1", OK)
+        assert await cache.get("k1") == OK
+    finally:
+        await client.aclose()
+    assert cache.errors == 1
+
+
+async def test_an_answer_that_may_not_be_cached_is_not_kept_in_memory(
+    cache: ResponseCache,
+) -> None:
+    assert not await cache.put("k1", Answer(status=200, body=b"{}", degraded=True))
+    assert cache.recent("k1") is None
 
 
 def test_a_ttl_must_be_positive() -> None:

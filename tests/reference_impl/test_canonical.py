@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from reference_impl.canonical import cache_key, is_deterministic, prompt_fingerprint
+from reference_impl import canonical
+from reference_impl.canonical import KeyMemo, cache_key, is_deterministic, prompt_fingerprint
 
 
 BASE: dict[str, Any] = {
@@ -140,3 +142,52 @@ def test_only_deterministic_requests_qualify(
 )
 def test_a_field_the_gateway_does_not_know_keeps_requests_apart(extra: dict[str, Any]) -> None:
     assert key({**BASE, **extra}) != key(BASE)
+
+
+# The memo of recent bodies' keys
+
+
+def _memo_key(memo: KeyMemo, body: dict[str, Any], salt: str = "s") -> str:
+    raw = json.dumps(body).encode()
+    return memo.cache_key(raw, json.loads(raw), salt=salt, prompt_version="v1", route="chat")
+
+
+def test_the_memo_gives_the_key_of_the_body_and_remembers_it_by_its_bytes() -> None:
+    memo = KeyMemo()
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "temperature": 0}
+    expected = cache_key(body, salt="s", prompt_version="v1", route="chat")
+    assert _memo_key(memo, body) == _memo_key(memo, body) == expected
+    assert len(memo) == 1
+    assert _memo_key(memo, body, salt="t") == cache_key(
+        body, salt="t", prompt_version="v1", route="chat"
+    )
+    assert len(memo) == 2  # another tenant's salt: another entry, another key
+
+
+def test_the_memo_keeps_the_most_recently_used_bodies_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(canonical, "MEMO_ENTRIES", 2)
+    made: list[Any] = []
+
+    def counted(body: Any, **options: str) -> str:
+        made.append(body["input"])
+        return cache_key(body, **options)
+
+    monkeypatch.setattr(canonical, "cache_key", counted)
+    memo = KeyMemo()
+    first, second, third = ({"model": "m", "input": str(n)} for n in range(3))
+    for body in (first, second, first, third):  # first is the most recent when third comes
+        _memo_key(memo, body)
+    assert made == ["0", "1", "2"]
+    _memo_key(memo, first)
+    _memo_key(memo, second)  # dropped for third: made again
+    assert made == ["0", "1", "2", "1"]
+    assert len(memo) == 2
+
+
+def test_a_long_body_is_keyed_but_not_remembered() -> None:
+    memo = KeyMemo()
+    body = {"model": "m", "input": "x" * canonical.MEMO_BODY_BYTES}
+    assert _memo_key(memo, body) == cache_key(body, salt="s", prompt_version="v1", route="chat")
+    assert len(memo) == 0

@@ -120,6 +120,14 @@ async def test_nesting_up_to_the_limit_is_served(client: TestClient[Any, Any]) -
     assert status == 200, answer
 
 
+async def test_brackets_in_text_past_the_limit_do_not_make_a_body_deep(
+    client: TestClient[Any, Any],
+) -> None:
+    messages = [{"role": "user", "content": "[{" * MAX_JSON_DEPTH}]
+    status, answer = await _post(client, _chat(messages=messages))
+    assert status == 200, answer
+
+
 @pytest.mark.parametrize("field", ["max_tokens", "max_completion_tokens"])
 @pytest.mark.parametrize("value", [10**7, 10**30, MAX_OUTPUT_TOKENS + 1, 0, True, "100", 1e30])
 @pytest.mark.parametrize("key", [KEY, BUDGETED_KEY])

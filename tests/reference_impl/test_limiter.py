@@ -36,7 +36,9 @@ def link(fake, clock):
 
 
 def new_limiter(link, table=None, **options):
-    """A limiter with a table of its own (an instance of one worker) unless given one."""
+    """A limiter that shares its caps through Redis, with a table of its own (an instance of
+    one worker) unless given one."""
+    options = {"shared": True, **options}
     return ConcurrencyLimiter(link, table or SlotTable.in_memory(COLUMNS), **options)
 
 
@@ -346,6 +348,51 @@ async def test_workers_of_an_instance_never_add_local_slots_to_those_held_in_red
         await link.client.aclose()
 
 
+async def test_one_instance_holds_its_caps_in_its_table_alone(link, fake, clock):
+    limiter = ConcurrencyLimiter(link, SlotTable.in_memory(COLUMNS), global_cap=3, clock=clock)
+    held = await take_all(limiter, "a", 2)
+    held += await take_all(limiter, "b", None)
+    with pytest.raises(OverCapacity, match="global"):
+        await limiter.acquire("c", None)
+    assert [slot.scope_used for slot in held] == ["table"] * 3
+    assert await fake.keys("*") == []  # no Redis round trip, taking or giving back
+    await held[0].release()
+    assert (await limiter.acquire("a", 2)).scope_used == "table"
+    assert await fake.keys("*") == []
+
+
+async def test_one_instance_keeps_its_caps_exact_whatever_redis_does(link, clock, server, caplog):
+    limiter = ConcurrencyLimiter(link, SlotTable.in_memory(COLUMNS), clock=clock)
+    first = await limiter.acquire("a", 2)
+    server.connected = False
+    with caplog.at_level(logging.WARNING, logger="reference_impl.limiter"):
+        second = await limiter.acquire("a", 2)  # the whole cap, not a share of it
+        with pytest.raises(OverCapacity, match="tenant"):
+            await limiter.acquire("a", 2)
+    assert [r for r in caplog.records if r.name == "reference_impl.limiter"] == []
+    server.connected = True
+    await first.release()
+    assert (await limiter.acquire("a", 2)).scope_used == "table"
+    await second.release()
+
+
+async def test_the_workers_of_one_instance_share_its_caps_through_the_table(link, instance):
+    first, second = (ConcurrencyLimiter(link, instance(row)) for row in range(2))
+    held = [await first.acquire("a", 3), await second.acquire("a", 3), await first.acquire("a", 3)]
+    with pytest.raises(OverCapacity, match="tenant"):
+        await second.acquire("a", 3)
+    await held[0].release()
+    assert (await second.acquire("a", 3)).scope_used == "table"
+
+
+async def test_several_instances_share_their_caps_through_redis_by_default(link, clock):
+    limiter = ConcurrencyLimiter(link, SlotTable.in_memory(COLUMNS), instances=2, clock=clock)
+    assert limiter.shared
+    slot = await limiter.acquire("a", 4)
+    assert slot.scope_used == "redis"
+    assert await limiter.in_use("a") == 1
+
+
 async def test_release_survives_redis_failing(limiter, server):
     slot = await limiter.acquire("a", 1)
     server.connected = False
@@ -518,6 +565,7 @@ class Workers:
                 table,
                 global_cap=GLOBAL_CAP,
                 lease_s=LEASE_MS / 1000,
+                shared=True,
                 clock=self.clock,
             )
             for client, table in zip(self.clients, self.tables, strict=True)

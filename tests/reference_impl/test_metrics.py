@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -10,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from prometheus_client import multiprocess
 from prometheus_client.parser import text_string_to_metric_families
 
 from reference_impl.metrics import OTHER, GatewayMetrics
@@ -62,7 +65,7 @@ def test_events_become_samples_with_their_values() -> None:
     metrics.cache("hit")
     metrics.cache("hit")
     metrics.cache("coalesced")
-    metrics.upstream_attempt(model="gpt-4o", outcome="http_429")
+    metrics.upstream_attempt(model="gpt-4o", outcome="http_429", seconds=0.2)
     metrics.retry(outcome="budget_exhausted")
     metrics.breaker_transition("gpt-4o@east", "closed", "open")
     metrics.breaker_transition("gpt-4o@east", "open", "half_open")
@@ -188,7 +191,7 @@ def test_unknown_models_and_prompt_versions_share_one_label() -> None:
             tenant="t", model=f"m{index}", prompt_version=f"v{index}",
             prompt_tokens=1, completion_tokens=0, cost_usd=0.0,
         )  # fmt: skip
-        metrics.upstream_attempt(model=f"m{index}", outcome="ok")
+        metrics.upstream_attempt(model=f"m{index}", outcome="ok", seconds=0.1)
         metrics.fallback(from_model="gpt-4o", to_model=f"m{index}")
     metrics.usage(
         tenant="t", model="gpt-4o", prompt_version="default",
@@ -202,3 +205,191 @@ def test_unknown_models_and_prompt_versions_share_one_label() -> None:
     got = samples(text.encode())
     other = labels(tenant="t", model=OTHER, prompt_version=OTHER, direction="in")
     assert got["meltproof_gateway_tokens_total", other] == 199  # v1 is declared
+
+
+def test_429_is_a_status_class_of_its_own() -> None:
+    metrics = GatewayMetrics()
+    for status in (429, 429, 400, 404, 499, 200, 504):
+        metrics.request_finished(route="chat", tenant="t", status=status, cache="none", seconds=0.1)
+    got = samples(metrics.render()[0])
+
+    classes = {
+        dict(key)["status_class"]: value
+        for (name, key), value in got.items()
+        if name == "meltproof_gateway_requests_total"
+    }
+    assert classes == {"429": 2, "4xx": 3, "2xx": 1, "5xx": 1}
+
+
+def test_upstream_attempts_are_counted_and_timed_by_model_and_outcome() -> None:
+    metrics = GatewayMetrics(models=["gpt-4o"])
+    metrics.upstream_attempt(model="gpt-4o", outcome="ok", seconds=0.3)
+    metrics.upstream_attempt(model="gpt-4o", outcome="ok", seconds=2.0)
+    metrics.upstream_attempt(model="gpt-4o", outcome="timeout", seconds=30.0)
+    metrics.upstream_attempt(model="unknown", outcome="ok", seconds=0.01)
+    got = samples(metrics.render()[0])
+
+    p = "meltproof_gateway_upstream_attempt"
+    ok = {"model": "gpt-4o", "outcome": "ok"}
+    assert got[p + "s_total", labels(**ok)] == 2
+    assert got[p + "_duration_seconds_count", labels(**ok)] == 2
+    assert got[p + "_duration_seconds_sum", labels(**ok)] == pytest.approx(2.3)
+    assert got[p + "_duration_seconds_bucket", labels(**ok, le="1.0")] == 1
+    assert got[p + "_duration_seconds_bucket", labels(**ok, le="2.5")] == 2
+    timeout = labels(model="gpt-4o", outcome="timeout", le="30.0")
+    assert got[p + "_duration_seconds_bucket", timeout] == 1
+    assert got[p + "_duration_seconds_count", labels(model=OTHER, outcome="ok")] == 1
+
+
+def test_time_to_first_token_is_a_histogram_by_model() -> None:
+    metrics = GatewayMetrics(models=["gpt-4o", "gpt-4o-mini"])
+    metrics.first_token(model="gpt-4o", seconds=0.2)
+    metrics.first_token(model="gpt-4o", seconds=1.2)
+    metrics.first_token(model="gpt-4o-mini", seconds=0.05)
+    metrics.first_token(model="made-up", seconds=0.05)
+    got = samples(metrics.render()[0])
+
+    p = "meltproof_gateway_time_to_first_token_seconds"
+    assert got[p + "_count", labels(model="gpt-4o")] == 2
+    assert got[p + "_bucket", labels(model="gpt-4o", le="0.25")] == 1
+    assert got[p + "_bucket", labels(model="gpt-4o", le="1.0")] == 1
+    assert got[p + "_bucket", labels(model="gpt-4o", le="1.5")] == 2
+    assert got[p + "_count", labels(model="gpt-4o-mini")] == 1
+    assert got[p + "_count", labels(model=OTHER)] == 1
+
+
+def test_every_histogram_has_the_slo_threshold_as_a_bucket_boundary() -> None:
+    """The latency SLO (1 s) and the default deadline (1.5 s) can be read off every histogram."""
+    metrics = GatewayMetrics(models=["m"])
+    metrics.request_finished(route="chat", tenant="t", status=200, cache="none", seconds=0.1)
+    metrics.upstream_attempt(model="m", outcome="ok", seconds=0.1)
+    metrics.first_token(model="m", seconds=0.1)
+    families = text_string_to_metric_families(metrics.render()[0].decode())
+    bounds = {
+        family.name: {s.labels["le"] for s in family.samples if "le" in s.labels}
+        for family in families
+        if family.type == "histogram"
+    }
+    assert set(bounds) == {
+        "meltproof_gateway_request_duration_seconds",
+        "meltproof_gateway_upstream_attempt_duration_seconds",
+        "meltproof_gateway_time_to_first_token_seconds",
+    }
+    for name, les in bounds.items():
+        assert {"1.0", "1.5"} <= les, name
+
+
+def test_requests_in_flight_go_up_and_down_per_route() -> None:
+    metrics = GatewayMetrics()
+    chat, embeddings = metrics.in_flight("chat"), metrics.in_flight("embeddings")
+    chat.inc()
+    chat.inc()
+    embeddings.inc()
+    embeddings.dec()
+    got = samples(metrics.render()[0])
+
+    assert got["meltproof_gateway_requests_in_flight", labels(route="chat")] == 2
+    assert got["meltproof_gateway_requests_in_flight", labels(route="embeddings")] == 0
+
+
+def test_auth_failures_are_counted_by_reason() -> None:
+    metrics = GatewayMetrics()
+    metrics.auth_failure(reason="missing_api_key")
+    metrics.auth_failure(reason="invalid_api_key")
+    metrics.auth_failure(reason="invalid_api_key")
+    got = samples(metrics.render()[0])
+
+    name = "meltproof_gateway_auth_failures_total"
+    assert got[name, labels(reason="missing_api_key")] == 1
+    assert got[name, labels(reason="invalid_api_key")] == 2
+
+
+def test_budget_plans_are_gauges_per_tenant() -> None:
+    metrics = GatewayMetrics()
+    metrics.budget_plan(tenant="acme", limit_tokens=5_000_000, period_s=2_592_000.0)
+    got = samples(metrics.render()[0])
+
+    assert got["meltproof_gateway_budget_limit_tokens", labels(tenant="acme")] == 5_000_000
+    assert got["meltproof_gateway_budget_period_seconds", labels(tenant="acme")] == 2_592_000
+
+
+def test_build_info_names_the_version_and_python() -> None:
+    got = samples(GatewayMetrics().render()[0])
+
+    [(key, value)] = [(k, v) for k, v in got.items() if k[0] == "meltproof_gateway_build_info"]
+    info = dict(key[1])
+    assert value == 1
+    assert info["version"] == importlib.metadata.version("meltproof")
+    assert info["python_version"] == platform.python_version()
+
+
+def test_process_metrics_of_this_process_carry_its_pid() -> None:
+    got = samples(GatewayMetrics().render()[0])
+
+    pid = labels(pid=str(os.getpid()))
+    assert got["process_cpu_seconds_total", pid] > 0
+    assert got["process_resident_memory_bytes", pid] > 0
+    assert got["process_start_time_seconds", pid] > 0
+    assert got["process_open_fds", pid] > 0
+
+
+LIVE_WORKER = """
+import os, sys
+from reference_impl.metrics import GatewayMetrics
+metrics = GatewayMetrics()
+metrics.budget_plan(tenant="acme", limit_tokens=1000, period_s=60.0)
+gauge = metrics.in_flight("chat")
+for _ in range({in_flight}):
+    gauge.inc()
+print(os.getpid(), flush=True)
+sys.stdin.read()  # alive until the test closes stdin
+"""
+
+
+def test_multiprocess_gauges_add_up_live_workers_and_report_plans_once(tmp_path: Path) -> None:
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(LIVE_WORKER.format(in_flight=count))],
+            env=env,
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        for count in (2, 3)
+    ]
+    try:
+        pids = [int(worker.stdout.readline()) for worker in workers]  # type: ignore[union-attr]
+        got = samples(run_python(SCRAPER, tmp_path))
+        in_flight = ("meltproof_gateway_requests_in_flight", labels(route="chat"))
+        assert got[in_flight] == 5
+        assert got["meltproof_gateway_budget_limit_tokens", labels(tenant="acme")] == 1000
+        assert got["meltproof_gateway_budget_period_seconds", labels(tenant="acme")] == 60
+        builds = [key for key in got if key[0] == "meltproof_gateway_build_info"]
+        assert len(builds) == 1
+        reported = {dict(key)["pid"] for name, key in got if name == "process_cpu_seconds_total"}
+        assert {str(pid) for pid in pids} <= reported  # and the scraping process's own
+
+        workers[0].stdin.close()  # type: ignore[union-attr]
+        workers[0].wait(timeout=30)
+        multiprocess.mark_process_dead(pids[0], str(tmp_path))  # type: ignore[no-untyped-call]
+        got = samples(run_python(SCRAPER, tmp_path))
+        assert got[in_flight] == 3
+        reported = {dict(key)["pid"] for name, key in got if name == "process_cpu_seconds_total"}
+        assert str(pids[0]) not in reported
+        assert str(pids[1]) in reported
+    finally:
+        for worker in workers:
+            worker.kill()
+            worker.wait(timeout=30)
+            for pipe in (worker.stdin, worker.stdout):
+                assert pipe is not None
+                pipe.close()
+
+
+def test_a_dead_worker_without_bookkeeping_has_no_process_metrics(tmp_path: Path) -> None:
+    """A worker that exited (its files still there) is not reported as a process."""
+    run_python(WORKER.format(requests=1, tokens=1, state="open"), tmp_path)
+    got = samples(run_python(SCRAPER, tmp_path))
+    reported = {dict(key)["pid"] for name, key in got if name == "process_cpu_seconds_total"}
+    assert len(reported) == 1  # the scraping process alone

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from gateway_stand_ins import hi_provider
+from prometheus_client.parser import text_string_to_metric_families
 
 from reference_impl.app import create_app
 from reference_impl.config import ConfigError, GatewayConfig, load_config
@@ -168,3 +171,136 @@ async def test_undeclared_prompt_versions_and_unknown_models_add_no_labels(
         assert _label_values(text, metric, "model") == {"gpt-4o-mini"}
     assert _label_values(text, "upstream_attempts_total", "model") == {"gpt-4o-mini"}
     assert _label_values(text, "requests_total", "tenant") == {"one"}
+
+
+def _samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def _scrape(
+    client: TestClient[Any, Any],
+) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    response = await client.get("/metrics", headers=_scrape_headers())
+    assert response.status == 200
+    return _samples(await response.text())
+
+
+async def test_refused_keys_and_scrape_tokens_are_counted_by_reason_and_not_as_requests(
+    make_client: MakeClient,
+) -> None:
+    client = await make_client(metrics_token=TOKEN)
+    body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]})
+    refused = [
+        await client.post("/v1/chat/completions", data=body),
+        await client.post("/v1/embeddings", data=body, headers={"api-key": "sk-not-a-tenant"}),
+        await client.post("/v1/chat/completions", data=body, headers=_scrape_headers("sk-nope")),
+        await client.get("/v1/models"),
+        await client.get("/metrics", headers=_scrape_headers("not-the-token")),
+        await client.get("/metrics"),
+    ]
+    assert [response.status for response in refused] == [401] * 6
+
+    got = await _scrape(client)
+    failures = {
+        dict(key)["reason"]: value
+        for (name, key), value in got.items()
+        if name == "meltproof_gateway_auth_failures_total"
+    }
+    assert failures == {
+        "missing_api_key": 2,
+        "invalid_api_key": 2,
+        "missing_metrics_token": 1,
+        "invalid_metrics_token": 1,
+    }
+    assert not [key for key in got if key[0] == "meltproof_gateway_requests_total"]
+
+
+class GatedProvider:
+    """Answers chats like OpenAI (streamed when asked), each only once ``release`` is set."""
+
+    def __init__(self) -> None:
+        self.called = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def chat(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.called.set()
+        await self.release.wait()
+        head = {"id": "c1", "created": 1, "model": body["model"]}
+        if not body.get("stream"):
+            message = {"role": "assistant", "content": "hi"}
+            choice = {"index": 0, "message": message, "finish_reason": "stop"}
+            return web.json_response({**head, "object": "chat.completion", "choices": [choice]})
+        response = web.StreamResponse()
+        response.content_type = "text/event-stream"
+        await response.prepare(request)
+        for delta, finish in (
+            ({"role": "assistant", "content": ""}, None),
+            ({"content": "hi"}, None),
+            ({}, "stop"),
+        ):
+            choice = {"index": 0, "delta": delta, "finish_reason": finish}
+            chunk = {**head, "object": "chat.completion.chunk", "choices": [choice]}
+            await response.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+
+@pytest.fixture
+async def gated() -> AsyncIterator[tuple[GatedProvider, TestClient[Any, Any]]]:
+    provider = GatedProvider()
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", provider.chat)
+    async with TestServer(app, host="127.0.0.1") as server:
+        config = _config(server, metrics_token=TOKEN, deadline={"default_s": 60.0})
+        async with TestClient(TestServer(create_app(config), host="127.0.0.1")) as client:
+            yield provider, client
+
+
+def _chat_body(*, stream: bool = False) -> str:
+    messages = [{"role": "user", "content": "hello"}]
+    return json.dumps({"model": "gpt-4o-mini", "messages": messages, "stream": stream})
+
+
+async def test_a_request_is_in_flight_from_its_arrival_to_its_answer(
+    gated: tuple[GatedProvider, TestClient[Any, Any]],
+) -> None:
+    provider, client = gated
+    in_flight = ("meltproof_gateway_requests_in_flight", frozenset({("route", "chat")}))
+    assert (await _scrape(client))[in_flight] == 0
+
+    headers = {"Authorization": f"Bearer {KEY}"}
+    pending = asyncio.ensure_future(
+        client.post("/v1/chat/completions", data=_chat_body(), headers=headers)
+    )
+    await asyncio.wait_for(provider.called.wait(), timeout=30)
+    assert (await _scrape(client))[in_flight] == 1
+    provider.release.set()
+    response = await pending
+    assert response.status == 200
+    assert (await _scrape(client))[in_flight] == 0
+
+
+async def test_streams_report_a_first_token_and_every_call_an_attempt_duration(
+    gated: tuple[GatedProvider, TestClient[Any, Any]],
+) -> None:
+    provider, client = gated
+    provider.release.set()
+    headers = {"Authorization": f"Bearer {KEY}"}
+    for stream in (True, False):
+        response = await client.post(
+            "/v1/chat/completions", data=_chat_body(stream=stream), headers=headers
+        )
+        assert response.status == 200
+        await response.read()
+
+    got = await _scrape(client)
+    model = frozenset({("model", "gpt-4o-mini")})
+    assert got["meltproof_gateway_time_to_first_token_seconds_count", model] == 1
+    ok = model | {("outcome", "ok")}
+    assert got["meltproof_gateway_upstream_attempt_duration_seconds_count", ok] == 2

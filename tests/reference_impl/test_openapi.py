@@ -76,6 +76,7 @@ def test_the_document_loads_as_openapi_with_every_operation() -> None:
         ("GET", "/healthz"),
         ("GET", "/metrics"),
         ("GET", "/openapi.json"),
+        ("GET", "/v1/models"),
         ("POST", "/v1/chat/completions"),
         ("POST", "/v1/embeddings"),
         ("POST", "/v1/copilot/summarize"),
@@ -94,3 +95,24 @@ def test_request_bodies_are_the_validated_models() -> None:
     assert schemas["SummarizeRequest"]["additionalProperties"] is False
     too_many = document["components"]["responses"]["429"]
     assert "Retry-After" in too_many["headers"]
+
+
+def test_the_model_list_is_documented_behind_the_tenants_key() -> None:
+    document = build_document()
+    operation = document["paths"]["/v1/models"]["get"]
+    assert operation["security"] == [{"apiKey": []}, {"apiKeyHeader": []}]
+    assert set(operation["responses"]) == {"200", "401", "405"}
+    schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/ModelList"}
+    entry = document["components"]["schemas"]["ModelObject"]
+    assert set(entry["required"]) == {"id", "object", "created", "owned_by"}
+
+
+def test_metrics_needs_the_scrape_token_and_posts_may_time_out() -> None:
+    paths = build_document()["paths"]
+    metrics = paths["/metrics"]["get"]
+    assert metrics["security"] == [{"scrapeToken": []}]
+    assert {"401", "403"} <= set(metrics["responses"])
+    for path, item in paths.items():
+        if "post" in item:
+            assert "408" in item["post"]["responses"], path

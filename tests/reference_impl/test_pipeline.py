@@ -326,6 +326,32 @@ async def test_a_cache_hit_does_not_call_upstream(make_bench: MakeBench, pattern
 
 
 @pytest.mark.parametrize("patterns", CACHING, ids=CACHING_IDS)
+async def test_a_worker_answers_a_repeated_request_from_memory_without_redis(
+    make_bench: MakeBench, server: FakeServer, patterns
+):
+    bench = await make_bench(*patterns)
+    first = await bench.request()
+    server.connected = False
+    second = await bench.request()
+    assert len(bench.upstream.requests) == 1
+    assert (first.headers["x-cache"], second.headers["x-cache"]) == ("miss", "hit")
+    assert second.body == first.body
+
+
+@pytest.mark.parametrize("patterns", CACHING, ids=CACHING_IDS)
+async def test_a_worker_keeps_the_answer_another_worker_cached(
+    make_bench: MakeBench, server: FakeServer, patterns
+):
+    one, two = await make_bench(*patterns), await make_bench(*patterns)
+    await one.request()
+    from_redis = await two.request()
+    server.connected = False
+    from_memory = await two.request()
+    assert [r.headers["x-cache"] for r in (from_redis, from_memory)] == ["hit", "hit"]
+    assert (len(one.upstream.requests), len(two.upstream.requests)) == (1, 0)
+
+
+@pytest.mark.parametrize("patterns", CACHING, ids=CACHING_IDS)
 async def test_a_sampled_request_is_neither_cached_nor_served_from_the_cache(
     make_bench: MakeBench, patterns
 ):
@@ -650,6 +676,23 @@ async def test_an_invalid_structured_answer_is_repaired_once(make_bench: MakeBen
     assert keys == ["idem-1", "idem-1-repair1"]
     assert bench.budgets is not None
     assert bench.budgets.settlements == [14]  # both calls' usage, settled once
+
+
+async def test_without_a_clients_key_one_is_made_for_the_calls_and_none_for_a_hit(
+    make_bench: MakeBench,
+):
+    bench = await make_bench("structured", "cache")
+    bench.upstream.script(answered(content="not json"), answered(content='{"n": 1}'))
+    keyless = bench.exchange(response_format=SCHEMA)
+    keyless.idempotency_key = ""
+    await bench.handle(keyless)
+    made, repaired = (request.idempotency_key for request in bench.upstream.requests)
+    assert len(made) == 32
+    assert repaired == f"{made}-repair1"
+    hit = bench.exchange(response_format=SCHEMA)
+    hit.idempotency_key = ""
+    assert (await bench.handle(hit)).headers["x-cache"] == "hit"
+    assert hit.idempotency_key == ""
 
 
 async def test_a_structured_answer_still_invalid_degrades_and_is_not_cached(

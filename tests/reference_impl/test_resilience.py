@@ -24,6 +24,7 @@ from metric_reports_support import Reports
 
 from reference_impl import resilience as resilience_module
 from reference_impl.breaker import BreakerPolicy, Breakers, BreakerState
+from reference_impl.in_flight import ARRIVED
 from reference_impl.resilience import Resilience, Result, UpstreamRequest
 from reference_impl.retry import Backoff, Deadline, RetryBudget, RetryPolicy
 
@@ -225,6 +226,7 @@ class Rig:
             retry_budget=budget,
             attempt_cap_s=attempt_cap_s,
             rng=random.Random(SEED),  # noqa: S311 - jitter, not secrets
+            clock=self.clock,
         )
 
     def budget(self, *, ratio: float, min_per_s: float) -> RetryBudget:
@@ -354,7 +356,8 @@ async def test_a_provider_that_never_answers_times_out_and_is_retried(rig: Rig, 
     result = await call(rig.build(attempt_cap_s=0.05), rig.request())
     assert provider.models() == ["primary", "primary"]
     assert status_of(result) == 200
-    assert rig.reports.count("upstream_attempt", model="primary", outcome="timeout") == 1
+    outcomes = [(a["model"], a["outcome"]) for a in rig.reports.of("upstream_attempt")]
+    assert outcomes == [("primary", "timeout"), ("primary", "ok")]
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 413, 422, 501])
@@ -644,3 +647,57 @@ async def test_a_stream_cut_after_events_were_sent_is_not_retried(rig: Rig, prov
     assert result.failure is not None
     assert (result.failure.kind, result.failure.status) == ("malformed_stream", 502)
     assert rig.transitions == [("primary", "closed", "open")]
+
+
+# What the metrics are told
+
+
+async def test_every_attempt_reports_its_model_outcome_and_duration(rig: Rig, provider: Provider):
+    provider.script("primary", Reply(503, takes_s=1.0), Reply(200, takes_s=0.5))
+    await call(rig.build(), rig.request())
+    attempts = rig.reports.of("upstream_attempt")
+    assert [(a["model"], a["outcome"]) for a in attempts] == [
+        ("primary", "http_5xx"),
+        ("primary", "ok"),
+    ]
+    assert [a["seconds"] for a in attempts] == [pytest.approx(1.0), pytest.approx(0.5)]
+
+
+async def test_a_stream_reports_its_time_to_first_token_once(rig: Rig, provider: Provider):
+    provider.script("primary", Reply(events=STREAM, takes_s=0.25))
+    await call(rig.build(), rig.request(stream=True))
+    assert rig.reports.of("first_token") == [{"model": "primary", "seconds": pytest.approx(0.25)}]
+    [attempt] = rig.reports.of("upstream_attempt")
+    assert (attempt["outcome"], attempt["seconds"]) == ("ok", pytest.approx(0.25))
+
+
+async def test_time_to_first_token_counts_failed_attempts_and_names_the_model_that_answered(
+    rig: Rig, provider: Provider
+):
+    provider.script("primary", Reply(503, takes_s=1.0))
+    provider.script("backup", Reply(events=STREAM, takes_s=0.5))
+    resilience = rig.build(chains={"primary": ["primary", "backup"]}, max_attempts=1)
+    await call(resilience, rig.request(stream=True))
+    assert rig.reports.of("first_token") == [{"model": "backup", "seconds": pytest.approx(1.5)}]
+
+
+async def test_time_to_first_token_counts_from_the_requests_arrival(rig: Rig, provider: Provider):
+    provider.script("primary", Reply(events=STREAM, takes_s=0.25))
+    arrived = ARRIVED.set(rig.clock() - 2.0)
+    try:
+        await call(rig.build(), rig.request(stream=True))
+    finally:
+        ARRIVED.reset(arrived)
+    assert rig.reports.of("first_token") == [{"model": "primary", "seconds": pytest.approx(2.25)}]
+
+
+async def test_a_stream_without_content_and_a_whole_answer_have_no_first_token(
+    rig: Rig, provider: Provider
+):
+    role_only = [_chunk({"role": "assistant", "content": ""}), _chunk({}, finish="stop")]
+    provider.script("primary", Reply(events=[*role_only, _event(b"[DONE]")]), Reply(200))
+    resilience = rig.build()
+    await call(resilience, rig.request(stream=True))
+    await call(resilience, rig.request())
+    assert rig.reports.of("first_token") == []
+    assert len(rig.reports.of("upstream_attempt")) == 2

@@ -17,6 +17,7 @@ import pytest
 import redis.asyncio as redis
 
 from reference_impl.answer import Answer
+from reference_impl.hot_answers import HotAnswers
 from reference_impl.notify import Notifier
 from reference_impl.redis_link import RedisLink
 from reference_impl.singleflight import CacheSlot, Role, SingleFlight, Tap, Ticket
@@ -418,6 +419,54 @@ async def test_an_answer_that_is_not_cacheable_is_shared_but_not_cached(
     upstream.release.set()
     await answers([await flight.join(KEY, upstream, wait_s=GUARD_S, cache=CACHE)])
     assert await client.get(CACHE.redis_key) is None
+
+
+def kept_slot(hot: HotAnswers) -> CacheSlot:
+    """The test's cache slot, keeping answers in ``hot`` under ``KEY``."""
+    return CacheSlot(CACHE.redis_key, CACHE.ttl_ms, keep=lambda a, ttl_s: hot.put(KEY, a, ttl_s))
+
+
+async def test_the_leader_keeps_its_cacheable_answer_before_anyone_gets_it(
+    start_worker: StartWorker,
+) -> None:
+    flight, _ = await start_worker()
+    hot = HotAnswers()
+    upstream = Upstream()
+    upstream.release.set()
+    ticket = await flight.join(KEY, upstream, wait_s=GUARD_S, cache=kept_slot(hot))
+    async with asyncio.timeout(GUARD_S):
+        assert await ticket.answer() == ANSWER
+        assert hot.get(KEY) == ANSWER  # already there when the answer is given
+
+
+async def test_a_hit_is_kept_for_what_is_left_of_its_ttl(start_worker: StartWorker) -> None:
+    flight, client = await start_worker()
+    kept: list[tuple[Answer, float]] = []
+    slot = CacheSlot(CACHE.redis_key, CACHE.ttl_ms, keep=lambda a, ttl_s: kept.append((a, ttl_s)))
+    await client.set(CACHE.redis_key, ANSWER.to_bytes(), px=4_000)
+    ticket = await flight.join(KEY, Upstream(), wait_s=GUARD_S, cache=slot)
+    assert await answers([ticket]) == [ANSWER]
+    [(answer, ttl_s)] = kept
+    assert answer == ANSWER
+    assert 3.0 < ttl_s <= 4.0
+
+
+async def test_an_answer_that_may_not_be_cached_is_not_kept(start_worker: StartWorker) -> None:
+    flight, _ = await start_worker()
+    hot = HotAnswers()
+    upstream = Upstream(answer=Answer(status=200, body=b"{}", degraded=True))
+    upstream.release.set()
+    await answers([await flight.join(KEY, upstream, wait_s=GUARD_S, cache=kept_slot(hot))])
+    assert hot.get(KEY) is None
+
+
+async def test_without_redis_the_answer_is_kept_all_the_same() -> None:
+    flight = SingleFlight(RedisLink(None), None)
+    hot = HotAnswers()
+    upstream = Upstream()
+    upstream.release.set()
+    await answers([await flight.join(KEY, upstream, wait_s=GUARD_S, cache=kept_slot(hot))])
+    assert hot.get(KEY) == ANSWER
 
 
 async def test_remote_followers_are_coalesced_not_hits_although_the_answer_is_cached(

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from reference_impl.sse import (
     SseSplitter,
     StreamAssembler,
+    carries_content,
     event_data,
     is_usage_only,
     replay_as_sse,
@@ -220,3 +221,36 @@ async def test_the_openai_sdk_reads_a_replayed_stream() -> None:
     assert final.choices[0].finish_reason == "stop"
     assert final.usage is not None
     assert final.usage.model_dump(exclude_none=True) == USAGE
+
+
+@pytest.mark.parametrize(
+    ("delta", "expected"),
+    [
+        ({"content": "he"}, True),
+        ({"refusal": "no"}, True),
+        ({"tool_calls": [{"index": 0, "function": {"name": "f"}}]}, True),
+        ({"role": "assistant", "content": "", "refusal": None}, False),
+        ({"tool_calls": []}, False),
+        ({}, False),
+    ],
+)
+def test_carries_content_tells_tokens_from_role_and_finish_chunks(
+    delta: dict[str, Any], expected: bool
+) -> None:
+    chunk = {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta}]}
+    assert carries_content(chunk) is expected
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        {"choices": []},
+        {"choices": [{"index": 0}]},
+        {"choices": [{"index": 0, "delta": "text"}]},
+        {"choices": ["text"]},
+        {"choices": "text"},
+        {},
+    ],
+)
+def test_carries_content_is_false_for_chunks_without_a_delta(chunk: dict[str, Any]) -> None:
+    assert carries_content(chunk) is False

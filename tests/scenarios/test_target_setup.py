@@ -42,6 +42,17 @@ def test_every_workload_tenant_gets_a_key_and_its_settings(tmp_path: Path) -> No
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
+def test_the_gateway_gets_a_fresh_metrics_token_unless_the_scenario_sets_one(
+    tmp_path: Path,
+) -> None:
+    first = yaml.safe_load(gateway_config(spec(target={"gateway": {}}), tmp_path)[0].read_text())
+    second = yaml.safe_load(gateway_config(spec(target={"gateway": {}}), tmp_path)[0].read_text())
+    assert len(first["metrics_token"]) >= 16
+    assert first["metrics_token"] != second["metrics_token"]
+    own = spec(target={"gateway": {"settings": {"metrics_token": "m" * 20}}})
+    assert yaml.safe_load(gateway_config(own, tmp_path)[0].read_text())["metrics_token"] == "m" * 20
+
+
 def test_settings_for_a_tenant_the_workload_lacks_are_refused(tmp_path: Path) -> None:
     scenario = spec(target={"gateway": {"tenants": {"ghost": {"concurrency_cap": 1}}}})
     with pytest.raises(SuiteError, match="ghost"):

@@ -45,15 +45,11 @@ GRAFANA_VALUES = {
     "$tenant": ".*",
 }
 
-# Gauges the budget-burn rules need and the gateway does not export yet (one series per tenant
-# with a budget plan); the rules are written against them, the dashboard leaves them out.
-PENDING_METRICS = {
-    "meltproof_gateway_budget_limit_tokens": "the tenant's plan: limit_tokens per period",
-    "meltproof_gateway_budget_period_seconds": "the tenant's budget period, period_s",
-}
+PROCESS_PREFIX = "process_"
+"""The gateway's per-worker process metrics (standard names, labelled by pid)."""
 
 _NAME = re.compile(r"(?<![\w:])[a-zA-Z_:][\w:]*")
-_SELECTOR = re.compile(r"(?<![\w:])(meltproof_gateway_\w+)\s*\{([^}]*)\}")
+_SELECTOR = re.compile(r"(?<![\w:])((?:meltproof_gateway_|process_)\w+)\s*\{([^}]*)\}")
 _MATCHER = re.compile(r'(\w+)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"')
 _GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)")
 _LABEL_VALUES = re.compile(r"^label_values\((.+),\s*(\w+)\)$")
@@ -155,9 +151,10 @@ def _without_strings(query: str) -> str:
 
 
 def series_names(query: str) -> set[str]:
-    """Metric and recorded-series names the query reads (the gateway's and recorded ones)."""
+    """Metric and recorded-series names the query reads (the gateway's, its workers'
+    ``process_*`` and recorded ones)."""
     names = set(_NAME.findall(_without_strings(query)))
-    return {name for name in names if PREFIX in name}
+    return {name for name in names if PREFIX in name or name.startswith(PROCESS_PREFIX)}
 
 
 def matchers(query: str) -> Iterator[tuple[str, str, str, str]]:

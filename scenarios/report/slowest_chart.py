@@ -1,0 +1,75 @@
+"""The HTML report's chart of a traced run's slowest requests: one bar per request, its
+latency split into the parts its spans tell (``slowest``), on one millisecond scale."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any
+
+from .slowest import PARTS
+from .svg import Area, document, legend, ticks, x_axis
+from .views import number
+
+
+WIDTH = 760
+LEFT, TOP, RIGHT = 150, 52, 20
+LEGEND_ROW = 4
+"""Parts per legend row (two rows fit the width)."""
+BAR, GAP = 18, 8
+BOTTOM = 64
+
+
+def slowest_chart(report: Mapping[str, Any]) -> str:
+    """Stacked bars of the slowest requests' parts; empty for a run that was not traced."""
+    section: Mapping[str, Any] | None = report.get("slowest_requests")
+    if section is None:
+        return ""
+    requests = [r for r in section.get("requests") or () if r.get("parts")]
+    if not requests:
+        return '<p class="no-data">No span of the slowest requests reached the receiver.</p>'
+    longest = max(_total(request) for request in requests)
+    scale = ticks(longest)
+    height = TOP + len(requests) * (BAR + GAP) + BOTTOM
+    area = Area(LEFT, TOP, WIDTH - LEFT - RIGHT, height - TOP - BOTTOM + GAP, scale[-1], 1.0)
+    elements = [
+        *legend(LEFT, 16, PARTS[:LEGEND_ROW]),
+        *legend(LEFT, 34, PARTS[LEGEND_ROW:], first_colour=LEGEND_ROW),
+    ]
+    for rank, request in enumerate(requests):
+        elements += _bar(area, rank, request)
+    elements += x_axis(area, scale, label="milliseconds (from the intended send)")
+    return document(WIDTH, height, "Where the slowest requests spent their time", elements)
+
+
+def _total(request: Mapping[str, Any]) -> float:
+    return sum(part.get("ms") or 0.0 for part in request.get("parts") or ())
+
+
+def _bar(area: Area, rank: int, request: Mapping[str, Any]) -> list[str]:
+    y = area.top + rank * (BAR + GAP)
+    label = f"#{rank + 1} row {number(request.get('row'))}"
+    elements = [
+        (
+            f'<text class="tick" x="{area.left - 6:.1f}" y="{y + BAR - 5:.1f}" '
+            f'text-anchor="end">{html.escape(label)}</text>'
+        )
+    ]
+    start = 0.0
+    colours = {part: index for index, part in enumerate(PARTS)}
+    for part in request.get("parts") or ():
+        ms = part.get("ms") or 0.0
+        if ms <= 0:
+            continue
+        left, right = area.x(start), area.x(start + ms)
+        title = html.escape(f"{part.get('part')}: {number(ms)} ms")
+        elements.append(
+            f'<rect class="bar c{colours.get(part.get("part"), 0)}" x="{left:.1f}" y="{y:.1f}" '
+            f'width="{max(right - left, 0.5):.1f}" height="{BAR}"><title>{title}</title></rect>'
+        )
+        start += ms
+    elements.append(
+        f'<text class="value" x="{area.x(start) + 4:.1f}" y="{y + BAR - 5:.1f}">'
+        f"{html.escape(number(request.get('latency_ms')))} ms</text>"
+    )
+    return elements

@@ -1,0 +1,98 @@
+"""The slowest requests of a traced run as tables: each request's parts, then its spans.
+
+Read from the report document's ``slowest_requests`` (``slowest``); a run that was not
+traced has no such tables. Shares are of the request's latency as the client measured it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .slowest import BEFORE, GATEWAY, PARTS
+from .views import MISSING, TableView, number, share
+
+
+NO_SPANS = "no spans received"
+WHOLE_FROM_MS = 10
+_BRIEF = {GATEWAY: "Gateway, other", BEFORE: "Before the gateway"}
+
+
+def slowest_views(report: Mapping[str, Any]) -> list[TableView]:
+    """The breakdown of each slow request and the spans behind it; none if not traced."""
+    section: Mapping[str, Any] | None = report.get("slowest_requests")
+    if section is None:
+        return []
+    requests = section.get("requests") or ()
+    receiver = section.get("receiver") or "the traces receiver"
+    shown = [part for part in PARTS if any(_part_ms(request, part) for request in requests)]
+    headers = (
+        "#", "Row", "Tenant / endpoint", "Status", "Latency", "In the gateway",
+        *(_BRIEF.get(part, part.capitalize()) for part in shown), "Trace id",
+    )  # fmt: skip
+    breakdown = tuple(
+        _breakdown_row(rank, request, shown) for rank, request in enumerate(requests, 1)
+    )
+    spans = tuple(
+        (
+            str(rank),
+            str(span.get("name", "")),
+            _ms(span.get("start_ms")),
+            _ms(span.get("ms")),
+            share(span.get("share")),
+            ("FAILED · " if span.get("error") else "") + str(span.get("detail", "")),
+        )
+        for rank, request in enumerate(requests, 1)
+        for span in request.get("spans") or ()
+    )
+    return [
+        TableView(
+            f"Slowest requests: where the time went (spans from {receiver})",
+            headers,
+            breakdown,
+            note=section.get("problem") or "No request sent with a trace finished.",
+        ),
+        TableView(
+            "Spans of the slowest requests",
+            ("#", "Span", "Starts at", "Duration", "Share of the request", "Detail"),
+            spans,
+            note="The receiver had no span of these requests.",
+        ),
+    ]
+
+
+def _part_ms(request: Mapping[str, Any], part: str) -> float:
+    return sum(p.get("ms") or 0.0 for p in request.get("parts") or () if p.get("part") == part)
+
+
+def _breakdown_row(rank: int, request: Mapping[str, Any], shown: list[str]) -> tuple[str, ...]:
+    parts = {part.get("part"): part for part in request.get("parts") or ()}
+    gateway = request.get("gateway_ms")
+    cells = tuple(
+        MISSING if part not in parts else _ms_share(parts[part].get("ms"), parts[part].get("share"))
+        for part in shown
+    )
+    return (
+        str(rank),
+        number(request.get("row")),
+        f"{request.get('tenant', MISSING)} / {request.get('endpoint', MISSING)}",
+        number(request.get("status")),
+        _ms(request.get("latency_ms")),
+        NO_SPANS if gateway is None else _ms(gateway),
+        *cells,
+        str(request.get("trace_id", "")),
+    )
+
+
+def _ms(value: float | None) -> str:
+    """Milliseconds to a tenth below 10 ms, whole above: a breakdown reads at a glance."""
+    if value is None:
+        return MISSING
+    return f"{value:,.1f} ms" if abs(value) < WHOLE_FROM_MS else f"{value:,.0f} ms"
+
+
+def _ms_share(ms: float | None, fraction: float | None) -> str:
+    if not ms:
+        return "0"
+    percent = MISSING if fraction is None else f"{fraction * 100:.0f}%"
+    return f"{_ms(ms)} ({percent})"
