@@ -10,7 +10,6 @@ failed build from looking cached are those of ``go_install``.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -20,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .errors import StackStartError
-from .go_install import GoProgram
+from .go_install import GoProgram, built_once
 
 
 BUILD_TIMEOUT_S = 1800
@@ -38,21 +37,13 @@ def go_build_cached(
 ) -> Path:
     """The cached binary of ``program`` (a main package of ``module``), built first if it is
     not there yet; ``ldflags`` go to the linker (``-X`` version stamps)."""
-    cached = program.cached_path(cache_dir)
-    if cached.is_file():
-        return cached
-    build_dir = cached.parent.parent
-    build_dir.mkdir(parents=True, exist_ok=True)
-    with (build_dir / ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building right now
-        if not cached.is_file():
-            if on_build is not None:
-                on_build(
-                    f"building {program.title} {program.version} with go build"
-                    " (once, several minutes; cached after)"
-                )
-            _build(program, module, go or shutil.which("go"), cached, ldflags)
-    return cached
+    return built_once(
+        program,
+        cache_dir,
+        lambda target: _build(program, module, go or shutil.which("go"), target, ldflags),
+        how="go build (once, several minutes; cached after)",
+        on_build=on_build,
+    )
 
 
 def _build(

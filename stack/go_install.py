@@ -66,6 +66,25 @@ def go_install_cached(
     ``go`` overrides the Go binary (default: ``go`` on PATH); ``on_build`` is told before a
     build starts, so a caller can show progress for the one slow step.
     """
+    return built_once(
+        program,
+        cache_dir,
+        lambda target: _go_install(program, go or shutil.which("go"), target),
+        how="go install (once; cached after)",
+        on_build=on_build,
+    )
+
+
+def built_once(
+    program: GoProgram,
+    cache_dir: Path,
+    build: Callable[[Path], None],
+    *,
+    how: str,
+    on_build: Callable[[str], None] | None,
+) -> Path:
+    """``program``'s cached binary; else ``build(target)`` makes it, once for every concurrent
+    caller (a file lock), after ``on_build`` is told ``how``."""
     cached = program.cached_path(cache_dir)
     if cached.is_file():
         return cached
@@ -75,11 +94,8 @@ def go_install_cached(
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building right now
         if not cached.is_file():
             if on_build is not None:
-                on_build(
-                    f"building {program.title} {program.version} with go install"
-                    " (once; cached after)"
-                )
-            _go_install(program, go or shutil.which("go"), cached)
+                on_build(f"building {program.title} {program.version} with {how}")
+            build(cached)
     return cached
 
 
