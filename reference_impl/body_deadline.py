@@ -28,7 +28,7 @@ def body_deadline(timeout_s: float) -> Middleware:
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.body_exists:
+        if request.body_exists and not request.content.is_eof():  # else: all here already
             try:
                 async with asyncio.timeout(timeout_s):
                     await request.read()

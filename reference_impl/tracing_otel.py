@@ -39,30 +39,23 @@ _FAILED_REQUEST_STATUS = 500
 convention: a 4xx is the client's doing)."""
 
 
-class _Step:
-    """A leaf child of the current span (see ``tracing``); ``NO_SPAN`` under a span that
-    does not record."""
+class _Scope:
+    """A span timing a ``with`` block: its attributes, and its failure by an HTTP status of
+    ``failed_from`` or more, or by an exception."""
 
-    __slots__ = ("_name", "_span", "_tracer")
+    __slots__ = ("_span",)
+    failed_from = _FAILED_STEP_STATUS
 
-    def __init__(self, tracer: trace.Tracer, name: StepName) -> None:
-        self._tracer = tracer
-        self._name = name
+    def __init__(self) -> None:
         self._span: trace.Span | None = None
 
-    def __enter__(self) -> _Step | NoSpan:
-        if not trace.get_current_span().is_recording():
-            return NO_SPAN
-        self._span = self._tracer.start_span(self._name)
-        return self
-
     def set(self, attr: AttrKey, value: AttrValue) -> None:
-        """Set one attribute; an HTTP status of 400 or more marks the step failed."""
+        """Set one attribute; a failing HTTP status marks the span failed."""
         span = self._span
         if span is None:
             return
         span.set_attribute(attr, value)
-        if attr == Attr.STATUS and isinstance(value, int) and value >= _FAILED_STEP_STATUS:
+        if attr == Attr.STATUS and isinstance(value, int) and value >= self.failed_from:
             span.set_status(Status(StatusCode.ERROR, f"HTTP {value}"))
 
     def __exit__(
@@ -74,24 +67,48 @@ class _Step:
         span = self._span
         if span is None:
             return
+        self._leave()
         if exc_type is not None:
             _failed_by(span, exc_type)
         span.end()
 
+    def _leave(self) -> None:
+        """What ``__exit__`` undoes before the span ends."""
 
-class _Request:
-    """The span of one HTTP request, current while its handler runs."""
 
-    __slots__ = ("_attributes", "_headers", "_name", "_owner", "_span", "_token")
+class _Step(_Scope):
+    """A leaf child of the current span (see ``tracing``); ``NO_SPAN`` under a span that
+    does not record. An HTTP status of 400 or more (an attempt's 429 or 5xx) fails it."""
+
+    __slots__ = ("_name", "_tracer")
+
+    def __init__(self, tracer: trace.Tracer, name: StepName) -> None:
+        super().__init__()
+        self._tracer = tracer
+        self._name = name
+
+    def __enter__(self) -> _Step | NoSpan:
+        if not trace.get_current_span().is_recording():
+            return NO_SPAN
+        self._span = self._tracer.start_span(self._name)
+        return self
+
+
+class _Request(_Scope):
+    """The span of one HTTP request, current while its handler runs; only the gateway's own
+    5xx fails it."""
+
+    __slots__ = ("_attributes", "_headers", "_name", "_owner", "_token")
+    failed_from = _FAILED_REQUEST_STATUS
 
     def __init__(
         self, owner: OtelTracing, headers: Mapping[str, str], *, method: str, route: str
     ) -> None:
+        super().__init__()
         self._owner = owner
         self._headers = headers
         self._name = f"{method} {route}"
         self._attributes: dict[str, AttrValue] = {Attr.METHOD: method, Attr.ROUTE: route}
-        self._span: trace.Span | None = None
         self._token: Token[Context] | None = None
 
     def __enter__(self) -> Self:
@@ -103,29 +120,9 @@ class _Request:
         self._token = otel_context.attach(trace.set_span_in_context(span, parent))
         return self
 
-    def set(self, attr: AttrKey, value: AttrValue) -> None:
-        """Set one attribute; the gateway's own 5xx marks the request failed."""
-        span = self._span
-        if span is None:
-            return
-        span.set_attribute(attr, value)
-        if attr == Attr.STATUS and isinstance(value, int) and value >= _FAILED_REQUEST_STATUS:
-            span.set_status(Status(StatusCode.ERROR, f"HTTP {value}"))
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        span = self._span
-        if span is None:
-            return
+    def _leave(self) -> None:
         if self._token is not None:
             otel_context.detach(self._token)
-        if exc_type is not None:
-            _failed_by(span, exc_type)
-        span.end()
 
 
 def _failed_by(span: trace.Span, exc_type: type[BaseException]) -> None:
