@@ -223,7 +223,7 @@ class TokenBudgets:
         self._link = link
         self._clock = clock
         self._reservation_ttl_ms = round(reservation_ttl_s * 1000)
-        self._script = Scripts()
+        self._script = Scripts(link)
         self._failing_open = False
 
     async def admit(
@@ -251,7 +251,7 @@ class TokenBudgets:
         keys = self._keys(tenant, period_index)
         try:
             admitted, settled, reserved, level_index = await self._link.run(
-                lambda r: self._script(r, _ADMIT_LUA)(keys=keys, args=args, client=r)
+                lambda r: self._script(_ADMIT_LUA)(keys=keys, args=args, client=r)
             )
         except RedisUnavailable:
             self._note_outage("admitting requests without a token budget")
@@ -304,7 +304,7 @@ class TokenBudgets:
         now_s = self._clock()
         keys = self._keys(tenant, math.floor(now_s / plan.period_s))
         settled, reserved = await self._link.run(
-            lambda r: self._script(r, _USAGE_LUA)(keys=keys, args=[_ms(now_s)], client=r)
+            lambda r: self._script(_USAGE_LUA)(keys=keys, args=[_ms(now_s)], client=r)
         )
         return int(settled), int(reserved)
 
@@ -320,7 +320,7 @@ class TokenBudgets:
         ]
         try:
             await self._link.run(
-                lambda r: self._script(r, _SETTLE_LUA)(keys=keys, args=args, client=r)
+                lambda r: self._script(_SETTLE_LUA)(keys=keys, args=args, client=r)
             )
         except RedisUnavailable:
             self._note_outage("token usage is not being counted")

@@ -53,7 +53,7 @@ class ResponseCache:
         self._ttl_s = ttl_s
         self._ttl_ms = max(1, round(ttl_s * 1000))
         self._key_prefix = key_prefix
-        self._script = Scripts()
+        self._script = Scripts(link)
         self.hot = HotAnswers(max_bytes=hot_bytes, clock=clock)
         self.errors = 0
 
@@ -80,7 +80,7 @@ class ResponseCache:
         redis_key = self.redis_key(key)
         try:
             reply = await self._link.run(
-                lambda r: self._script(r, _GET_WITH_TTL)(keys=[redis_key], args=[], client=r)
+                lambda r: self._script(_GET_WITH_TTL)(keys=[redis_key], args=[], client=r)
             )
         except RedisUnavailable:
             self.errors += 1

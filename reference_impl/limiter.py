@@ -177,7 +177,7 @@ class _RedisSemaphore:
         self.lease_s = lease_s
         self._lease_ms = max(1, round(lease_s * 1000))
         self._clock = clock
-        self._script = Scripts()
+        self._script = Scripts(link)
         self._kept: dict[str, tuple[tuple[str, ...], float]] = {}
         """token -> (its sets, when its lease has run out at the latest); oldest first."""
         self._sending = asyncio.Lock()
@@ -203,7 +203,7 @@ class _RedisSemaphore:
         args += (limit.cap for limit in limits)
         try:
             full = await self.link.run(
-                lambda r: self._script(r, _ACQUIRE_LUA)(keys=keys, args=args, client=r)
+                lambda r: self._script(_ACQUIRE_LUA)(keys=keys, args=args, client=r)
             )
         except RedisUnavailable as exc:
             if exc.may_have_run:
@@ -218,7 +218,7 @@ class _RedisSemaphore:
         """Extend the token's lease in every set; False when it had already been lost."""
         args: list[int | str] = [self._now_ms(), self._lease_ms, token]
         renewed = await self.link.run(
-            lambda r: self._script(r, _RENEW_LUA)(keys=keys, args=args, client=r)
+            lambda r: self._script(_RENEW_LUA)(keys=keys, args=args, client=r)
         )
         return bool(renewed)
 
@@ -280,7 +280,7 @@ class _RedisSemaphore:
         for tokens in tokens_by_key.values():
             args += [len(tokens), *tokens]
         keys = list(tokens_by_key)
-        await self.link.run(lambda r: self._script(r, _RELEASE_LUA)(keys=keys, args=args, client=r))
+        await self.link.run(lambda r: self._script(_RELEASE_LUA)(keys=keys, args=args, client=r))
 
     def _schedule_resend(self) -> None:
         if self._resend_timer is not None or self._resend_task is not None:

@@ -16,13 +16,17 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
+from .redis_wire import RedisWire
+
 
 T = TypeVar("T")
+Script = Callable[..., Awaitable[Any]]
+"""A registered Lua script: ``await script(keys=..., args=..., client=...)``."""
 log = logging.getLogger(__name__)
 CONNECTIONS = 32
 """Connections per worker process: Redis operations at once, the notifier's subscription
@@ -55,17 +59,24 @@ class RedisUnavailable(Exception):  # noqa: N818 - reads as a state, like Connec
 
 
 class RedisLink:
-    """A Redis client behind a per-operation timeout and a failure cool-down."""
+    """A Redis client behind a per-operation timeout and a failure cool-down.
+
+    ``wire``, when given, reaches the same Redis as ``client``: scripts registered with
+    ``register_script`` run on it, other commands on ``client``.
+    """
 
     def __init__(
         self,
         client: redis.Redis | None,
         *,
+        wire: RedisWire | None = None,
         timeout_s: float = 0.05,
         cooldown_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
+        self.wire = wire
+        """The same Redis through one pipelined connection, for the hot path's scripts."""
         self.timeout_s = timeout_s
         self.cooldown_s = cooldown_s
         self._clock = clock
@@ -80,6 +91,14 @@ class RedisLink:
     def retry_in_s(self) -> float:
         """Seconds until the cool-down ends (0 when the link is not cooling down)."""
         return max(0.0, self._down_until - self._clock())
+
+    def register_script(self, source: str) -> Script:
+        """A Lua script on the wire if there is one, else on the client (which must exist)."""
+        if self.wire is not None:
+            return self.wire.register_script(source)
+        if self.client is None:
+            raise RedisUnavailable("redis is not configured", may_have_run=False)
+        return self.client.register_script(source)
 
     async def run(self, operation: Callable[[redis.Redis], Awaitable[T]]) -> T:
         """``await operation(client)`` within the timeout, or ``RedisUnavailable``."""

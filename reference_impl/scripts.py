@@ -1,23 +1,20 @@
-"""Lua scripts registered once per Redis client, for the patterns that keep state in Redis."""
+"""Lua scripts registered once per Redis link, for the patterns that keep state in Redis."""
 
 from __future__ import annotations
 
-import redis.asyncio as redis
-from redis.commands.core import AsyncScript
+from .redis_link import RedisLink, Script
 
 
 class Scripts:
-    """``scripts(client, source)``: the script object of ``source`` on ``client``, made once
-    (redis-py then runs it by its SHA and loads it again after a Redis restart)."""
+    """``scripts(source)``: the script object of ``source`` on ``link``, made once (it runs
+    by its SHA and is loaded again after a Redis restart), on the link's wire if it has one."""
 
-    def __init__(self) -> None:
-        self._client: redis.Redis | None = None
-        self._scripts: dict[str, AsyncScript] = {}
+    def __init__(self, link: RedisLink) -> None:
+        self._link = link
+        self._scripts: dict[str, Script] = {}
 
-    def __call__(self, client: redis.Redis, source: str) -> AsyncScript:
-        if client is not self._client:
-            self._client, self._scripts = client, {}
+    def __call__(self, source: str) -> Script:
         script = self._scripts.get(source)
         if script is None:
-            script = self._scripts[source] = client.register_script(source)
+            script = self._scripts[source] = self._link.register_script(source)
         return script

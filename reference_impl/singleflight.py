@@ -68,11 +68,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from redis.commands.core import AsyncScript
-
 from .answer import Answer
 from .notify import Notifier
-from .redis_link import RedisLink, RedisUnavailable
+from .redis_link import RedisLink, RedisUnavailable, Script
 
 
 log = logging.getLogger(__name__)
@@ -279,8 +277,7 @@ class SingleFlight:
         self._clock = clock
         self._rng = rng or random.SystemRandom()
         self._flights: dict[str, tuple[_Flight, asyncio.Task[Answer]]] = {}
-        client = link.client
-        self._scripts = None if client is None else _Scripts(client.register_script)
+        self._scripts = None if link.client is None else _Scripts(link.register_script)
 
     @property
     def in_flight(self) -> int:
@@ -514,7 +511,7 @@ class SingleFlight:
 class _Scripts:
     """The Lua scripts of the flight protocol, registered once per client."""
 
-    def __init__(self, register: Callable[[str], AsyncScript]) -> None:
+    def __init__(self, register: Callable[[str], Script]) -> None:
         self.acquire = register(_ACQUIRE)
         self.extend = register(_EXTEND)
         self.finish = register(_FINISH)

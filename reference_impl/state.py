@@ -29,6 +29,7 @@ from .metrics import GatewayMetrics
 from .notify import Notifier
 from .privacy import PromptStore
 from .redis_link import RedisLink, connect
+from .redis_wire import RedisWire
 from .resilience import Resilience
 from .retrieval import Pools, PoolSettings, migrate
 from .retry import Backoff, RetryBudget, RetryPolicy
@@ -198,12 +199,14 @@ async def open_gateway(
     """Build the collaborators, yield them, and close them in reverse order."""
     migrated = await migrate_database(config)  # first: a refused one leaves nothing open
     pools = await open_pools(config)
-    client = None
+    client, wire = None, None
     if config.redis_url and _needs_redis(config):
-        client = connect(config.redis_url, connect_timeout_s=max(config.redis_timeout_s, 0.2))
+        connect_timeout_s = max(config.redis_timeout_s, 0.2)
+        client = connect(config.redis_url, connect_timeout_s=connect_timeout_s)
+        wire = RedisWire.for_url(config.redis_url, connect_timeout_s=connect_timeout_s)
     elif _needs_redis(config):
         log.warning("no redis_url: cache, coalescing, caps and budgets run per worker only")
-    link = RedisLink(client, timeout_s=config.redis_timeout_s)
+    link = RedisLink(client, wire=wire, timeout_s=config.redis_timeout_s)
     notifier = Notifier(client) if client is not None and config.coalescing.enabled else None
     session = open_upstream_session(config)
     consenting = frozenset(t.name for t in config.tenants if t.store_raw_prompts)
@@ -260,5 +263,7 @@ async def open_gateway(
         await session.close()
         if gateway.pools is not None:
             await gateway.pools.close()
+        if wire is not None:
+            await wire.close()
         if client is not None:
             await client.aclose()
