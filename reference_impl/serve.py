@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import gc
 import logging
 import multiprocessing
 import os
@@ -86,6 +87,7 @@ async def _serve(
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port, reuse_port=reuse_port).start()
+        _freeze_startup_heap()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -93,6 +95,14 @@ async def _serve(
         await stop.wait()
     finally:
         await runner.cleanup()
+
+
+def _freeze_startup_heap() -> None:
+    """Keep what start-up allocated (modules, config, clients: ~90k objects) out of the
+    collector's full passes, which otherwise stall the loop for 50-90 ms a few times a
+    minute under load and set the p99."""
+    gc.collect()
+    gc.freeze()
 
 
 def _fast_loop() -> asyncio.AbstractEventLoop:
