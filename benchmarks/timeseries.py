@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .op import OpTable, Outcome
+from .percentile import sorted_ranks
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,7 @@ def _bucket(times_s: npt.NDArray[np.float64], window_s: float, count: int) -> np
 def _quantiles_by_bucket(
     bucket: npt.NDArray[np.intp], latency_s: npt.NDArray[np.float64], count: int
 ) -> list[dict[str, float | None]]:
-    """Exact p50/p95/p99/max of the latencies in each bucket, by nearest rank.
-
-    HDR rounds the rank half up instead, so on a small window a summary percentile may sit
-    one sample away from this one.
-    """
+    """Exact p50/p95/p99/max of the latencies in each bucket, by nearest rank."""
     order = np.lexsort((latency_s, bucket))
     bucket, latency_s = bucket[order], latency_s[order]
     starts = np.searchsorted(bucket, np.arange(count), side="left")
@@ -96,13 +93,8 @@ def _quantiles_by_bucket(
             result.append({"p50_s": None, "p95_s": None, "p99_s": None, "max_s": None})
             continue
         window: dict[str, float | None] = {
-            f"p{p}_s": float(values[_rank(p, len(values))]) for p in (50, 95, 99)
+            f"p{p}_s": v for p, v in sorted_ranks(values, (50, 95, 99)).items()
         }
         window["max_s"] = float(values[-1])
         result.append(window)
     return result
-
-
-def _rank(percentile: float, size: int) -> int:
-    """Index of the nearest-rank percentile in a sorted array of ``size``."""
-    return max(math.ceil(percentile / 100 * size) - 1, 0)

@@ -22,7 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from .checks.figures import nearest_rank
+from benchmarks.percentile import nearest_rank
+
 from .checks.result import NOT_APPLICABLE, UNKNOWN, CheckResult
 from .checks.selection import in_intervals, target_ended, window_intervals
 from .report.document import json_ready

@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 
 from benchmarks.op import Outcome
+from benchmarks.percentile import nearest_rank
 
 from .checks.base import NotApplicableError, UndecidableError
 from .checks.cache import header_hits, served_without_provider_call
-from .checks.figures import nearest_rank
 from .checks.selection import target_ended
 from .stored_run import StoredRun
 

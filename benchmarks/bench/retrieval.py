@@ -43,7 +43,6 @@ import contextlib
 import dataclasses
 import functools
 import json
-import math
 import os
 import random
 import select
@@ -84,6 +83,7 @@ from stack.provider.config import ModelSpec, ProviderConfig
 from stack.python_service import PythonService
 from stack.service import Service
 
+from ..percentile import nearest_rank_or_none
 from .common import Benchmark, BenchOptions, BenchReport, format_table, ms, say
 from .gateway_overhead import Check
 
@@ -164,16 +164,6 @@ def recall_at_k(found: Sequence[int], exact: Sequence[int]) -> float:
     if not exact:
         return 1.0
     return len(set(found) & set(exact)) / len(set(exact))
-
-
-def percentile(samples: Sequence[float], percent: float) -> float | None:
-    """The nearest-rank ``percent`` percentile (0 < percent <= 100); None without samples."""
-    if not 0 < percent <= 100:  # noqa: PLR2004 - a percentage
-        raise ValueError(f"percent must be in (0, 100], got {percent}")
-    if not samples:
-        return None
-    ordered = sorted(samples)
-    return ordered[max(math.ceil(percent / 100 * len(ordered)) - 1, 0)]
 
 
 def drain_rate(samples: Sequence[tuple[float, int]]) -> float | None:
@@ -384,7 +374,7 @@ def search_row(
 ) -> SearchRow:
     """The row of one setting from the ids it found per query, the exact ids and latencies."""
     recalls = [recall_at_k(f, e) for f, e in zip(found, exact, strict=True)]
-    p50_s, p99_s = percentile(latencies_s, 50), percentile(latencies_s, 99)
+    p50_s, p99_s = nearest_rank_or_none(latencies_s, 50), nearest_rank_or_none(latencies_s, 99)
     if p50_s is None or p99_s is None:
         raise ValueError("no search latency measured")
     return SearchRow(
@@ -522,7 +512,7 @@ async def run_scenario(
             searched = await asyncio.gather(*workers)
     finally:
         await pools.close()
-    p50_s, p99_s = percentile(latencies_s, 50), percentile(latencies_s, 99)
+    p50_s, p99_s = nearest_rank_or_none(latencies_s, 50), nearest_rank_or_none(latencies_s, 99)
     if p50_s is None or p99_s is None:
         raise RuntimeError("no OLTP read measured")
     return OltpRow(
@@ -536,7 +526,7 @@ async def run_scenario(
         p99_s=p99_s,
         searches=sum(done for done, _ in searched),
         search_errors=sum(failed for _, failed in searched),
-        loop_lag_p99_s=percentile(lags_s, 99),
+        loop_lag_p99_s=nearest_rank_or_none(lags_s, 99),
     )
 
 

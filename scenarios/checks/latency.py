@@ -13,10 +13,10 @@ import numpy as np
 from pydantic import Field
 
 from benchmarks.op import Outcome
+from benchmarks.percentile import nearest_rank
 from scenarios.stored_run import StoredRun
 
 from .base import UndecidableError, Verdict, at_most
-from .figures import nearest_rank
 from .selection import Windowed, target_ended
 from .wording import amount, count
 

@@ -21,10 +21,10 @@ import numpy.typing as npt
 from pydantic import Field
 
 from benchmarks.op import Outcome
+from benchmarks.percentile import nearest_rank_by_bucket
 from scenarios.stored_run import StoredRun
 
 from .base import UndecidableError, Verdict, at_most
-from .figures import nearest_rank_by_bucket
 from .selection import Scoped, scope_mask, target_ended
 from .wording import amount
 

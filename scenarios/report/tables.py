@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from benchmarks.op import CacheStatus, ErrorKind, OpArray, OpTable, Outcome
+from benchmarks.percentile import sorted_ranks
 
 
 GENERATOR_ERRORS = (ErrorKind.CLIENT, ErrorKind.INTERNAL)
@@ -62,8 +63,8 @@ def latency_percentiles_ms(latency_ms: npt.NDArray[np.float64]) -> dict[str, flo
     values = latency_ms[~np.isnan(latency_ms)]
     if not len(values):
         return {f"p{p}_ms": None for p in LATENCY_PERCENTILES}
-    found = np.percentile(values, LATENCY_PERCENTILES, method="inverted_cdf")
-    return {f"p{p}_ms": float(v) for p, v in zip(LATENCY_PERCENTILES, found, strict=True)}
+    found = sorted_ranks(np.sort(values), LATENCY_PERCENTILES)
+    return {f"p{p}_ms": v for p, v in found.items()}
 
 
 def client_requests(table: OpTable) -> int:

@@ -1,4 +1,4 @@
-"""The retrieval benchmark's pure parts: recall, percentiles, drain rate, its targets, report."""
+"""The retrieval benchmark's pure parts: recall, drain rate, its targets, report."""
 
 import json
 
@@ -16,7 +16,6 @@ from benchmarks.bench.retrieval import (
     dimensions_from_env,
     drain_rate,
     oltp_check,
-    percentile,
     recall_at_k,
     report,
     scenarios,
@@ -63,19 +62,6 @@ def test_recall_is_the_share_of_the_exact_results_found():
     assert recall_at_k([9], [1, 2, 3, 4]) == 0.0
     assert recall_at_k([1, 2], [1, 2, 3, 4]) == 0.5  # fewer results than k
     assert recall_at_k([], []) == 1.0
-
-
-def test_percentiles_are_by_nearest_rank():
-    samples = [float(v) for v in range(1, 101)]
-    assert percentile(samples, 50) == 50.0
-    assert percentile(samples, 99) == 99.0
-    assert percentile(samples, 100) == 100.0
-    assert percentile([3.0, 1.0, 2.0], 50) == 2.0  # unsorted input
-    assert percentile([5.0], 99) == 5.0
-    assert percentile([1.0, 2.0], 99) == 2.0  # a small sample's p99 is its maximum
-    assert percentile([], 99) is None
-    with pytest.raises(ValueError, match="percent"):
-        percentile(samples, 0)
 
 
 def test_a_search_row_averages_recall_over_the_queries():
