@@ -29,7 +29,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Protocol
@@ -136,7 +136,7 @@ class _CutStream(Exception):  # noqa: N818 - internal signal
 
 class Resilience:
     """The upstream call path of one gateway worker; ``clock`` times attempts and first
-    tokens (the clock of ``in_flight.ARRIVED``)."""
+    tokens (the clock of ``in_flight.ARRIVED``), ``sleep`` waits between attempts."""
 
     def __init__(
         self,
@@ -152,6 +152,7 @@ class Resilience:
         rng: random.Random | None = None,
         tracing: Tracing = NO_TRACING,
         clock: Callable[[], float] = time.perf_counter,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._session = session
         self._metrics = metrics
@@ -164,6 +165,7 @@ class Resilience:
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
         self._tracing = tracing
         self._clock = clock
+        self._sleep = sleep
 
     async def call(self, request: UpstreamRequest, tap: Tap) -> Result:
         """Try the model chain until an answer comes, the chain is spent or the deadline passes."""
@@ -223,7 +225,7 @@ class Resilience:
                 return wait
             self._metrics.retry(outcome="scheduled")
             with self._tracing.span(SpanName.BACKOFF):
-                await asyncio.sleep(wait)
+                await self._sleep(wait)
 
     def _wait_before_retry(
         self,

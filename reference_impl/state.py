@@ -196,74 +196,86 @@ async def open_pools(config: GatewayConfig) -> Pools | None:
 async def open_gateway(
     config: GatewayConfig, metrics: GatewayMetrics, tracing: Tracing = NO_TRACING
 ) -> AsyncIterator[Gateway]:
-    """Build the collaborators, yield them, and close them in reverse order."""
+    """Build the collaborators, yield them, and close them in reverse order: each is on the
+    exit stack as soon as it is open, so a failure halfway closes what came before."""
     migrated = await migrate_database(config)  # first: a refused one leaves nothing open
-    pools = await open_pools(config)
-    client, wire = None, None
-    if config.redis_url and _needs_redis(config):
-        connect_timeout_s = max(config.redis_timeout_s, 0.2)
-        client = connect(config.redis_url, connect_timeout_s=connect_timeout_s)
-        wire = RedisWire.for_url(config.redis_url, connect_timeout_s=connect_timeout_s)
-    elif _needs_redis(config):
-        log.warning("no redis_url: cache, coalescing, caps and budgets run per worker only")
-    link = RedisLink(client, wire=wire, timeout_s=config.redis_timeout_s)
-    notifier = Notifier(client) if client is not None and config.coalescing.enabled else None
-    session = open_upstream_session(config)
-    consenting = frozenset(t.name for t in config.tenants if t.store_raw_prompts)
-    prompts = PromptStore(config.privacy.raw_prompt_dir, consenting=consenting)
-    limiter = None
-    if config.limiter.enabled:
-        lim = config.limiter
-        limiter = ConcurrencyLimiter(
-            link,
-            SlotTable.for_this_process(table_columns(t.name for t in config.tenants)),
-            global_cap=lim.global_cap,
-            lease_s=lim.lease_s,
-            wait_s=lim.wait_s,
-            retry_after_s=lim.retry_after_s,
-            instances=lim.instances,
+    async with contextlib.AsyncExitStack() as opened:
+        pools = await open_pools(config)
+        if pools is not None:
+            opened.push_async_callback(pools.close)
+        link, notifier = _open_redis(config, opened)
+        session = open_upstream_session(config)
+        opened.push_async_callback(session.close)
+        consenting = frozenset(t.name for t in config.tenants if t.store_raw_prompts)
+        prompts = PromptStore(config.privacy.raw_prompt_dir, consenting=consenting)
+        opened.push_async_callback(prompts.stop)
+        limiter = _limiter(config, link)
+        if limiter is not None:
+            opened.push_async_callback(limiter.close)
+        gateway = Gateway(
+            config=config,
+            tenants_by_key={t.api_key.get_secret_value(): t for t in config.tenants},
+            salts={t.name: t.salt() for t in config.tenants},
+            session=session,
+            metrics=metrics,
+            link=link,
+            notifier=notifier,
+            cache=ResponseCache(link, ttl_s=config.cache.ttl_s) if config.cache.enabled else None,
+            flights=SingleFlight(link, notifier, lock_ttl_s=config.coalescing.lock_ttl_s),
+            resilience=build_resilience(config, session, metrics, tracing),
+            limiter=limiter,
+            budgets=TokenBudgets(link, reservation_ttl_s=config.budgets.reservation_ttl_s)
+            if config.budgets.enabled
+            else None,
+            prompts=prompts,
+            background=Background(),
+            pools=pools,
+            tracing=tracing,
         )
-    gateway = Gateway(
-        config=config,
-        tenants_by_key={t.api_key.get_secret_value(): t for t in config.tenants},
-        salts={t.name: t.salt() for t in config.tenants},
-        session=session,
-        metrics=metrics,
-        link=link,
-        notifier=notifier,
-        cache=ResponseCache(link, ttl_s=config.cache.ttl_s) if config.cache.enabled else None,
-        flights=SingleFlight(link, notifier, lock_ttl_s=config.coalescing.lock_ttl_s),
-        resilience=build_resilience(config, session, metrics, tracing),
-        limiter=limiter,
-        budgets=TokenBudgets(link, reservation_ttl_s=config.budgets.reservation_ttl_s)
-        if config.budgets.enabled
-        else None,
-        prompts=prompts,
-        background=Background(),
-        pools=pools,
-        tracing=tracing,
-    )
-    if not migrated:
-        gateway.background.run(migrate_until_done(config))
-    try:
-        if client is not None:
-            await _first_connection(client)
+        opened.push_async_callback(gateway.background.drain, BACKGROUND_DRAIN_S)
+        opened.push_async_callback(gateway.flights.close)
+        if not migrated:
+            gateway.background.run(migrate_until_done(config))
+        if link.client is not None:
+            await _first_connection(link.client)
         if notifier is not None:
             await notifier.start()
         await prompts.start()
         yield gateway
-    finally:
-        await gateway.flights.close()
-        await gateway.background.drain(BACKGROUND_DRAIN_S)
-        if limiter is not None:
-            await limiter.close()
-        await prompts.stop()
-        if notifier is not None:
-            await notifier.stop()
-        await session.close()
-        if gateway.pools is not None:
-            await gateway.pools.close()
+
+
+def _open_redis(
+    config: GatewayConfig, opened: contextlib.AsyncExitStack
+) -> tuple[RedisLink, Notifier | None]:
+    """The Redis link (and the coalescing notifier), their closing on ``opened``."""
+    client, wire = None, None
+    if config.redis_url and _needs_redis(config):
+        connect_timeout_s = max(config.redis_timeout_s, 0.2)
+        client = connect(config.redis_url, connect_timeout_s=connect_timeout_s)
+        opened.push_async_callback(client.aclose)
+        wire = RedisWire.for_url(config.redis_url, connect_timeout_s=connect_timeout_s)
         if wire is not None:
-            await wire.close()
-        if client is not None:
-            await client.aclose()
+            opened.push_async_callback(wire.close)
+    elif _needs_redis(config):
+        log.warning("no redis_url: cache, coalescing, caps and budgets run per worker only")
+    link = RedisLink(client, wire=wire, timeout_s=config.redis_timeout_s)
+    notifier = Notifier(client) if client is not None and config.coalescing.enabled else None
+    if notifier is not None:
+        opened.push_async_callback(notifier.stop)
+    return link, notifier
+
+
+def _limiter(config: GatewayConfig, link: RedisLink) -> ConcurrencyLimiter | None:
+    """The concurrency limiter the config asks for, or None."""
+    if not config.limiter.enabled:
+        return None
+    lim = config.limiter
+    return ConcurrencyLimiter(
+        link,
+        SlotTable.for_this_process(table_columns(t.name for t in config.tenants)),
+        global_cap=lim.global_cap,
+        lease_s=lim.lease_s,
+        wait_s=lim.wait_s,
+        retry_after_s=lim.retry_after_s,
+        instances=lim.instances,
+    )

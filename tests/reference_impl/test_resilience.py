@@ -22,7 +22,6 @@ from aiohttp.test_utils import TestServer
 from fake_clock import FakeClock
 from metric_reports_support import Reports
 
-from reference_impl import resilience as resilience_module
 from reference_impl.breaker import BreakerPolicy, Breakers, BreakerState
 from reference_impl.in_flight import ARRIVED
 from reference_impl.resilience import Resilience, Result, UpstreamRequest
@@ -146,15 +145,11 @@ class Events:
 
 
 class Waits:
-    """The module ``asyncio`` for ``resilience``, except that ``sleep`` is recorded and
-    passes on the fake clock."""
+    """The resilience's sleep: recorded, and passing on the fake clock."""
 
     def __init__(self, clock: FakeClock) -> None:
         self.clock = clock
         self.slept: list[float] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(asyncio, name)
 
     async def sleep(self, delay: float) -> None:
         self.slept.append(delay)
@@ -168,10 +163,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def waits(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> Waits:
-    recorded = Waits(clock)
-    monkeypatch.setattr(resilience_module, "asyncio", recorded)
-    return recorded
+def waits(clock: FakeClock) -> Waits:
+    return Waits(clock)
 
 
 @pytest.fixture
@@ -227,6 +220,7 @@ class Rig:
             attempt_cap_s=attempt_cap_s,
             rng=random.Random(SEED),  # noqa: S311 - jitter, not secrets
             clock=self.clock,
+            sleep=self.waits.sleep,
         )
 
     def budget(self, *, ratio: float, min_per_s: float) -> RetryBudget:
