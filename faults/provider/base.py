@@ -33,7 +33,7 @@ class ProviderFault(FaultModel):
 
     @abstractmethod
     def spec(self) -> dict[str, Any]:
-        """The provider's fault spec (``stack.provider.faults.FaultSpec``) as JSON."""
+        """The provider's fault spec (``stack.provider.faults.FaultSettings``) as JSON."""
 
     @property
     def target(self) -> str | None:

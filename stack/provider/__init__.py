@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from stack.provider.app import create_app
 from stack.provider.config import KeyLimits, ModelSpec, ProviderConfig
-from stack.provider.faults import FaultSpec
+from stack.provider.faults import FaultSettings
 
 
-__all__ = ["FaultSpec", "KeyLimits", "ModelSpec", "ProviderConfig", "create_app"]
+__all__ = ["FaultSettings", "KeyLimits", "ModelSpec", "ProviderConfig", "create_app"]

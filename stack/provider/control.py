@@ -2,8 +2,8 @@
 
 GET    /_control/config   -> the ProviderConfig
 PUT    /_control/config   <- a ProviderConfig; rebuilds deployments and buckets
-GET    /_control/faults   -> {"default": FaultSpec | null, "models": {name: FaultSpec}}
-PUT    /_control/faults   <- a FaultSpec plus optional "model"; -> the faults
+GET    /_control/faults   -> {"default": FaultSettings | null, "models": {name: FaultSettings}}
+PUT    /_control/faults   <- a FaultSettings plus optional "model"; -> the faults
 DELETE /_control/faults   heals everything (or one model: ``?model=NAME``); -> the faults
 GET    /_control/stats    -> {"total": {...}, "tenants": {...}, "models": {...},
                               "endpoints": {...}, "timeline": {...}}  (see ``stats``, ``timeline``)
@@ -19,7 +19,7 @@ from aiohttp import web
 
 from stack.provider.config import ProviderConfig
 from stack.provider.errors import BadRequestError
-from stack.provider.faults import FaultSpec
+from stack.provider.faults import FaultSettings
 from stack.provider.inbound import parse_object, read_body, validate
 from stack.provider.keys import STATE
 from stack.provider.outbound import json_response
@@ -56,7 +56,7 @@ async def put_faults(request: web.Request) -> web.StreamResponse:
     model = data.pop("model", None)
     if model is not None and model not in state.runtime.specs:
         raise BadRequestError(f"Invalid value for 'model': unknown model {model!r}.", param="model")
-    state.faults.set(validate(FaultSpec, data), model=model)
+    state.faults.set(validate(FaultSettings, data), model=model)
     return _faults(state)
 
 

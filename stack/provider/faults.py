@@ -1,7 +1,7 @@
 """Injected faults: error rates, brownouts, stalls, cut streams, bad bodies.
 
-A ``FaultSpec`` describes what can go wrong; ``FaultState`` holds a default
-spec and per-model specs (a model's own spec replaces the default for it) and
+A ``FaultSettings`` describes what can go wrong; ``FaultState`` holds default settings
+and per-model ones (a model's own settings replace the default for it) and
 turns them into a ``FaultPlan`` per request with a seeded random source, so a
 run with the same seed and the same request order injects the same faults.
 """
@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 INJECTABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
-class FaultSpec(BaseModel):
+class FaultSettings(BaseModel):
     """What goes wrong, and how often."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -72,11 +72,11 @@ class FaultState:
     """The faults currently injected, and the random source that applies them."""
 
     def __init__(self, *, seed: int) -> None:
-        self.default: FaultSpec | None = None
-        self.models: dict[str, FaultSpec] = {}
+        self.default: FaultSettings | None = None
+        self.models: dict[str, FaultSettings] = {}
         self._rng = random.Random(f"faults-{seed}")  # noqa: S311 - a simulation, not crypto
 
-    def set(self, spec: FaultSpec, *, model: str | None = None) -> None:
+    def set(self, spec: FaultSettings, *, model: str | None = None) -> None:
         """Inject ``spec`` for ``model``, or as the default."""
         if model is None:
             self.default = spec

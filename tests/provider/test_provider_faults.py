@@ -12,7 +12,7 @@ import pytest
 from provider_support import AUTH, Client, chat_body, control, post_json
 from pydantic import ValidationError
 
-from stack.provider import FaultSpec
+from stack.provider import FaultSettings
 from stack.provider.faults import FaultState
 
 
@@ -29,13 +29,13 @@ from stack.provider.faults import FaultState
 )
 def test_fault_spec_validation(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
-        FaultSpec.model_validate(bad)
+        FaultSettings.model_validate(bad)
 
 
 def test_error_rates_are_seeded_and_within_bounds() -> None:
     def draw(seed: int) -> Counter[int | None]:
         state = FaultState(seed=seed)
-        state.set(FaultSpec(error_rates={500: 0.3, 429: 0.1}))
+        state.set(FaultSettings(error_rates={500: 0.3, 429: 0.1}))
         return Counter(state.plan("m").error_status for _ in range(4000))
 
     counts = draw(3)
@@ -49,8 +49,8 @@ def test_error_rates_are_seeded_and_within_bounds() -> None:
 
 def test_a_model_spec_replaces_the_default() -> None:
     state = FaultState(seed=0)
-    state.set(FaultSpec(error_rates={500: 1.0}))
-    state.set(FaultSpec(latency_multiplier=2), model="m")
+    state.set(FaultSettings(error_rates={500: 1.0}))
+    state.set(FaultSettings(latency_multiplier=2), model="m")
     assert state.plan("other").error_status == 500
     assert state.plan("m").error_status is None
     assert state.plan("m").latency_multiplier == 2
