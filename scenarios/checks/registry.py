@@ -9,7 +9,7 @@ cannot give reads ``not_applicable``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, get_args
 
 from pydantic import Field
 
@@ -44,18 +44,7 @@ CheckSpec = Annotated[
 """One check of any kind, chosen by its ``kind`` field."""
 
 CHECK_TYPES: Mapping[str, type[Check]] = {
-    "latency": LatencyCheck,
-    "all_answered": AllAnsweredCheck,
-    "error_rate": ErrorRateCheck,
-    "degraded_rate": DegradedRateCheck,
-    "goodput": GoodputCheck,
-    "cache_hit_rate": CacheHitRateCheck,
-    "tokens_per_request": TokensPerRequestCheck,
-    "cost_per_request": CostPerRequestCheck,
-    "upstream_amplification": UpstreamAmplificationCheck,
-    "recovery_time": RecoveryTimeCheck,
-    "tenant_in_flight": TenantInFlightCheck,
-    "tenant_tokens": TenantTokensCheck,
+    model.model_fields["kind"].default: model for model in get_args(get_args(CheckSpec)[0])
 }
 """Each check kind's class, by the ``kind`` it is written with."""
 
