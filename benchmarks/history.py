@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import BenchmarkError
 from .hdr import DurationHistogram
 from .op import OP_DTYPE, OPTIONAL_COLUMNS, OpTable
 from .oracle import min_upstream_calls
@@ -46,7 +47,7 @@ OPS_FILE = "ops.npz"
 RUN_FILE = "run.json"
 
 
-class HistoryError(Exception):
+class HistoryError(BenchmarkError):
     """A history directory that cannot be read: missing, corrupt or of another schema."""
 
 

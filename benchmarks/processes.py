@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from stack.process import die_with_parent
 
 from .engine import PROGRESS_EVERY_S, EngineResult, LiveCounts, OpenLoopEngine, Progress
+from .errors import BenchmarkError
 from .event_loop import run_with_fast_loop
 from .hdr import DurationHistogram
 from .recording import now
@@ -47,7 +48,7 @@ _POLL_S = 0.2
 Message = tuple[Any, ...]
 
 
-class GeneratorProcessError(RuntimeError):
+class GeneratorProcessError(BenchmarkError):
     """A generator process failed or died; the message says which and why."""
 
 

@@ -31,10 +31,10 @@ import psycopg
 import redis
 
 from benchmarks.engine import Progress
+from benchmarks.errors import BenchmarkError
 from benchmarks.event_loop import run_with_fast_loop
-from benchmarks.history import HistoryError, write_history
+from benchmarks.history import write_history
 from benchmarks.plan import LoadPlan, LoadResult
-from benchmarks.processes import GeneratorProcessError
 from benchmarks.target import Target
 from faults import FaultCleanupError, FaultContext, FaultError, FaultRecord, run_timeline
 from stack import Stack, StackConfig, start_stack
@@ -75,8 +75,7 @@ HARNESS_ERRORS: tuple[type[BaseException], ...] = (
     SuiteError,
     StackError,
     FaultError,
-    GeneratorProcessError,
-    HistoryError,
+    BenchmarkError,
     redis.RedisError,
     psycopg.Error,
     OSError,

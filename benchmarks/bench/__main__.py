@@ -20,6 +20,7 @@ from types import MappingProxyType
 
 from stack.errors import StackError
 
+from ..errors import BenchmarkError
 from . import gateway_overhead, generator_capacity, retrieval, vegeta_agreement
 from .common import Benchmark, BenchOptions, say
 
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         started_at = time.time()
         try:
             report = REGISTRY[name].run(options)
-        except (StackError, RuntimeError) as exc:
+        except (StackError, BenchmarkError, RuntimeError) as exc:
             say(f"{name}: could not run: {exc}")
             return EXIT_COULD_NOT_RUN
         elapsed_s = time.time() - started_at

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.errors import BenchmarkError
 from benchmarks.hdr import DurationHistogram
 from benchmarks.history import LoadHistory, write_history
 from benchmarks.op import OP_DTYPE, SCHEDULE_COLUMNS, OpArray, OpTable, Outcome, ops_for
@@ -32,7 +33,7 @@ from benchmarks.plan import LoadResult
 from .wire import plan_from_dict
 
 
-class ResultsError(Exception):
+class ResultsError(BenchmarkError):
     """The master's results file is missing, malformed, or has no plan or start."""
 
 
