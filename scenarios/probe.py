@@ -19,7 +19,7 @@ from benchmarks.plan import LoadPlan
 from benchmarks.runner import run_load
 
 from .checks import evaluate_all
-from .report import verdict_of
+from .checks.run_verdict import verdict_of
 from .schema import SteadyStateSpec
 from .stored_run import RUN_KEY, read_run
 

@@ -23,6 +23,7 @@ from rich.text import Text
 from benchmarks.history import HistoryError
 
 from .checks import NOT_APPLICABLE, CheckResult
+from .checks.run_verdict import verdict_of
 from .ci_output import (
     JUnitSuite,
     publish_run,
@@ -38,7 +39,7 @@ from .interrupts import interrupt_on_signals
 from .loader import load_scenario, resolve
 from .log_table import log_table
 from .progress import LoadProgress
-from .report import verdict_of, write_reports
+from .report import write_reports
 from .runner import (
     HARNESS_ERRORS,
     RunOptions,

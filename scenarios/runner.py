@@ -45,13 +45,14 @@ from stack.peers import peer_command
 from stack.process_usage import process_usage
 
 from .checks import NOT_APPLICABLE, CheckResult, evaluate_all
+from .checks.run_verdict import verdict_of
 from .corpus_setup import load_corpus, needs_corpus
 from .harness_checks import harness_results
 from .load_engines import AsyncioEngine, LoadEngine, run_with_engine
 from .probe import probe
 from .provenance import code_provenance
 from .redaction import stored_scenario
-from .report import ReportPaths, verdict_of, write_reports
+from .report import ReportPaths, write_reports
 from .schema import ScenarioSpec, SuiteError, UnfitTargetError
 from .stored_run import RUN_KEY, StoredRun, read_run
 from .target_setup import command_of, foreign_api_keys, gateway_config, peer_routes, provider_config

@@ -5,7 +5,7 @@
 document only; ``write_reports`` writes all three next to the run.
 """
 
-from .document import REPORT_SCHEMA_VERSION, build_report, verdict_of
+from .document import REPORT_SCHEMA_VERSION, build_report
 from .files import ReportPaths, write_reports
 from .html import render_html
 from .markdown import render_markdown
@@ -17,6 +17,5 @@ __all__ = [
     "build_report",
     "render_html",
     "render_markdown",
-    "verdict_of",
     "write_reports",
 ]

@@ -20,11 +20,12 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from scenarios.checks.result import HARNESS_KINDS, NOT_APPLICABLE, UNKNOWN, CheckResult
+from scenarios.checks.result import CheckResult
+from scenarios.checks.run_verdict import verdict_of
 from scenarios.stored_run import StoredRun
 
 from .ground_truth import provider_truth, upstream
@@ -34,21 +35,6 @@ from .timeline import timeline_section
 
 
 REPORT_SCHEMA_VERSION = 3
-Verdict = Literal["pass", "fail", "unknown"]
-
-
-def verdict_of(results: Sequence[CheckResult]) -> Verdict:
-    """Fail if any check failed, else unknown if any is undecided or none ran, else pass:
-    checks that are not applicable to the target neither pass nor fail a run, but a run none
-    of whose own checks applied (the harness's aside) judged nothing, and is unknown."""
-    if any(result.valid is False for result in results):
-        return "fail"
-    if not results or any(result.valid == UNKNOWN for result in results):
-        return "unknown"
-    judged = [result for result in results if result.kind not in HARNESS_KINDS]
-    if judged and all(result.valid == NOT_APPLICABLE for result in judged):
-        return "unknown"
-    return "pass"
 
 
 def build_report(run: StoredRun, results: Sequence[CheckResult]) -> dict[str, Any]:

@@ -27,10 +27,11 @@ from scenarios.checks import (
     Validity,
     Verdict,
 )
+from scenarios.checks.run_verdict import verdict_of
 from scenarios.ci_output import annotate_checks, suite_of_checks, write_junit
 from scenarios.cli import main
 from scenarios.harness_checks import harness_results
-from scenarios.report import build_report, render_html, verdict_of
+from scenarios.report import build_report, render_html
 from scenarios.schema import ScenarioSpec
 from scenarios.stored_run import RUN_KEY, StoredRun
 

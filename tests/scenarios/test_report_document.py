@@ -10,7 +10,8 @@ from run_support import fault, stored_run
 
 from benchmarks.op import CacheStatus, ErrorKind, Outcome
 from scenarios.checks.result import UNKNOWN, CheckResult, Validity
-from scenarios.report import REPORT_SCHEMA_VERSION, build_report, verdict_of
+from scenarios.checks.run_verdict import verdict_of
+from scenarios.report import REPORT_SCHEMA_VERSION, build_report
 from scenarios.stored_run import StoredRun
 
 
