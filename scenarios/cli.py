@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import click
 
+from reference_impl.cli import gateway
+from reference_impl.embedding_worker.cli import worker
+
 from .calibrate_command import calibrate_command
 from .compare_command import ab_command, capacity_command, compare_command
 from .demo_command import demo
 from .fault_command import fault
 from .gate_command import gate_command
-from .gateway_command import gateway
 from .load_command import load
 from .matrix_command import matrix_command
 from .run_command import check, run
 from .scenario_command import scenario
 from .up_command import up
-from .worker_command import worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

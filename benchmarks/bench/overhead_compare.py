@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from .common import format_table
-from .gateway_overhead import NAME, PROCESSES
+from .gateway_overhead.parameters import NAME
+from .gateway_overhead.steps import PROCESSES
 
 
 Report = Mapping[str, Any]

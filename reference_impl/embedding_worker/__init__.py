@@ -58,7 +58,7 @@ session and the schema check), ``waiting`` (idle and back-off waits that ``stop`
 """
 
 from .batch import run_batch
-from .cli import main, parser
+from .cli import worker
 from .connection import APPLICATION_NAME, SchemaMismatchError, connect
 from .metrics import BATCH_BUCKETS_S, OUTCOMES, WorkerMetrics, refresh_queue_metrics
 from .provider import (
@@ -97,13 +97,12 @@ __all__ = [
     "WorkerMetrics",
     "WorkerSettings",
     "connect",
-    "main",
     "parse_embeddings",
-    "parser",
     "plan_calls",
     "refresh_queue_metrics",
     "request_embeddings",
     "run_batch",
     "run_worker",
     "serve",
+    "worker",
 ]

@@ -1,19 +1,19 @@
 """The worker's command line: ``python -m reference_impl.embedding_worker``, ``meltproof worker``.
 
-``main`` builds ``WorkerSettings`` from the options (exit 2 when they are invalid), runs
-``serve`` until SIGINT/SIGTERM (the batches in hand finish first) and exits 2 when the
+``worker`` builds ``WorkerSettings`` from the options (a usage error when they are invalid),
+runs ``serve`` until SIGINT/SIGTERM (the batches in hand finish first) and exits 2 when the
 database's ``chunks.embedding`` does not fit ``--dimensions``.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import signal
 import sys
 
-from ..cli_options import CliOption, add_options
+import click
+
 from ..retrieval.documents import DEFAULT_MAX_ATTEMPTS
 from .connection import SchemaMismatchError
 from .settings import WorkerSettings
@@ -21,70 +21,92 @@ from .worker import serve
 
 
 DESCRIPTION = "Embed queued document chunks; SIGINT/SIGTERM stop after the current batch."
-OPTIONS = (
-    CliOption("--dsn", "PostgreSQL connection string.", required=True),
-    CliOption("--provider-url", "Base URL of the provider.", required=True),
-    CliOption("--provider-api-key", "Key sent upstream.", default="sk-meltproof"),
-    CliOption("--model", "Embedding model.", default="text-embedding-3-small"),
-    CliOption(
-        "--dimensions", "Embedding size (that of chunks.embedding).", type=int, required=True
-    ),
-    CliOption("--batch-size", "Jobs per batch.", type=int, default=64),
-    CliOption("--concurrency", "Workers in this process.", type=int, default=1, positive=True),
-    CliOption(
-        "--max-attempts",
-        "Failed attempts after which a job is left in the table, no longer taken.",
-        type=int,
-        default=DEFAULT_MAX_ATTEMPTS,
-    ),
-    CliOption(
-        "--idle-poll-s",
-        "How often an idle worker polls the queue, in seconds (a commit's NOTIFY wakes it too).",
-        type=float,
-        default=0.5,
-    ),
-    CliOption(
-        "--request-timeout-s", "Longest embeddings call, in seconds.", type=float, default=30.0
-    ),
-    CliOption("--metrics-host", "Address of the /metrics server.", default="127.0.0.1"),
-    CliOption("--metrics-port", "Serve Prometheus /metrics on this port.", type=int),
-    CliOption(
-        "--stats-interval-s",
-        "How often the queue gauges are refreshed, in seconds.",
-        type=float,
-        default=5.0,
-        positive=True,
-    ),
+_POSITIVE_INT = click.IntRange(0, min_open=True)
+_POSITIVE_FLOAT = click.FloatRange(0, min_open=True)
+
+
+@click.command("worker", help=DESCRIPTION)
+@click.option("--dsn", required=True, help="PostgreSQL connection string.")
+@click.option("--provider-url", required=True, help="Base URL of the provider.")
+@click.option(
+    "--provider-api-key", default="sk-meltproof", show_default=True, help="Key sent upstream."
 )
-
-
-def parser(prog: str = "python -m reference_impl.embedding_worker") -> argparse.ArgumentParser:
-    """The command line (``OPTIONS``)."""
-    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
-    add_options(parser, OPTIONS)
-    return parser
-
-
-def main(
-    argv: list[str] | None = None, *, prog: str = "python -m reference_impl.embedding_worker"
-) -> int:
-    """Parse the command line and drain the queue until SIGINT/SIGTERM."""
-    args = parser(prog).parse_args(argv)
+@click.option(
+    "--model", default="text-embedding-3-small", show_default=True, help="Embedding model."
+)
+@click.option(
+    "--dimensions", type=int, required=True, help="Embedding size (that of chunks.embedding)."
+)
+@click.option("--batch-size", type=int, default=64, show_default=True, help="Jobs per batch.")
+@click.option(
+    "--concurrency",
+    type=_POSITIVE_INT,
+    default=1,
+    show_default=True,
+    help="Workers in this process.",
+)
+@click.option(
+    "--max-attempts",
+    type=int,
+    default=DEFAULT_MAX_ATTEMPTS,
+    show_default=True,
+    help="Failed attempts after which a job is left in the table, no longer taken.",
+)
+@click.option(
+    "--idle-poll-s",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="How often an idle worker polls the queue, in seconds (a commit's NOTIFY wakes it too).",
+)
+@click.option(
+    "--request-timeout-s",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Longest embeddings call, in seconds.",
+)
+@click.option(
+    "--metrics-host", default="127.0.0.1", show_default=True, help="Address of the /metrics server."
+)
+@click.option("--metrics-port", type=int, help="Serve Prometheus /metrics on this port.")
+@click.option(
+    "--stats-interval-s",
+    type=_POSITIVE_FLOAT,
+    default=5.0,
+    show_default=True,
+    help="How often the queue gauges are refreshed, in seconds.",
+)
+def worker(
+    dsn: str,
+    provider_url: str,
+    provider_api_key: str,
+    model: str,
+    dimensions: int,
+    batch_size: int,
+    concurrency: int,
+    max_attempts: int,
+    idle_poll_s: float,
+    request_timeout_s: float,
+    metrics_host: str,
+    metrics_port: int | None,
+    stats_interval_s: float,
+) -> None:
+    """Drain the queue until SIGINT/SIGTERM."""
     try:
         settings = WorkerSettings(
-            dsn=args.dsn,
-            provider_url=args.provider_url,
-            provider_api_key=args.provider_api_key,
-            model=args.model,
-            dimensions=args.dimensions,
-            batch_size=args.batch_size,
-            idle_poll_s=args.idle_poll_s,
-            max_attempts=args.max_attempts,
-            request_timeout_s=args.request_timeout_s,
+            dsn=dsn,
+            provider_url=provider_url,
+            provider_api_key=provider_api_key,
+            model=model,
+            dimensions=dimensions,
+            batch_size=batch_size,
+            idle_poll_s=idle_poll_s,
+            max_attempts=max_attempts,
+            request_timeout_s=request_timeout_s,
         )
     except ValueError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return 2
+        raise click.UsageError(str(exc)) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     async def run() -> None:
@@ -95,10 +117,10 @@ def main(
         await serve(
             settings,
             stop=stop,
-            concurrency=args.concurrency,
-            metrics_host=args.metrics_host,
-            metrics_port=args.metrics_port,
-            stats_interval_s=args.stats_interval_s,
+            concurrency=concurrency,
+            metrics_host=metrics_host,
+            metrics_port=metrics_port,
+            stats_interval_s=stats_interval_s,
         )
 
     mismatch: BaseException | None = None
@@ -107,6 +129,5 @@ def main(
     except* SchemaMismatchError as group:
         mismatch = group.exceptions[0]
     if mismatch is not None:
-        sys.stderr.write(f"error: {mismatch}\n")
-        return 2
-    return 0
+        click.echo(f"error: {mismatch}", err=True)
+        sys.exit(2)

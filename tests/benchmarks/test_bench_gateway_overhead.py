@@ -8,21 +8,17 @@ import pytest
 import yaml
 from aiohttp import web
 
-from benchmarks.bench.gateway_overhead import (
+from benchmarks.bench.gateway_overhead.evaluation import evaluate
+from benchmarks.bench.gateway_overhead.gateway import gateway_args, gateway_config
+from benchmarks.bench.gateway_overhead.load import FixedRateLoad, machine_cpu_s
+from benchmarks.bench.gateway_overhead.parameters import (
     API_KEY,
     MISS_PROMPTS,
     MODEL,
-    FixedRateLoad,
     OverheadParameters,
-    Step,
-    TargetOutcome,
-    evaluate,
-    gateway_args,
-    gateway_config,
-    generator_limit_rps,
-    machine_cpu_s,
-    report,
 )
+from benchmarks.bench.gateway_overhead.report import generator_limit_rps, report
+from benchmarks.bench.gateway_overhead.steps import Step, TargetOutcome
 from benchmarks.bench.litellm_proxy import (
     REQUIREMENT,
     link_values,
@@ -30,7 +26,7 @@ from benchmarks.bench.litellm_proxy import (
     litellm_gateway,
 )
 from benchmarks.bench.passthrough_server import create_app
-from reference_impl.__main__ import parser as gateway_parser
+from reference_impl.cli import gateway as gateway_command
 from reference_impl.config import load_config
 from stack.command_service import CommandGateway
 from stack.gateway_command import fill
@@ -384,10 +380,11 @@ def test_the_gateway_accepts_its_command_line_and_config_file(tmp_path):
         redis_url="redis://127.0.0.1:6379/0",
         config=config_path,
     )
-    args = gateway_parser().parse_args(["--host", "127.0.0.1", "--port", "0", *argv])
+    context = gateway_command.make_context("gateway", ["--host", "127.0.0.1", "--port", "0", *argv])
+    args = context.params
     config = load_config(
-        args.config,
-        overrides={"provider_url": args.provider_url, "redis_url": args.redis_url},
+        args["config_path"],
+        overrides={"provider_url": args["provider_url"], "redis_url": args["redis_url"]},
         environ={},
     )
     assert config.profile == "hardened"

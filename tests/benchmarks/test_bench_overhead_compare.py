@@ -4,7 +4,9 @@ import json
 
 import pytest
 
-from benchmarks.bench.gateway_overhead import OverheadParameters, Step, TargetOutcome, report
+from benchmarks.bench.gateway_overhead.parameters import OverheadParameters
+from benchmarks.bench.gateway_overhead.report import report
+from benchmarks.bench.gateway_overhead.steps import Step, TargetOutcome
 from benchmarks.bench.overhead_compare import capacities, compare, cpu_us, load_report, main, rows
 
 

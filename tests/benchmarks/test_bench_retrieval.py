@@ -5,23 +5,25 @@ import json
 import pytest
 
 from benchmarks.bench.common import BenchReport
-from benchmarks.bench.retrieval import (
-    DIMENSIONS_ENV,
+from benchmarks.bench.retrieval.figures import (
     Drain,
     OltpRow,
     Outcome,
-    RetrievalParameters,
     SearchRow,
     best_setting,
-    dimensions_from_env,
     drain_rate,
     oltp_check,
     recall_at_k,
-    report,
-    scenarios,
     search_check,
     search_row,
 )
+from benchmarks.bench.retrieval.oltp import scenarios
+from benchmarks.bench.retrieval.parameters import (
+    DIMENSIONS_ENV,
+    RetrievalParameters,
+    dimensions_from_env,
+)
+from benchmarks.bench.retrieval.report import report
 from reference_impl.retrieval import SearchSettings
 from stack.corpus import CorpusSummary
 

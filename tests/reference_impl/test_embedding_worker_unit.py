@@ -22,7 +22,6 @@ from reference_impl.embedding_worker import (
     Unavailable,
     WorkerMetrics,
     WorkerSettings,
-    main,
     parse_embeddings,
     plan_calls,
     request_embeddings,
@@ -230,14 +229,11 @@ def test_two_metrics_objects_do_not_share_counts():
     "bad",
     [["--batch-size", "0"], ["--concurrency", "0"], ["--stats-interval-s", "0"]],
 )
-def test_the_command_line_refuses_bad_values(bad, capsys):
+def test_the_command_line_refuses_bad_values(bad):
     argv = ["--dsn", "postgresql:///x", "--provider-url", "http://p", "--dimensions", "8", *bad]
-    try:
-        code = main(argv)
-    except SystemExit as exit_:
-        code = exit_.code
-    assert code == 2
-    assert "error" in capsys.readouterr().err
+    result = CliRunner().invoke(meltproof, ["worker", *argv], prog_name="meltproof")
+    assert result.exit_code == 2
+    assert "Error:" in result.output
 
 
 def test_meltproof_worker_is_the_same_command_line():

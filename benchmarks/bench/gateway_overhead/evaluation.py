@@ -1,0 +1,123 @@
+"""The gateway overhead benchmark's checks over every target's outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..checks import Check
+from ..common import ms
+from .steps import TargetOutcome
+
+
+OVERHEAD_RATE_RPS = 1000
+OVERHEAD_P99_LIMIT_S = 0.002
+HIT_RATE_RPS = 2000
+HIT_P99_LIMIT_S = 0.005
+PASSTHROUGH_SHARE = 0.5
+LITELLM_MULTIPLE = 10
+MISS_CPU_FACTOR = 2.0
+"""A miss costs at most this multiple of the pass-through's CPU per request."""
+HIT_CPU_FACTOR = 0.6
+"""A hit (no upstream call) costs at most this multiple of the pass-through's."""
+CPU_RATES_RPS = (250, 500)
+"""Where CPU per request is compared: rates every target passes, below any saturation."""
+WORKERS_MULTIPLE = 1.7
+
+
+def evaluate(
+    outcomes: Mapping[str, TargetOutcome], p99_limit_s: float, *, cores: int = 2
+) -> list[Check]:
+    """The benchmark's checks over the targets' outcomes (``cores``: the machine's)."""
+    miss, hit, passthrough = (
+        outcomes["gateway_miss"],
+        outcomes["gateway_hit"],
+        outcomes["passthrough"],
+    )
+    return [
+        _overhead_check(miss, outcomes["direct"], p99_limit_s),
+        _cpu_check(miss, passthrough, MISS_CPU_FACTOR, p99_limit_s),
+        _capacity_check(miss, passthrough, PASSTHROUGH_SHARE, p99_limit_s),
+        _capacity_check(miss, outcomes["litellm"], LITELLM_MULTIPLE, p99_limit_s),
+        _hit_check(hit, p99_limit_s),
+        _cpu_check(hit, passthrough, HIT_CPU_FACTOR, p99_limit_s),
+        _capacity_check(hit, passthrough, 1, p99_limit_s),
+        _workers_check(outcomes["gateway_miss_2w"], miss, p99_limit_s, cores=cores),
+    ]
+
+
+def _overhead_check(miss: TargetOutcome, direct: TargetOutcome, p99_limit_s: float) -> Check:
+    name = f"gateway_miss p99 overhead at {OVERHEAD_RATE_RPS:,}/s"
+    ours, reference = miss.step_at(OVERHEAD_RATE_RPS), direct.step_at(OVERHEAD_RATE_RPS)
+    if ours is None or reference is None:
+        return Check(name, None, f"not measured ({_why(miss if ours is None else direct)})")
+    overhead_s = ours.p99_s - reference.p99_s
+    detail = f"{ms(overhead_s)} ms (limit {ms(OVERHEAD_P99_LIMIT_S)} ms)"
+    if not ours.passes(p99_limit_s):
+        return Check(name, False, f"{detail}, but the step itself failed")
+    return Check(name, overhead_s <= OVERHEAD_P99_LIMIT_S, detail)
+
+
+def _cpu_check(
+    ours: TargetOutcome, other: TargetOutcome, factor: float, p99_limit_s: float
+) -> Check:
+    """CPU per request at most ``factor`` times ``other``'s at each of ``CPU_RATES_RPS`` that
+    both passed (at least one)."""
+    name = f"{ours.name} CPU per request <= {factor:g} x {other.name}'s"
+    ratios = {}
+    for rate in CPU_RATES_RPS:
+        mine, theirs = ours.step_at(rate), other.step_at(rate)
+        if mine and theirs and mine.passes(p99_limit_s) and theirs.passes(p99_limit_s):
+            ratios[rate] = (mine.cpu_us_per_request() or 0) / (theirs.cpu_us_per_request() or 1)
+    if not ratios:
+        rates = " or ".join(f"{rate:,}/s" for rate in CPU_RATES_RPS)
+        return Check(name, None, f"not measured (no step at {rates} passed by both)")
+    detail = ", ".join(f"{ratio:.2f} x at {rate:,}/s" for rate, ratio in ratios.items())
+    return Check(name, max(ratios.values()) <= factor, detail)
+
+
+def _capacity_check(
+    ours: TargetOutcome, other: TargetOutcome, factor: float, p99_limit_s: float
+) -> Check:
+    name = f"{ours.name} capacity >= {factor:g} x {other.name}'s"
+    mine, theirs = ours.capacity_rps(p99_limit_s), other.capacity_rps(p99_limit_s)
+    if mine is None or theirs is None:
+        return Check(name, None, f"not measured ({_why(ours if mine is None else other)})")
+    if theirs == 0:
+        lowest = other.steps[0].rate_rps
+        return Check(
+            name, None, f"{other.name} passed no step (its capacity is below {lowest:,}/s): no"
+            f" multiple of it can be checked; {ours.name} {mine:,}/s",
+        )  # fmt: skip
+    return Check(name, mine >= factor * theirs, f"{mine:,}/s vs {theirs:,}/s")
+
+
+def _workers_check(
+    workers: TargetOutcome, one: TargetOutcome, p99_limit_s: float, *, cores: int
+) -> Check:
+    """Capacity on ``WORKERS`` workers at least ``WORKERS_MULTIPLE`` times one worker's;
+    undecided when the generator or the machine ran out at the step that failed first."""
+    check = _capacity_check(workers, one, WORKERS_MULTIPLE, p99_limit_s)
+    failed = next((s for s in workers.steps if not s.passes(p99_limit_s)), None)
+    if check.passed is False and failed is not None:
+        limit = failed.ran_out(cores)
+        if limit in {"generator", "machine"}:
+            what = "the generator" if limit == "generator" else f"the machine ({cores} cores)"
+            detail = f"{check.detail}; {what} ran out first, at {failed.rate_rps:,}/s"
+            return Check(check.name, None, detail)
+    return check
+
+
+def _hit_check(hit: TargetOutcome, p99_limit_s: float) -> Check:
+    name = f"gateway_hit at {HIT_RATE_RPS:,}/s, p99 <= {ms(HIT_P99_LIMIT_S)} ms"
+    step = hit.step_at(HIT_RATE_RPS)
+    if step is None:
+        return Check(name, None, f"not measured ({_why(hit)})")
+    held = step.healthy and step.p99_s <= min(HIT_P99_LIMIT_S, p99_limit_s)
+    detail = f"p99 {ms(step.p99_s)} ms, errors {step.error_fraction:.2%}"
+    return Check(name, held, detail + ("" if step.shortfall is None else ", short"))
+
+
+def _why(outcome: TargetOutcome) -> str:
+    if outcome.could_not_run:
+        return f"{outcome.name} could not run: {outcome.could_not_run.splitlines()[0]}"
+    return f"{outcome.name} stopped below that rate"

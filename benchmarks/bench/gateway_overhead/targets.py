@@ -1,0 +1,206 @@
+"""The gateway overhead benchmark's targets: starting each, warming it, climbing its ladder."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+import urllib.request
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+from stack.errors import StackError
+from stack.ports import ephemeral_port
+from stack.process import child_pids
+from stack.process_usage import process_usage
+from stack.python_service import PythonService
+from stack.service import Service
+
+from ...endpoints import RequestSpec, endpoint
+from ...popularity import PromptCatalogue
+from ...summary import Summary
+from ..common import ms, say
+from ..litellm_proxy import litellm_command, litellm_gateway
+from .gateway import gateway_args, gateway_config
+from .load import FixedRateLoad, run_in_child
+from .parameters import (
+    API_KEY,
+    HIT_PROMPTS,
+    MAX_TOKENS,
+    MISS_PROMPTS,
+    MODEL,
+    NAME,
+    REQUEST_TIMEOUT_S,
+    TENANT,
+    OverheadParameters,
+)
+from .steps import Step, TargetOutcome, busy_line
+
+
+START_TIMEOUT_S = 30.0
+LITELLM_START_TIMEOUT_S = 180.0
+
+
+def start_service(running: ExitStack, service: Service, timeout_s: float = START_TIMEOUT_S) -> int:
+    """Start ``service``, stopped when ``running`` closes; its pid."""
+    running.callback(service.stop)
+    service.launch()
+    info = service.wait_ready(time.monotonic() + timeout_s)
+    if info.pid is None:
+        raise RuntimeError(f"{info.name}: started but its pid is unknown")
+    return info.pid
+
+
+@dataclass(frozen=True)
+class Testbed:
+    """What every target's measurement shares: the dependencies, the parameters, the places."""
+
+    parameters: OverheadParameters
+    provider_url: str
+    provider_pid: int
+    redis_url: str
+    redis_pid: int
+    work: Path
+    log_dir: Path
+    cache_dir: Path
+
+    def climb(
+        self,
+        name: str,
+        start: Callable[[ExitStack], tuple[str, int]],
+        *,
+        p99_limit_s: float | None,
+        prompts: PromptCatalogue = MISS_PROMPTS,
+        prepare: Callable[[str], None] | None = None,
+        workers: int = 1,
+    ) -> TargetOutcome:
+        """Start a target (of ``workers`` serving processes), warm it, climb its ladder until
+        a step fails, stop it.
+
+        ``p99_limit_s`` None climbs the whole ladder. ``prepare(url)`` runs before each run.
+        """
+        steps: list[Step] = []
+        try:
+            with ExitStack() as running:
+                url, pid = start(running)
+                ladder = self.parameters.ladder(name)
+                warmup_rps, warmup_s = self.parameters.warmup(name)
+                say(f"{NAME}: {name}: warming up at {warmup_rps:,}/s for {warmup_s:g} s")
+                if prepare:
+                    prepare(url)
+                run_in_child(FixedRateLoad(url, warmup_rps, warmup_s, prompts, 0))
+                for rate in ladder:
+                    if prepare:
+                        prepare(url)
+                    step = self._step(name, url, pid, rate, prompts)
+                    steps.append(dataclasses.replace(step, target_workers=workers))
+                    if p99_limit_s is not None and not steps[-1].passes(p99_limit_s):
+                        break
+        except (StackError, RuntimeError, OSError, redis.RedisError) as exc:  # a failed install too
+            say(f"{NAME}: {name}: could not run: {exc}")
+            return TargetOutcome(name, tuple(steps), could_not_run=str(exc))
+        return TargetOutcome(name, tuple(steps))
+
+    def _step(
+        self,
+        name: str,
+        url: str,
+        pid: int,
+        rate: int,
+        prompts: PromptCatalogue,
+    ) -> Step:
+        """One measured run, with the CPU of every process and the target's memory."""
+        duration_s = self.parameters.duration_s
+        say(f"{NAME}: {name}: {rate:,} requests/s for {duration_s:g} s")
+        watched = {"target": pid, "redis": self.redis_pid}
+        if self.provider_pid != pid:
+            watched["provider"] = self.provider_pid
+        before = {process: process_usage(p) for process, p in watched.items()}
+        result = run_in_child(FixedRateLoad(url, rate, duration_s, prompts, seed=rate))
+        after = {process: process_usage(p) for process, p in watched.items()}
+        cpu_s = {process: after[process].cpu_s - before[process].cpu_s for process in watched}
+        summary = Summary.from_dict(result["summary"])
+        step = Step(
+            rate_rps=rate,
+            duration_s=duration_s,
+            achieved_rps=summary.achieved_rate_rps,
+            requests=summary.scheduled,
+            errors=summary.failed + summary.unknown,
+            p50_s=summary.latency_s.p50_s,
+            p99_s=summary.latency_s.p99_s,
+            shortfall=result["shortfall"],
+            cpu_s=cpu_s["target"],
+            peak_rss_bytes=after["target"].peak_rss_bytes,
+            cache=result["cache"],
+            redis_cpu_s=cpu_s["redis"],
+            summary=result["summary"],
+            processes_cpu_s={"generator": result["cpu_s"], **cpu_s},
+            machine_cpu_s=result["machine_busy"] * (os.cpu_count() or 1) * duration_s,
+        )
+        say(
+            f"{NAME}:   p50 {ms(step.p50_s)} ms, p99 {ms(step.p99_s)} ms, errors {step.errors:,},"
+            f" CPU s/s {busy_line(step)}" + (" (short)" if step.shortfall else "")
+        )
+        return step
+
+    def start_passthrough(self, running: ExitStack) -> tuple[str, int]:
+        """The pass-through to the provider."""
+        service = PythonService(
+            "passthrough", "benchmarks.bench.passthrough_server", port=ephemeral_port(),
+            log_dir=self.log_dir, args=["--upstream", self.provider_url],
+        )  # fmt: skip
+        return service.url, start_service(running, service)
+
+    def start_gateway(self, running: ExitStack, name: str, workers: int = 1) -> tuple[str, int]:
+        """A fresh gateway of ``workers`` on an empty Redis, logging to ``<name>.log``; the pid
+        measured is its first process's (its workers are its children)."""
+        self.empty_redis()
+        config = self.work / "gateway.json"
+        config.write_text(json.dumps(gateway_config()))
+        args = gateway_args(
+            provider_url=self.provider_url, redis_url=self.redis_url, config=config, workers=workers
+        )
+        service = PythonService(
+            name, "reference_impl", port=ephemeral_port(), log_dir=self.log_dir, args=args
+        )
+        return service.url, start_service(running, service)
+
+    def start_litellm(self, running: ExitStack) -> tuple[str, int]:
+        """LiteLLM on an empty Redis, installed first if need be; the pid measured is the
+        proxy's, below the group guard that runs it."""
+        command = litellm_command(
+            MODEL.name, api_key=API_KEY, cache_dir=self.cache_dir,
+            on_progress=lambda m: say(f"{NAME}: {m}"),
+        )  # fmt: skip
+        self.empty_redis()
+        proxy = litellm_gateway(
+            command, port=ephemeral_port(), provider_url=self.provider_url,
+            redis_url=self.redis_url, work_dir=self.work, log_dir=self.log_dir,
+        )  # fmt: skip
+        guard = start_service(running, proxy, LITELLM_START_TIMEOUT_S)
+        children = child_pids(guard)
+        if len(children) != 1:
+            raise RuntimeError(f"litellm: its guard runs {len(children)} processes, not one")
+        return proxy.url, children[0]
+
+    def empty_redis(self) -> None:
+        """Forget what an earlier target left in Redis."""
+        with redis.Redis.from_url(self.redis_url) as client:
+            client.flushall()
+
+
+def warm_cache(url: str) -> None:
+    """Send each of ``HIT_PROMPTS`` once, as the load will, so that the gateway caches it."""
+    for prompt_id in range(HIT_PROMPTS.size):
+        spec = RequestSpec(TENANT, API_KEY, HIT_PROMPTS.text(prompt_id), MODEL.name, MAX_TOKENS)
+        built = endpoint("chat").build(spec)
+        request = urllib.request.Request(  # noqa: S310 - a loopback URL of ours
+            url + built.path, data=built.body, headers=dict(built.headers), method=built.method
+        )
+        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_S) as response:  # noqa: S310
+            response.read()
