@@ -1,10 +1,10 @@
 """What a scheduled request looks like on the wire, per endpoint: an explicit registry.
 
 ``chat`` and ``chat_stream`` are OpenAI chat completions (JSON and SSE), ``embeddings`` is
-``/v1/embeddings``. Requests are deterministic (temperature 0), so that a gateway may cache
-them. The tenant goes in ``X-Tenant-Id`` and, when it has one, its API key in
-``Authorization``; a gateway maps the key to the tenant, the simulated provider reads the
-header.
+``/v1/embeddings``. Requests are deterministic (temperature 0) unless the workload gives
+them another temperature, so that a gateway may cache them. The tenant goes in
+``X-Tenant-Id`` and, when it has one, its API key in ``Authorization``; a gateway maps the key
+to the tenant, the simulated provider reads the header.
 
 ``copilot_summarize`` and ``copilot_outreach`` are the gateway's copilot clicks: each names a
 pipeline or a candidate of the corpus that ``stack.corpus.generate`` loads, and the gateway
@@ -22,6 +22,7 @@ from typing import ClassVar, Protocol
 
 
 TENANT_HEADER = "X-Tenant-Id"
+PROMPT_VERSION_HEADER = "x-prompt-version"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +44,21 @@ class RequestSpec:
     api_key: str | None
     prompt: str
     model: str
-    max_tokens: int
+    max_tokens: int | None
+    """None sends no ``max_tokens``."""
     _: KW_ONLY
     tenant_index: int = 0
     """The tenant's position in the workload's tenants (the corpus numbers its rows so)."""
     entity: int = 0
     """The entity the prompt is about: ``prompt_id % entities`` of the workload's catalogue."""
+    temperature: float | None = 0
+    """None sends no ``temperature``."""
+    prompt_version: str | None = None
+    """Sent as ``x-prompt-version`` when given."""
+    content: object = None
+    """Recorded ``messages`` (chat) or ``input`` (embeddings) to send instead of the prompt."""
+    embedding_model: str | None = None
+    """The embeddings model to ask for; None: the endpoint's own."""
 
 
 class Endpoint(Protocol):
@@ -68,6 +78,8 @@ def _headers(spec: RequestSpec) -> dict[str, str]:
     headers = {"Content-Type": "application/json", TENANT_HEADER: spec.tenant}
     if spec.api_key:
         headers["Authorization"] = f"Bearer {spec.api_key}"
+    if spec.prompt_version is not None:
+        headers[PROMPT_VERSION_HEADER] = spec.prompt_version
     return headers
 
 
@@ -79,13 +91,13 @@ class ChatCompletions:
     stream: bool = False
 
     def build(self, spec: RequestSpec) -> HttpRequest:
-        """One user message, temperature 0."""
-        body: dict[str, object] = {
-            "model": spec.model,
-            "messages": [{"role": "user", "content": spec.prompt}],
-            "temperature": 0,
-            "max_tokens": spec.max_tokens,
-        }
+        """One user message (or the recorded messages), with the spec's temperature."""
+        messages = spec.content or [{"role": "user", "content": spec.prompt}]
+        body: dict[str, object] = {"model": spec.model, "messages": messages}
+        if spec.temperature is not None:
+            body["temperature"] = spec.temperature
+        if spec.max_tokens is not None:
+            body["max_tokens"] = spec.max_tokens
         if self.stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
@@ -102,8 +114,8 @@ class Embeddings:
     model: str = "text-embedding-3-small"
 
     def build(self, spec: RequestSpec) -> HttpRequest:
-        """The prompt as the single input."""
-        body = {"model": self.model, "input": spec.prompt}
+        """The prompt (or the recorded input) as the input."""
+        body = {"model": spec.embedding_model or self.model, "input": spec.content or spec.prompt}
         return HttpRequest(
             "POST", "/v1/embeddings", _headers(spec), json.dumps(body).encode(), False
         )

@@ -13,7 +13,7 @@ from array import array
 
 import numpy as np
 
-from .endpoints import HttpRequest, RequestSpec, endpoint
+from .endpoints import HttpRequest, endpoint
 from .hdr import DurationHistogram
 from .op import ErrorKind, OpArray, OpTable, Outcome, ops_for
 from .response import BodyFacts, HeaderFacts, StreamReader, read_json_body
@@ -64,7 +64,6 @@ class OpRecorder:
         self.ops: OpArray = ops_for(schedule)
         self._columns = {name: self.ops[name] for name in self.ops.dtype.names or ()}
         self._workload = workload
-        self._entities = workload.prompts.entities
         self._endpoints = [endpoint(name) for name in schedule.endpoints]
         keys = {share.name: share.api_key for share in workload.tenants}
         self._api_keys = [keys.get(name) or api_key for name in schedule.tenants]
@@ -77,17 +76,7 @@ class OpRecorder:
     def request(self, index: int) -> HttpRequest:
         """The HTTP request of row ``index``."""
         s = self.schedule
-        tenant = int(s.tenant[index])
-        prompt = int(s.prompt[index])
-        spec = RequestSpec(
-            tenant=s.tenants[tenant],
-            api_key=self._api_keys[tenant],
-            prompt=self._workload.prompts.text(prompt),
-            model=self._workload.model,
-            max_tokens=self._workload.max_tokens,
-            tenant_index=tenant,
-            entity=prompt % self._entities,
-        )
+        spec = self._workload.request_spec(s, index, self._api_keys[int(s.tenant[index])])
         request = self._endpoints[int(s.endpoint[index])].build(spec)
         if self._trace_ids is None:
             return request

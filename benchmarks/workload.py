@@ -9,6 +9,14 @@ copilot click that asks several questions about one candidate.
 Arrivals, tenants, endpoints, prompts and fan-out each draw from their own child of
 ``np.random.SeedSequence(seed)``: the same seed gives the same schedule, and changing
 one part of the mix (say the tenant weights) leaves the others as they were.
+
+Each prompt has one size and one temperature (``token_lengths``): its text as the catalogue
+writes it, or padded to ``prompt_tokens`` drawn from a distribution; ``max_tokens`` a number
+or a distribution; its temperature drawn from a mix (0 by default). They are drawn per prompt
+id from the seed, so a repeated prompt is the same request each time.
+
+A workload with ``replay`` sends a recorded trace instead (``replay``): its tenants,
+endpoints, requests and (for an access log) times; the mix above is not used.
 """
 
 from __future__ import annotations
@@ -24,8 +32,20 @@ import numpy as np
 import numpy.typing as npt
 
 from .arrivals import Arrivals, Constant, Ramp, RateShape, Sine, Stage, Stages
+from .endpoints import RequestSpec
 from .popularity import PromptCatalogue
+from .replay import Replay
 from .schedule import Schedule
+from .token_lengths import (
+    CHAT_OVERHEAD_TOKENS,
+    DISTRIBUTIONS,
+    Lengths,
+    LogNormal,
+    TemperatureMix,
+    Uniform,
+    draw,
+    padded,
+)
 
 
 _MAX_TENANTS = 1 << 16
@@ -34,6 +54,9 @@ _MAX_PARTS = (1 << 8) - 1
 _SHAPES: Mapping[str, type[RateShape]] = MappingProxyType(
     {"constant": Constant, "ramp": Ramp, "stages": Stages, "sine": Sine}
 )
+_PROMPT_TOKENS, _MAX_TOKENS, _TEMPERATURE = 1, 2, 3
+"""The streams of the per-prompt draws (``token_lengths.draw``)."""
+_NOT_CHAT = frozenset({"embeddings"})
 
 
 def _check_share(kind: str, name: str, weight: float) -> None:
@@ -99,8 +122,15 @@ class Workload:
     prompts: PromptCatalogue = field(default_factory=PromptCatalogue)
     fanout: FanOut = field(default_factory=FanOut)
     model: str = "gpt-4o-mini"
-    max_tokens: int = 64
+    max_tokens: int | Lengths = 64
     seed: int = 0
+    prompt_tokens: Lengths | None = None
+    """Prompt tokens of each prompt; None: the catalogue's text as it is."""
+    temperature: TemperatureMix = field(default_factory=TemperatureMix)
+    replay: Replay | None = None
+    prompt_prefix: str = ""
+    """Put before every prompt it makes up: another workload's requests (a steady-state
+    probe's) then never share a cache entry with this one's."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tenants", tuple(self.tenants))
@@ -117,8 +147,18 @@ class Workload:
             )
         if not (isinstance(self.model, str) and self.model):
             raise ValueError(f"model must be a non-empty string, got {self.model!r}")
-        if not (isinstance(self.max_tokens, int) and self.max_tokens >= 1):
-            raise ValueError(f"max_tokens must be an int >= 1, got {self.max_tokens!r}")
+        if not (
+            isinstance(self.max_tokens, LogNormal | Uniform)
+            or (isinstance(self.max_tokens, int) and self.max_tokens >= 1)
+        ):
+            raise ValueError(
+                f"max_tokens must be an int >= 1 or a distribution, got {self.max_tokens!r}"
+            )
+        if not (self.prompt_tokens is None or isinstance(self.prompt_tokens, LogNormal | Uniform)):
+            raise TypeError(f"prompt_tokens must be a distribution, got {self.prompt_tokens!r}")
+        _check_types("temperature", (self.temperature,), TemperatureMix)
+        if self.replay is not None:
+            _check_types("replay", (self.replay,), Replay)
         if not (isinstance(self.seed, int) and self.seed >= 0):
             raise ValueError(f"seed must be an int >= 0, got {self.seed!r}")
 
@@ -132,10 +172,76 @@ class Workload:
         noisy = TenantShare(name, others * share / (1 - share), api_key)
         return dataclasses.replace(self, tenants=(*self.tenants, noisy))
 
+    @classmethod
+    def replaying(
+        cls,
+        replay: Replay,
+        *,
+        api_keys: Mapping[str, str | None],
+        arrivals: Arrivals | None = None,
+        seed: int = 0,
+    ) -> Workload:
+        """The workload of ``replay``: the trace's tenants (each with its key from ``api_keys``,
+        if any) and endpoints. ``arrivals`` place a batch file's requests; an access log's
+        requests keep their own times."""
+        trace = replay.trace()
+        if arrivals is None:
+            if not replay.timed:
+                raise ValueError(f"{replay.source} has no arrival times: give arrivals (a rate)")
+            arrivals = Arrivals(Constant(max(len(trace) / replay.duration_s(), 1e-3)))
+        chat = [trace.endpoints[e] not in _NOT_CHAT for e in trace.endpoint]
+        model = trace.model[np.flatnonzero(chat)[0]] if any(chat) else trace.model[0]
+        return cls(
+            arrivals=arrivals,
+            tenants=tuple(TenantShare(name, 1.0, api_keys.get(name)) for name in trace.tenants),
+            endpoints=tuple(EndpointShare(name, 1.0) for name in trace.endpoints),
+            model=trace.models[int(model)],
+            seed=seed,
+            replay=replay,
+        )
+
+    def request_spec(self, schedule: Schedule, index: int, api_key: str | None) -> RequestSpec:
+        """What row ``index`` of ``schedule`` (a slice of this workload's) sends."""
+        if self.replay is not None:
+            spec = self.replay.request_spec(
+                int(schedule.row[index]), api_key=api_key, seed=self.seed
+            )
+            if not self.prompt_prefix or spec.content is not None:
+                return spec
+            return dataclasses.replace(spec, prompt=self.prompt_prefix + spec.prompt)
+        tenant = int(schedule.tenant[index])
+        prompt = int(schedule.prompt[index])
+        text = self.prompt_prefix + self.prompts.text(prompt)
+        if self.prompt_tokens is not None:
+            tokens = self.prompt_tokens.length(draw(self.seed, _PROMPT_TOKENS, prompt))
+            chat = schedule.endpoints[int(schedule.endpoint[index])] not in _NOT_CHAT
+            text = padded(text, tokens - (CHAT_OVERHEAD_TOKENS if chat else 0))
+        max_tokens = self.max_tokens
+        if not isinstance(max_tokens, int):
+            max_tokens = max_tokens.length(draw(self.seed, _MAX_TOKENS, prompt))
+        mix = self.temperature.weights
+        temperature = mix[0][0]
+        if len(mix) > 1:
+            temperature = self.temperature.temperature(draw(self.seed, _TEMPERATURE, prompt))
+        return RequestSpec(
+            tenant=schedule.tenants[tenant],
+            api_key=api_key,
+            prompt=text,
+            model=self.model,
+            max_tokens=max_tokens,
+            tenant_index=tenant,
+            entity=prompt % self.prompts.entities,
+            temperature=int(temperature) if float(temperature).is_integer() else temperature,
+        )
+
     def schedule(self, duration_s: float) -> Schedule:
         """Every request of a run of ``duration_s``, sorted by intended time."""
         rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(self.seed).spawn(5)]
         arrival_rng, tenant_rng, endpoint_rng, prompt_rng, fanout_rng = rngs
+        if self.replay is not None:
+            timed = self.replay.timed
+            times = None if timed else self.arrivals.times(duration_s, arrival_rng)
+            return self.replay.schedule(duration_s, times)
         times = self.arrivals.times(duration_s, arrival_rng)
         clicks = len(times)
         tenant = _pick([t.weight for t in self.tenants], clicks, tenant_rng)
@@ -161,11 +267,16 @@ class Workload:
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-serialisable form; rate shapes are tagged by ``kind``."""
-        plain = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        plain = {
+            f.name: _plain(getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if f.name != "replay"
+        }
         plain["arrivals"] = {
             "shape": _shape_to_dict(self.arrivals.shape),
             "process": self.arrivals.process,
         }
+        plain["replay"] = None if self.replay is None else self.replay.to_dict()
         return plain
 
     @classmethod
@@ -180,6 +291,10 @@ class Workload:
             endpoints=_tuple_of(EndpointShare),
             prompts=lambda v, w: _build(PromptCatalogue, v, w),
             fanout=lambda v, w: _build(FanOut, v, w),
+            max_tokens=_max_tokens_from_dict,
+            prompt_tokens=lambda v, w: None if v is None else _lengths_from_dict(v, w),
+            temperature=lambda v, w: _build(TemperatureMix, v, w, weights=_pairs),
+            replay=lambda v, w: None if v is None else _build(Replay, v, w),
         )
 
 
@@ -229,6 +344,33 @@ def _shape_from_dict(data: object, where: str) -> RateShape:
     if kind not in _SHAPES:
         raise ValueError(f"{where}.kind must be one of {sorted(_SHAPES)}, got {kind!r}")
     return _build(_SHAPES[str(kind)], fields, where, stages=_tuple_of(Stage))
+
+
+def _lengths_from_dict(data: object, where: str) -> Lengths:
+    fields = _mapping(data, where)
+    kind = fields.get("dist")
+    if kind not in DISTRIBUTIONS:
+        raise ValueError(f"{where}.dist must be one of {sorted(DISTRIBUTIONS)}, got {kind!r}")
+    return _build(DISTRIBUTIONS[str(kind)], fields, where)
+
+
+def _max_tokens_from_dict(data: object, where: str) -> int | Lengths:
+    if isinstance(data, int) and not isinstance(data, bool):
+        return data
+    if isinstance(data, Mapping):
+        return _lengths_from_dict(data, where)
+    raise ValueError(f"{where} must be an integer or a distribution, got {data!r}")
+
+
+def _pairs(data: object, where: str) -> tuple[tuple[float, float], ...]:
+    """A list of [temperature, weight] pairs."""
+    pairs = []
+    for i, item in _items(data, where):
+        numbers = _SCALARS["float"][1]
+        if not (isinstance(item, list | tuple) and len(item) == 2 and all(map(numbers, item))):  # noqa: PLR2004 - a pair
+            raise ValueError(f"{where}[{i}] must be a [temperature, weight] pair, got {item!r}")
+        pairs.append((float(item[0]), float(item[1])))
+    return tuple(pairs)
 
 
 T = TypeVar("T")

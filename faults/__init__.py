@@ -1,9 +1,10 @@
-"""Perturbations on a timeline: Toxiproxy toxics, provider faults, process faults.
+"""Perturbations on a timeline: Toxiproxy toxics, provider faults, process faults, flag flips.
 
 Each fault type is a frozen pydantic model in a module of its own (``faults.link``,
-``faults.provider``, ``faults.process``), listed by hand in ``FAULT_TYPES``; importing the
-package registers nothing and starts nothing. A fault injects and heals itself against a
-``FaultContext`` (the target's Toxiproxy, provider control API and server processes).
+``faults.provider``, ``faults.process``, ``faults.gateway`` for the gateway's flags file),
+listed by hand in ``FAULT_TYPES``; importing the package registers nothing and starts
+nothing. A fault injects and heals itself against a ``FaultContext`` (the target's Toxiproxy,
+provider control API and server processes) or, for a flag flip, the file it names.
 ``FaultEvent`` places a fault on the load's timeline (at, for, every, ramp) and
 ``run_timeline`` plays the events beside the load, records each activation in a
 ``FaultRecord`` and heals everything, whatever happens.
@@ -29,6 +30,7 @@ from stack.process import ProcessControl
 from .context import FaultContext
 from .errors import FaultActionError, FaultCleanupError, FaultError, MissingComponentError
 from .event import FaultEvent
+from .gateway.flag import FlagFault
 from .link.bandwidth import BandwidthFault
 from .link.latency import LatencyFault
 from .link.limit_data import LimitDataFault
@@ -63,6 +65,7 @@ __all__ = [
     "FaultModel",
     "FaultRecord",
     "FaultSpec",
+    "FlagFault",
     "FreezeFault",
     "KillRestartFault",
     "LatencyFault",

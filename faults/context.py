@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from stack.process import ProcessControl, ProcessControlError
+from stack.process import ProcessControl
 from stack.provider_control import ProviderControl
 from stack.toxiproxy import ToxiproxyClient
 
@@ -37,12 +37,11 @@ class FaultContext:
     @classmethod
     def of_stack(cls, stack: Stack) -> FaultContext:
         """Everything of a running stack; servers it did not start are left out."""
-        processes = {}
-        for name in CONTROLLABLE_SERVICES:
-            try:
-                processes[name] = stack.process_control(name)
-            except ProcessControlError:
-                continue
+        processes = {
+            name: stack.process_control(name)
+            for name in CONTROLLABLE_SERVICES
+            if stack.controls(name)
+        }
         return cls(
             toxiproxy=stack.toxiproxy,
             provider=stack.provider,

@@ -1,18 +1,19 @@
-"""Every fault type by kind, written out: no registration at import time.
+"""Every fault type by kind, written out in one union: no registration at import time.
 
 ``FaultSpec`` is the discriminated union of the fault models, for embedding in a schema
-(``kind`` picks the model). Not to be confused with ``stack.provider.faults.FaultSpec``,
-the simulated provider's own fault description that the provider faults send it.
+(``kind`` picks the model). What the provider faults send the simulated provider is its own
+``stack.provider.faults.FaultSettings``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Annotated
+from typing import Annotated, get_args
 
 from pydantic import Field
 
+from .gateway.flag import FlagFault
 from .link.bandwidth import BandwidthFault
 from .link.latency import LatencyFault
 from .link.limit_data import LimitDataFault
@@ -44,28 +45,14 @@ FaultSpec = Annotated[
     | StreamStallFault
     | StreamTruncationFault
     | FreezeFault
-    | KillRestartFault,
+    | KillRestartFault
+    | FlagFault,
     Field(discriminator="kind"),
 ]
 """One fault of any type, chosen by its ``kind``."""
 
 FAULT_TYPES: Mapping[str, type[FaultModel]] = MappingProxyType(
-    {
-        "latency": LatencyFault,
-        "bandwidth": BandwidthFault,
-        "slow_close": SlowCloseFault,
-        "timeout": TimeoutFault,
-        "reset_peer": ResetPeerFault,
-        "slicer": SlicerFault,
-        "limit_data": LimitDataFault,
-        "link_down": LinkDownFault,
-        "provider_errors": ProviderErrorsFault,
-        "brownout": BrownoutFault,
-        "stream_stall": StreamStallFault,
-        "stream_truncation": StreamTruncationFault,
-        "freeze": FreezeFault,
-        "kill_restart": KillRestartFault,
-    }
+    {model.model_fields["kind"].default: model for model in get_args(get_args(FaultSpec)[0])}
 )
 """Kind -> fault model."""
 

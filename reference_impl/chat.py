@@ -10,6 +10,7 @@ from aiohttp import web
 from .answer import Answer
 from .estimate import prompt_tokens_upper
 from .exchange import Exchange, Route, answer_headers, json_answer, start_exchange
+from .flags_chat import flag_chat_request, settle_flags
 from .pipeline import handle
 from .singleflight import Ticket
 from .sse import is_usage_only, replay_as_sse
@@ -24,6 +25,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     """Answer like OpenAI; the patterns of ``pipeline`` decide how."""
     raw, data = await read_json_object(request)
     chat = validate(ChatBody, data)
+    flagged = flag_chat_request(request, data)  # may rewrite data["model"]
     exchange = start_exchange(
         request,
         CHAT,
@@ -33,6 +35,8 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         max_output_tokens=chat.max_output_tokens,
         stream=chat.stream,
     )
+    if flagged is not None:
+        settle_flags(request, exchange, flagged)
     if exchange.tenant.store_raw_prompts:
         exchange.gateway.prompts.offer(
             tenant=exchange.tenant.name,

@@ -27,6 +27,7 @@ from pydantic import (
 )
 from yarl import URL
 
+from .flags_file import FlagsFileError, parse_flags
 from .pricing import Price
 from .tracing_config import TracingConfig
 
@@ -276,6 +277,18 @@ class PrivacyConfig(Strict):
     raw_prompt_dir: Path | None = None
 
 
+class FlagsConfig(Strict):
+    """Feature flags from a file in flagd's format, re-read when it changes (see README)."""
+
+    file: Path
+    poll_s: float = Field(1.0, gt=0, le=3600)
+    """How often, at most, the file's modification time is looked at."""
+    model_flag: str | None = Field("model", min_length=1)
+    """The flag whose string value is the chat model to serve (None: no such flag)."""
+    prompt_version_flag: str | None = Field("prompt-version", min_length=1)
+    """The flag whose string value is the prompt version of a request that names none."""
+
+
 class GatewayConfig(Strict):
     """Everything the gateway needs, validated at start."""
 
@@ -325,6 +338,8 @@ class GatewayConfig(Strict):
     copilot: CopilotConfig = CopilotConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     tracing: TracingConfig = TracingConfig()
+    flags: FlagsConfig | None = None
+    """None: no flags, and no cost on the request path."""
 
     @model_validator(mode="before")
     @classmethod
@@ -432,10 +447,23 @@ def load_config(
                 raise ConfigError(f"unknown pattern {name!r}; known: {', '.join(PATTERNS)}")
             data[name] = {**(data.get(name) or {}), "enabled": state}
     try:
-        return GatewayConfig.model_validate(data)
+        config = GatewayConfig.model_validate(data)
     except pydantic.ValidationError as exc:
         where = f"gateway config {source}" if source else "gateway config"
         raise ConfigError(f"{where}:\n{_describe(exc)}") from None
+    if config.flags is not None:
+        _check_flags_file(config.flags.file)
+    return config
+
+
+def _check_flags_file(path: Path) -> None:
+    """A flags file that cannot be read or used stops the gateway at start."""
+    try:
+        parse_flags(path.read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"cannot read flags.file {path}: {exc.strerror}") from None
+    except FlagsFileError as exc:
+        raise ConfigError(f"flags.file {path}: {exc}") from None
 
 
 def _read_file(path: Path) -> dict[str, Any]:

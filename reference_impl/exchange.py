@@ -3,6 +3,15 @@
 ``start_exchange`` checks what the headers and the model ask for (a bad value is a 400
 naming it); ``finished`` records the request's metrics and access-log line, which carries
 a salted hash of the prompt, never the prompt.
+
+An access-log line (logger ``reference_impl.access``, on with ``--access-log``) is one JSON
+object: ``request_log_fields`` plus what a replay needs to rebuild the workload
+(``benchmarks.replay_access_log``): ``ts``, the arrival as Unix seconds to the microsecond;
+``endpoint`` (the route), ``stream``, ``prompt_version``, ``max_tokens`` and ``temperature`` as
+forwarded (null when absent); ``prompt_tokens``, the provider's count from the answer's usage or,
+without one, the gateway's upper estimate; ``output_tokens`` from the usage (null when unknown);
+``internal``, true for a call the gateway made itself (the copilot's); and ``flags``, the
+flag variants served (``x-meltproof-flag-variant``: ``model=canary``), null without.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from .canonical import prompt_fingerprint
 from .config import PROMPT_VERSION as PROMPT_VERSION_PATTERN
 from .config import GatewayConfig, TenantConfig
 from .errors import InvalidRequest
+from .flags import FLAG_VARIANT_HEADER
 from .keys import GATEWAY, TENANT
 from .privacy import request_log_fields
 from .retry import Deadline
@@ -82,6 +92,10 @@ class Exchange:
     """The reservation was settled or released."""
     status: int | None = None
     """The outcome when it differs from the status already sent (a stream cut midway)."""
+    answer: Answer | None = None
+    """The whole answer sent, kept for the access-log line's token counts."""
+    internal: bool = False
+    """A call the gateway makes itself, not a client's request."""
     started: float = field(default_factory=time.perf_counter)
 
     @property
@@ -184,6 +198,7 @@ def internal_exchange(
         deadline_s=deadline.default_s if deadline.enabled else None,
         prompt_version=prompt_version,
         idempotency_key="",
+        internal=True,
     )
 
 
@@ -206,7 +221,12 @@ def _deadline_s(request: web.Request, gateway: Gateway) -> float | None:
 
 
 def answer_headers(exchange: Exchange, answer: Answer) -> dict[str, str]:
-    """Headers of the client's response: the provider's, the cache's, the budget's."""
+    """Headers of the client's response: the provider's, the cache's, the budget's.
+
+    A whole answer (not the empty one a live stream starts with) stays on the exchange for
+    its access-log line."""
+    if answer.body:
+        exchange.answer = answer
     headers = {**answer.headers, **exchange.headers}
     cache = exchange.cache_status()
     if cache:
@@ -241,12 +261,48 @@ def finished(exchange: Exchange, status: int) -> None:
         seconds=seconds,
     )
     if access_log.isEnabledFor(logging.INFO):
-        fields = request_log_fields(
+        access_log.info(json.dumps(_access_line(exchange, status, cache or "none", seconds)))
+
+
+def _access_line(exchange: Exchange, status: int, cache: str, seconds: float) -> dict[str, Any]:
+    """The access-log line (see the module docstring) of an exchange that took ``seconds``."""
+    usage = _usage(exchange.answer)
+    temperature = exchange.body.get("temperature")
+    chat = exchange.route.kind == "chat"
+    return {
+        "ts": round(time.time() - seconds, 6),
+        **request_log_fields(
             tenant=exchange.tenant.name,
             fingerprint=exchange.fingerprint(),
             model=exchange.model,
             status=status,
-            cache=cache or "none",
+            cache=cache,
             ms=seconds * 1000,
-        )
-        access_log.info(json.dumps(fields))
+        ),
+        "endpoint": exchange.route.name,
+        "stream": exchange.stream,
+        "prompt_version": exchange.prompt_version,
+        "max_tokens": exchange.max_output_tokens if chat else None,
+        "temperature": temperature if _is_number(temperature) else None,
+        "prompt_tokens": usage.get("prompt_tokens", exchange.prompt_tokens),
+        "output_tokens": usage.get("completion_tokens"),
+        "internal": exchange.internal,
+        "flags": exchange.headers.get(FLAG_VARIANT_HEADER),
+    }
+
+
+_USAGE_FIELD = re.compile(rb'"(prompt_tokens|completion_tokens)"\s*:\s*(\d+)')
+
+
+def _usage(answer: Answer | None) -> dict[str, int]:
+    """The token counts of an answer's ``usage`` (found from its end: a body may be long)."""
+    if answer is None:
+        return {}
+    at = answer.body.rfind(b'"usage"')
+    if at < 0:
+        return {}
+    return {name.decode(): int(value) for name, value in _USAGE_FIELD.findall(answer.body, at)}
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

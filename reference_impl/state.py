@@ -24,6 +24,7 @@ from .budget import TokenBudgets
 from .cache import ResponseCache
 from .canonical import KeyMemo
 from .config import GatewayConfig, TenantConfig
+from .flags import GatewayFlags, open_flags
 from .limiter import ConcurrencyLimiter, table_columns
 from .metrics import GatewayMetrics
 from .notify import Notifier
@@ -70,6 +71,8 @@ class Gateway:
     """The copilot's PostgreSQL pools; None without a database."""
     tracing: Tracing = NO_TRACING
     """Spans of the request path (``NO_TRACING``, all no-ops, when tracing is off)."""
+    flags: GatewayFlags | None = None
+    """The feature flags of the chat path; None without a ``flags`` section."""
     cache_keys: KeyMemo = field(default_factory=KeyMemo)
     """The cache keys of recent request bodies."""
 
@@ -231,6 +234,7 @@ async def open_gateway(
             background=Background(),
             pools=pools,
             tracing=tracing,
+            flags=open_flags(config),
         )
         opened.push_async_callback(gateway.background.drain, BACKGROUND_DRAIN_S)
         opened.push_async_callback(gateway.flights.close)

@@ -8,10 +8,12 @@ from reference_impl.cli import gateway
 from reference_impl.embedding_worker.cli import worker
 
 from .calibrate_command import calibrate_command
+from .canary_command import canary
 from .compare_command import ab_command, capacity_command, compare_command
 from .demo_command import demo
 from .fault_command import fault
 from .gate_command import gate_command
+from .images_command import images
 from .load_command import load
 from .matrix_command import matrix_command
 from .run_command import check, run
@@ -37,6 +39,8 @@ main.add_command(capacity_command)
 main.add_command(matrix_command)
 main.add_command(gate_command)
 main.add_command(calibrate_command)
+main.add_command(canary)
 main.add_command(scenario)
 main.add_command(gateway)
 main.add_command(worker)
+main.add_command(images)

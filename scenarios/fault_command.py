@@ -37,6 +37,7 @@ EXAMPLES = {
     "link": "meltproof fault add latency link=provider latency_ms=300 --for 30s",
     "provider": "meltproof fault add provider_errors 'rates={429: 1.0}' retry_after_s=2",
     "process": "meltproof fault add freeze service=redis --for 10s --name redis-pause",
+    "gateway": "meltproof fault add flag file=flags.json flag=model variant=canary --for 60s",
 }
 """One example per family of fault kinds (``faults.link``, ``faults.provider``, ...)."""
 TENTHS_BELOW_S = 10.0

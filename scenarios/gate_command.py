@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -187,7 +188,9 @@ def against_stored(
         with scenario_stack(spec, RunOptions(runs_dir / "stacks" / spec.name)) as stack:
             if baseline is not None and stack is not None and not force:
                 services = {name: info.version for name, info in stack.services.items()}
-                require_same_testbed(baseline.testbed, make_testbed(testbed(), services))
+                images = {name: asdict(image) for name, image in stack.images.items()}
+                here = make_testbed(testbed(), services, backend=stack.backend, images=images)
+                require_same_testbed(baseline.testbed, here)
             for index in range(config.runs):
                 say(f"run {index + 1}/{config.runs}: {spec.name}")
                 options = RunOptions(runs_dir / f"{index:02d}" / spec.name)

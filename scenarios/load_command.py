@@ -10,15 +10,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 from rich.markup import escape
 
-from benchmarks.arrivals import Arrivals, Constant, Ramp
+from benchmarks.arrivals import Arrivals, Constant, Process, Ramp
 from benchmarks.endpoints import ENDPOINTS
 from benchmarks.event_loop import run_with_fast_loop
 from benchmarks.history import write_history
 from benchmarks.plan import LoadPlan, LoadResult
 from benchmarks.popularity import PromptCatalogue
 from benchmarks.processes import GeneratorProcessError
+from benchmarks.replay import Replay
+from benchmarks.replay_trace import TraceError
 from benchmarks.runner import run_load
 from benchmarks.summary_table import print_summary
 from benchmarks.target import Target
@@ -84,14 +87,28 @@ def _default_out() -> Path:
 @click.option(
     "--rate",
     type=click.FloatRange(min=0, min_open=True),
-    required=True,
-    help="Clicks per second; a click is one request, or --fanout parallel ones.",
+    help="Clicks per second; a click is one request, or --fanout parallel ones. With --replay "
+    "of a batch file: its requests per second.  [required without --replay]",
 )
 @click.option(
     "--duration",
     type=click.FloatRange(min=0, min_open=True),
-    required=True,
-    help="Seconds of load.",
+    help="Seconds of load.  [required without --replay; with it, the whole file]",
+)
+@click.option(
+    "--replay",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Replay a recorded workload instead of the synthetic mix: the gateway's access log "
+    "(at its recorded times; synthetic prompts of the recorded sizes, repeated as recorded) or "
+    "OpenAI batch-API input (its prompts as they are, at --rate).",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="With --replay of an access log: how many times faster than recorded.",
 )
 @click.option(
     "--ramp-to",
@@ -190,8 +207,10 @@ def _default_out() -> Path:
 )
 def load(
     url: str,
-    rate: float,
-    duration: float,
+    rate: float | None,
+    duration: float | None,
+    replay: Path | None,
+    speed: float,
     ramp_to: float | None,
     arrivals: str,
     endpoints: Weights,
@@ -212,6 +231,8 @@ def load(
 
     Requests leave on a seeded schedule whether or not earlier ones were answered, and latency
     counts from when each request was due, so a stalling target shows in the percentiles.
+    With --replay they are a recorded workload's: the gateway's access log at its own times
+    (synthetic prompts that repeat as the recorded ones did), or batch-API input at --rate.
 
     Progress shows live in a terminal, and in a log (no terminal) as a line every few seconds:
     MELTPROOF_PROGRESS_INTERVAL_S of them, 5 by default.
@@ -227,21 +248,27 @@ def load(
                 f"unknown endpoint {name!r}; known: {', '.join(ENDPOINTS)}",
                 param_hint="--endpoints",
             )
-    shape = Constant(rate) if ramp_to is None else Ramp(rate, ramp_to, duration)
+    process: Process = "poisson" if arrivals == "poisson" else "regular"
     try:
-        workload = Workload(
-            arrivals=Arrivals(shape, "poisson" if arrivals == "poisson" else "regular"),
-            tenants=tuple(
-                TenantShare(name, weight, tenant_api_key(name, os.environ))
-                for name, weight in tenants
-            ),
-            endpoints=tuple(EndpointShare(name, weight) for name, weight in endpoints),
-            prompts=PromptCatalogue(templates=prompts[0], entities=prompts[1], skew=skew),
-            fanout=FanOut(*fanout),
-            model=model,
-            max_tokens=max_tokens,
-            seed=seed,
-        )
+        if replay is not None:
+            workload, duration = _replay_workload(replay, speed, rate, duration, process, seed)
+        elif rate is None or duration is None:
+            raise click.UsageError("give --rate and --duration (or --replay FILE)")
+        else:
+            shape = Constant(rate) if ramp_to is None else Ramp(rate, ramp_to, duration)
+            workload = Workload(
+                arrivals=Arrivals(shape, process),
+                tenants=tuple(
+                    TenantShare(name, weight, tenant_api_key(name, os.environ))
+                    for name, weight in tenants
+                ),
+                endpoints=tuple(EndpointShare(name, weight) for name, weight in endpoints),
+                prompts=PromptCatalogue(templates=prompts[0], entities=prompts[1], skew=skew),
+                fanout=FanOut(*fanout),
+                model=model,
+                max_tokens=max_tokens,
+                seed=seed,
+            )
         plan = LoadPlan(
             workload, duration, Target(url, timeout_s=timeout, api_key=api_key), processes
         )
@@ -266,6 +293,45 @@ def load(
         sys.exit(EXIT_HARNESS_ERROR)
     if not all(r.passed for r in checked):
         sys.exit(EXIT_THRESHOLD_FAILED)
+
+
+_SYNTHETIC_OPTIONS = ("ramp_to", "endpoints", "tenants", "model", "max_tokens", "prompts", "skew",
+                      "fanout")  # fmt: skip
+
+
+def _replay_workload(
+    path: Path,
+    speed: float,
+    rate: float | None,
+    duration: float | None,
+    process: Process,
+    seed: int,
+) -> tuple[Workload, float]:
+    """The workload of ``--replay`` and its duration (by default, the whole file)."""
+    context = click.get_current_context()
+    given = [
+        f"--{name.replace('_', '-')}"
+        for name in _SYNTHETIC_OPTIONS
+        if context.get_parameter_source(name) is not ParameterSource.DEFAULT
+    ]
+    if given:
+        raise click.UsageError(f"{', '.join(given)} cannot go with --replay: the file gives them")
+    replay = Replay(str(path), speed)
+    try:
+        trace = replay.trace()
+    except TraceError as exc:
+        raise click.BadParameter(str(exc), param_hint="--replay") from None
+    keys = {name: tenant_api_key(name, os.environ) for name in trace.tenants}
+    if replay.timed:
+        if rate is not None:
+            raise click.UsageError(f"--rate cannot go with --replay of {path}, which has times")
+        workload = Workload.replaying(replay, api_keys=keys, seed=seed)
+        return workload, duration or replay.duration_s()
+    if rate is None:
+        raise click.UsageError(f"{path} has no arrival times: give --rate (requests per second)")
+    arrivals = Arrivals(Constant(rate), process)
+    workload = Workload.replaying(replay, api_keys=keys, arrivals=arrivals, seed=seed)
+    return workload, duration or len(trace) / rate
 
 
 def _run_with_progress(plan: LoadPlan) -> LoadResult:

@@ -1,8 +1,8 @@
 """The steady-state probe: a short, light load that must meet its checks before faults start.
 
-The probe sends the scenario's own request mix at a constant ``rate_rps`` (with another seed,
-so it does not pre-warm the main run's exact schedule) and is stored as a history of its own,
-next to the run, as evidence.
+The probe sends the scenario's own request mix at a constant ``rate_rps``, with another seed
+and its own prompts (each starts with ``PROBE_PROMPT_PREFIX``), so it warms no cache for the
+main run, and is stored as a history of its own, next to the run, as evidence.
 """
 
 from __future__ import annotations
@@ -25,6 +25,20 @@ from .stored_run import RUN_KEY, read_run
 
 
 PROBE_SEED_OFFSET = 1_000_003
+PROBE_PROMPT_PREFIX = "Steady-state probe. "
+
+
+def probe_plan(plan: LoadPlan, spec: SteadyStateSpec) -> LoadPlan:
+    """The probe of ``plan``: its mix at ``spec``'s constant rate, with another seed and
+    prompts of its own, so that no cache (Redis, or a target's memory that emptying Redis
+    does not reach) holds an answer of the run's before the run."""
+    workload = dataclasses.replace(
+        plan.workload,
+        arrivals=Arrivals(Constant(spec.rate_rps), plan.workload.arrivals.process),
+        seed=plan.workload.seed + PROBE_SEED_OFFSET,
+        prompt_prefix=PROBE_PROMPT_PREFIX + plan.workload.prompt_prefix,
+    )
+    return dataclasses.replace(plan, workload=workload, duration_s=spec.duration_s)
 
 
 def probe(
@@ -36,13 +50,7 @@ def probe(
     know what the target can report. The verdict is ``pass``, ``fail`` or ``unknown``; a
     generator that fell behind makes it ``unknown``.
     """
-    workload = dataclasses.replace(
-        plan.workload,
-        arrivals=Arrivals(Constant(spec.rate_rps), plan.workload.arrivals.process),
-        seed=plan.workload.seed + PROBE_SEED_OFFSET,
-    )
-    probe_plan = dataclasses.replace(plan, workload=workload, duration_s=spec.duration_s)
-    result = run_with_fast_loop(run_load(probe_plan))
+    result = run_with_fast_loop(run_load(probe_plan(plan, spec)))
     scenario = {"name": path.name, "target": dict(target)}
     write_history(result, path, extra={RUN_KEY: {"scenario": scenario}})
     results = evaluate_all(spec.checks, read_run(path))

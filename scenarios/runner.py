@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -215,11 +215,12 @@ def _ours(spec: ScenarioSpec, options: RunOptions) -> dict[str, Any]:
     """The stack settings of our gateway in the scenario's (or the command line's) profile."""
     gateway = spec.target.gateway
     assert gateway is not None  # noqa: S101 - only called for our gateway
-    config_path, _keys = gateway_config(spec, options.out_dir)
+    config_path, keys = gateway_config(spec, options.out_dir)
     return {
         "gateway_profile": options.profile or gateway.profile,
         "gateway_workers": options.workers or gateway.workers,
         "gateway_config": config_path,
+        "gateway_api_keys": keys,
         "gateway_source": options.gateway_source,
     }
 
@@ -318,6 +319,8 @@ def _run_wired(
         "target": target_facts(spec, stack),
         "target_cpu_s": None if cpu_before is None or cpu_after is None else cpu_after - cpu_before,
         "services": {n: i.version for n, i in stack.services.items()} if stack else {},
+        "backend": stack.backend if stack else None,
+        "images": {n: asdict(image) for n, image in stack.images.items()} if stack else {},
         "harness": {"shortfall": result.shortfall(), "fault_cleanup_error": cleanup_error},
         "traces": _slowest_traces(result, stack, say) if options.traces else None,
     }
@@ -382,9 +385,7 @@ def _fresh_ground_truth(wiring: Wiring, stack: Stack | None, say: Say) -> None:
         wiring.provider.reset()
     if stack is None:
         return
-    try:
-        stack.process_control("redis")
-    except StackError:
+    if not stack.controls("redis"):
         say("Redis is an existing server (REDIS_URL): its cache is not emptied before the load")
         return
     with redis.Redis.from_url(stack.endpoints.redis, socket_timeout=5) as client:

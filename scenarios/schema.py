@@ -12,6 +12,7 @@ from typing import Any, Literal, Self
 from pydantic import ConfigDict, Field, model_validator
 
 from faults import FaultEvent
+from faults.gateway.flag import FlagFault
 from faults.process.base import ProcessFault
 from faults.reach import link_of
 from reference_impl.config import DEFAULT_MODELS
@@ -181,6 +182,8 @@ def unfelt_fault(faults: Sequence[FaultEvent], used: frozenset[str], target: str
     """What is wrong with the first fault that acts on a link outside ``used`` (the links
     ``target`` uses), if any."""
     for event in faults:
+        if isinstance(event.fault, FlagFault):
+            continue  # acts on the gateway's flags file, not on a link
         link = link_of(event.fault)
         if link not in used:
             using = ", ".join(sorted(used)) or "no link of the stack"
@@ -258,6 +261,12 @@ class ScenarioSpec(Strict):
                     f"target.command.auth.keys has no key for tenant {keyless[0]!r} of the "
                     "workload, whose requests would all be refused"
                 )
+        flagged = [e.label for e in self.faults if isinstance(e.fault, FlagFault)]
+        if flagged and self.target.gateway is None:
+            raise ValueError(
+                f"fault {flagged[0]!r} flips a flag in our gateway's flags file; the target "
+                "is not our gateway"
+            )
         unfelt = unfelt_fault(self.faults, self.target.known_links(), self.target.label)
         if unfelt:
             raise ValueError(unfelt)

@@ -19,6 +19,9 @@ whose ``run.json`` also carries, under ``scenario_run``:
   and system, the whole process tree, from ``/proc``), or null when meltproof did not start
   the target;
 - ``services``: the version of every service the stack ran (part of the testbed);
+- ``backend``: where the stack's servers ran (``embedded`` or ``containers``; null without a
+  stack of meltproof's), and ``images``: per service run in a container, the image (``name``,
+  ``id``, ``repo_digest``, ``built_from``; ``stack.containers.images.ImageRecord``);
 - ``harness``: what went wrong on the harness's side (``shortfall``: the generator fell
   behind; ``fault_cleanup_error``: healing at the end failed), empty when nothing did;
 - ``traces``: for a traced run, the spans of its slowest requests as the traces receiver
@@ -94,6 +97,10 @@ class StoredRun:
     """A target other than our gateway: its kind, name, version, files (None: ours)."""
     traces: RunTraces | None = None
     """The slowest requests' spans of a traced run (None: the run was not traced)."""
+    backend: str | None = None
+    """Where the stack's servers ran; None without a stack of meltproof's."""
+    images: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Service -> the image its container ran (the container backend)."""
 
     @property
     def path(self) -> Path:
@@ -150,4 +157,6 @@ def read_run(path: Path) -> StoredRun:
         target_cpu_s=recorded.get("target_cpu_s"),
         target=recorded.get("target"),
         traces=RunTraces.from_dict(recorded["traces"]) if recorded.get("traces") else None,
+        backend=recorded.get("backend", "embedded" if recorded.get("services") else None),
+        images=recorded.get("images") or {},
     )

@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from faults import FaultContext
 from stack import Ports, Stack, StackConfig, StackStartError, start_stack
+from stack.backend import BACKENDS, DEFAULT, ENV_VAR, Backend
 
 from .active_faults import ActiveFaults
 from .console import EXIT_HARNESS_ERROR
@@ -75,6 +76,16 @@ _port = click.IntRange(1, 65535)
     help="Also start Jaeger (OTLP/HTTP in, traces API out; built once with Go, minutes the "
     "first time) and have the gateway send its spans there.",
 )
+@click.option(
+    "--backend",
+    type=click.Choice(BACKENDS),
+    envvar=ENV_VAR,
+    default=DEFAULT,
+    show_default=True,
+    show_envvar=True,
+    help="Where PostgreSQL, Redis and Toxiproxy run: processes of meltproof's own (embedded), "
+    "or containers of the upstream images (containers: needs a Docker engine, no Go).",
+)
 def up(
     run_dir: Path | None,
     provider_config: Path | None,
@@ -88,6 +99,7 @@ def up(
     gateway_config: Path | None,
     no_gateway: bool,
     traces: bool,
+    backend: Backend,
 ) -> None:
     """Start the whole stack on loopback and keep it up until Ctrl-C.
 
@@ -95,9 +107,11 @@ def up(
     start on ephemeral loopback ports; the gateway reaches each dependency through its own
     Toxiproxy proxy (named postgres, redis and provider). With --no-gateway, your own
     gateway takes its place: point it at the links printed. With --traces, Jaeger receives
-    the gateway's spans (OTLP/HTTP) and answers /api/v3/traces/{trace_id}. DATABASE_URL,
-    REDIS_URL and TOXIPROXY_URL use existing servers instead. Meanwhile `meltproof fault`
-    injects and heals faults on it; those still active are healed before the stack stops.
+    the gateway's spans (OTLP/HTTP) and answers /api/v3/traces/{trace_id}. With --backend
+    containers, PostgreSQL, Redis and Toxiproxy run in containers (ports published on
+    127.0.0.1 only). DATABASE_URL, REDIS_URL and TOXIPROXY_URL use existing servers instead.
+    Meanwhile `meltproof fault` injects and heals faults on it; those still active are healed
+    before the stack stops.
     """
     interrupt_on_signals()
     config = StackConfig.from_env(
@@ -115,6 +129,7 @@ def up(
         gateway_config=gateway_config,
         start_gateway=not no_gateway,
         traces=traces,
+        backend=backend,
     )
     started = time.monotonic()
     stack: Stack | None = None

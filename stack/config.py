@@ -10,6 +10,8 @@ from typing import Any
 
 import platformdirs
 
+from .backend import DEFAULT as DEFAULT_BACKEND
+from .backend import Backend, backend_of
 from .gateway_command import GatewayCommand
 
 
@@ -60,6 +62,9 @@ class StackConfig:
     gateway_workers: int = 1
     gateway_config: Path | None = None
     """The user's gateway config (tenants, models, patterns); demo tenants when None."""
+    gateway_api_keys: Mapping[str, str] | None = None
+    """Tenant -> API key of ``gateway_config`` when the caller wrote it and knows them; None:
+    read from the file."""
     gateway_source: Path | None = None
     """A source tree (e.g. a baseline's git worktree) whose ``reference_impl`` runs as the
     gateway instead of the installed one."""
@@ -72,12 +77,15 @@ class StackConfig:
     spans there."""
     jaeger: Path | None = None
     """A Jaeger v2 binary to use instead of the cached build (``MELTPROOF_JAEGER``)."""
+    backend: Backend = DEFAULT_BACKEND
+    """Where PostgreSQL, Redis and Toxiproxy run (``stack.backend``; ``MELTPROOF_BACKEND``)."""
 
     @classmethod
     def from_env(
         cls, run_dir: Path, *, environ: Mapping[str, str] = os.environ, **overrides: Any
     ) -> StackConfig:
-        """Read ``DATABASE_URL``, ``REDIS_URL``, ``TOXIPROXY_URL`` and ``MELTPROOF_*`` settings.
+        """Read ``DATABASE_URL``, ``REDIS_URL``, ``TOXIPROXY_URL`` and ``MELTPROOF_*`` settings
+        (``MELTPROOF_BACKEND`` among them).
 
         Keyword ``overrides`` win over the environment.
         """
@@ -96,5 +104,6 @@ class StackConfig:
             toxiproxy_server=path("MELTPROOF_TOXIPROXY_SERVER"),
             jaeger=path("MELTPROOF_JAEGER"),
             cache_dir=cache_dir_of(environ),
+            backend=backend_of(environ),
         )
         return replace(from_environ, **overrides)

@@ -35,14 +35,18 @@ _DATA_ROOT_PREFIX = "meltproof-pgdata-"
 _OWNER_FILE = "harness.pid"
 _ORPHAN_GRACE_S = 5.0
 """How long a killed postmaster's children get to exit by themselves before they are killed."""
-_SERVER_SETTINGS = {
-    "listen_addresses": LOOPBACK,
-    "unix_socket_directories": "",
+TEST_BED_SETTINGS = {
     "fsync": "off",
     "synchronous_commit": "off",
     "full_page_writes": "off",
     "max_connections": "300",
     "shared_buffers": "1GB",
+}
+"""The server settings of a test bed, wherever the server runs (see the module docstring)."""
+_SERVER_SETTINGS = {
+    "listen_addresses": LOOPBACK,
+    "unix_socket_directories": "",
+    **TEST_BED_SETTINGS,
 }
 
 
@@ -67,7 +71,7 @@ def _process_exists(pid: int) -> bool:
     return True
 
 
-def _probe(url: str) -> bool:
+def accepts_connections(url: str) -> bool:
     """True once the server accepts a connection."""
     try:
         with psycopg.connect(url, connect_timeout=1):
@@ -76,7 +80,7 @@ def _probe(url: str) -> bool:
         return False
 
 
-def _prepare_database(admin_url: str, database_url: str) -> str:
+def prepare_database(admin_url: str, database_url: str) -> str:
     """Create the meltproof database if missing and enable pgvector; return the versions."""
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
@@ -162,8 +166,8 @@ class PostgresServer:
         if self._process is None:
             raise RuntimeError("launch() first")
         admin_url = f"postgresql://postgres@{LOOPBACK}:{self._port}/postgres"
-        self._process.wait_ready(lambda: _probe(admin_url), deadline)
-        version = _prepare_database(admin_url, self.url)
+        self._process.wait_ready(lambda: accepts_connections(admin_url), deadline)
+        version = prepare_database(admin_url, self.url)
         return ServiceInfo(self.name, self.url, self._install.source, version, self._process.pid)
 
     def stop(self) -> None:
@@ -217,7 +221,7 @@ class PostgresServer:
         if process.running():
             return
         process.spawn()
-        process.wait_ready(lambda: _probe(self.url), time.monotonic() + timeout_s)
+        process.wait_ready(lambda: accepts_connections(self.url), time.monotonic() + timeout_s)
 
     def running(self) -> bool:
         """Whether the postmaster is alive."""

@@ -71,7 +71,7 @@ def _server_version(binary: Path) -> str:
     return f"{words[0] if words else 'Redis'} {version}"
 
 
-def _probe(url: str) -> bool:
+def answers_ping(url: str) -> bool:
     """True once the server answers PING."""
     try:
         with redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1) as client:
@@ -101,7 +101,7 @@ class RedisServer:
 
     def wait_ready(self, deadline: float) -> ServiceInfo:
         """Wait until the server answers PING."""
-        self._process.wait_ready(lambda: _probe(self.url), deadline)
+        self._process.wait_ready(lambda: answers_ping(self.url), deadline)
         version = _server_version(self._binary.path)
         return ServiceInfo(self.name, self.url, self._binary.source, version, self._process.pid)
 
@@ -126,7 +126,7 @@ class RedisServer:
         if self._process.running():
             return
         self._process.spawn()
-        self._process.wait_ready(lambda: _probe(self.url), time.monotonic() + timeout_s)
+        self._process.wait_ready(lambda: answers_ping(self.url), time.monotonic() + timeout_s)
 
     def running(self) -> bool:
         """Whether the server process is alive."""

@@ -8,6 +8,10 @@ then the three Toxiproxy links are created, before any client can connect; last 
 which reaches every dependency through its link, and with ``traces`` sends its spans to Jaeger
 (ours does). A failure at any step stops what already runs and raises ``StackStartError``.
 Services stop in the reverse order, so the gateway's last spans still reach Jaeger.
+
+The backend (``stack.backend``) decides where PostgreSQL, Redis and Toxiproxy run: processes
+of our own, or containers (``stack.containers``, imported only then); links, ``stack.json``
+and the stop guarantees are the same.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from . import links
+from .backend import Backend
 from .command_service import CommandGateway
 from .config import StackConfig
 from .errors import PortTakenError
@@ -44,6 +49,15 @@ from .service import Service, ServiceInfo
 from .toxiproxy import ExistingToxiproxy, Proxy, ToxiproxyClient, ToxiproxyServer, find_toxiproxy
 from .urls import host_and_port, with_host_port
 
+
+if TYPE_CHECKING:
+    from .containers.images import ImageRecord
+    from .containers.services import (
+        ContainerBackend,
+        PostgresContainer,
+        RedisContainer,
+        ToxiproxyContainer,
+    )
 
 Progress = Callable[[str], None]
 
@@ -85,11 +99,24 @@ class Endpoints:
 class Stack:
     """The running stack. Use it as a context manager, or call ``stop`` yourself."""
 
-    def __init__(self, run_dir: Path, toxiproxy: ToxiproxyClient) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        toxiproxy: ToxiproxyClient,
+        *,
+        backend: Backend = "embedded",
+        controls: dict[str, ProcessControl] | None = None,
+    ) -> None:
         self.run_dir = run_dir
         self.toxiproxy = toxiproxy
+        self.backend: Backend = backend
         self.services: dict[str, ServiceInfo] = {}
         self.proxies: dict[str, Proxy] = {}
+        self.stack_id: str | None = None
+        """The id on the labels of the stack's containers (None: the stack runs none)."""
+        self.images: dict[str, ImageRecord] = {}
+        """Service name -> the image its container ran (the container backend)."""
+        self._controls = controls or {}
         self._started: list[Service] = []
         self._endpoints: Endpoints | None = None
         self.api_keys: dict[str, str] = {}
@@ -119,8 +146,14 @@ class Stack:
         url = self.endpoints.traces
         return JaegerQuery(url) if url else None
 
+    def controls(self, name: str) -> bool:
+        """Whether the process of service ``name`` is this stack's own to signal (see
+        ``process_control``)."""
+        return name in self._controls
+
     def process_control(self, name: str) -> ProcessControl:
-        """The process of service ``name`` ("redis" or "postgres"), for process faults.
+        """The process of service ``name`` ("redis" or "postgres"), for process faults: a
+        process of our own, or a container (paused, killed and started again).
 
         Only a server this stack started can be controlled: ``ProcessControlError`` for an
         existing server (``REDIS_URL``, ``DATABASE_URL``), which meltproof never signals.
@@ -129,8 +162,8 @@ class Stack:
         for service in self._started:
             if service.name != name:
                 continue
-            if isinstance(service, RedisServer | PostgresServer):
-                return service
+            if name in self._controls:
+                return self._controls[name]
             if isinstance(service, ExistingRedis | ExistingPostgres):
                 raise ProcessControlError(
                     f"{name} is an existing server ({service.url}) that this stack did not"
@@ -170,11 +203,15 @@ class Stack:
         document = {
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "harness_pid": os.getpid(),
+            "backend": self.backend,
             "endpoints": asdict(endpoints),
             "services": {name: asdict(info) for name, info in self.services.items()},
             "links": {name: {"listen": p.listen, "upstream": p.upstream}
                       for name, p in self.proxies.items()},
         }  # fmt: skip
+        if self.stack_id is not None:
+            document["stack_id"] = self.stack_id
+            document["images"] = {name: asdict(image) for name, image in self.images.items()}
         path.write_text(json.dumps(document, indent=2) + "\n")
         return path
 
@@ -203,7 +240,8 @@ START_ATTEMPTS = 3
 
 
 def start_stack(config: StackConfig, *, progress: Progress | None = None) -> Stack:
-    """Start every service of the stack (see the module docstring); the caller must stop it.
+    """Start every service of the stack (see the module docstring) on ``config.backend``; the
+    caller must stop it.
 
     An ephemeral port is free when chosen but may be taken (by any outgoing connection) before
     its server binds it; such a start is stopped and tried again with fresh ports.
@@ -222,9 +260,11 @@ def start_stack(config: StackConfig, *, progress: Progress | None = None) -> Sta
 
 def _start_once(config: StackConfig, say: Progress) -> Stack:
     """One attempt at starting the stack."""
+    backend = config.backend
     log_dir = config.run_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    postgres, redis, toxiproxy = _dependencies(config, log_dir, say)
+    containers = _container_backend(log_dir, say) if backend == "containers" else None
+    postgres, redis, toxiproxy = _dependencies(config, log_dir, say, containers)
     receiver = _traces_receiver(config, log_dir, say)
     provider_args = ["--config", str(config.provider_config)] if config.provider_config else []
     provider = PythonService(
@@ -235,7 +275,14 @@ def _start_once(config: StackConfig, say: Progress) -> Stack:
         args=provider_args,
     )
     gateway_port = claim_port("gateway", config.ports.gateway, "--gateway-port")
-    stack = Stack(config.run_dir, toxiproxy.client)
+    controls: dict[str, ProcessControl] = {
+        server.name: server
+        for server in (postgres, redis)
+        if not isinstance(server, ExistingPostgres | ExistingRedis)
+    }
+    stack = Stack(config.run_dir, toxiproxy.client, backend=backend, controls=controls)
+    if containers is not None:
+        stack.stack_id = containers.stack_id
     services: list[Service] = [postgres, redis, toxiproxy, provider]
     if receiver is not None:
         services.append(receiver)
@@ -246,6 +293,8 @@ def _start_once(config: StackConfig, say: Progress) -> Stack:
         deadline = time.monotonic() + config.start_timeout_s
         for service in services:
             stack.services[service.name] = service.wait_ready(deadline)
+        if containers is not None:
+            stack.images = containers.images()
         stack.proxies = links.create_links(
             toxiproxy.client,
             {
@@ -313,6 +362,8 @@ def _gateway(
     if gateway_config is None:
         stack.api_keys = demo_api_keys()
         gateway_config = write_gateway_config(config.run_dir / "gateway.yaml", stack.api_keys)
+    elif config.gateway_api_keys is not None:
+        stack.api_keys = dict(config.gateway_api_keys)
     else:
         stack.api_keys = api_keys_of(gateway_config)
     if endpoints.otlp is not None:
@@ -335,34 +386,53 @@ def _gateway(
     )  # fmt: skip
 
 
+def _container_backend(log_dir: Path, say: Progress) -> ContainerBackend:
+    """The container backend's servers (Docker's client is imported only for it)."""
+    from .containers.services import ContainerBackend  # noqa: PLC0415 - Docker only if asked
+
+    return ContainerBackend(log_dir, say)
+
+
 def _dependencies(
-    config: StackConfig, log_dir: Path, say: Progress
+    config: StackConfig, log_dir: Path, say: Progress, containers: ContainerBackend | None
 ) -> tuple[
-    PostgresServer | ExistingPostgres, RedisServer | ExistingRedis,
-    ToxiproxyServer | ExistingToxiproxy,
+    PostgresServer | PostgresContainer | ExistingPostgres,
+    RedisServer | RedisContainer | ExistingRedis,
+    ToxiproxyServer | ToxiproxyContainer | ExistingToxiproxy,
 ]:  # fmt: skip
-    """Resolve PostgreSQL, Redis and Toxiproxy: ports, binaries, or the existing servers."""
-    postgres: PostgresServer | ExistingPostgres
+    """Resolve PostgreSQL, Redis and Toxiproxy: ports, binaries or images, or the existing
+    servers (an existing server's URL wins over either backend)."""
+    postgres: PostgresServer | PostgresContainer | ExistingPostgres
     if config.database_url:
         postgres = ExistingPostgres(config.database_url)
     else:
         port = claim_port("postgres", config.ports.postgres, "--postgres-port")
-        postgres = PostgresServer(find_postgres(config.postgres_bindir), port=port, log_dir=log_dir)
-    redis: RedisServer | ExistingRedis
+        if containers is not None:
+            postgres = containers.postgres(port)
+        else:
+            install = find_postgres(config.postgres_bindir)
+            postgres = PostgresServer(install, port=port, log_dir=log_dir)
+    redis: RedisServer | RedisContainer | ExistingRedis
     if config.redis_url:
         redis = ExistingRedis(config.redis_url)
     else:
         port = claim_port("redis", config.ports.redis, "--redis-port")
-        redis = RedisServer(find_redis_server(config.redis_server), port=port, log_dir=log_dir)
-    toxiproxy: ToxiproxyServer | ExistingToxiproxy
+        if containers is not None:
+            redis = containers.redis(port)
+        else:
+            redis = RedisServer(find_redis_server(config.redis_server), port=port, log_dir=log_dir)
+    toxiproxy: ToxiproxyServer | ToxiproxyContainer | ExistingToxiproxy
     if config.toxiproxy_url:
         toxiproxy = ExistingToxiproxy(config.toxiproxy_url, links.LINKS)
     else:
         port = claim_port("toxiproxy", config.ports.toxiproxy, "--toxiproxy-port")
-        binary = find_toxiproxy(
-            config.cache_dir, configured=config.toxiproxy_server, go=config.go, on_build=say
-        )
-        toxiproxy = ToxiproxyServer(binary, port=port, log_dir=log_dir)
+        if containers is not None:
+            toxiproxy = containers.toxiproxy(port)
+        else:
+            binary = find_toxiproxy(
+                config.cache_dir, configured=config.toxiproxy_server, go=config.go, on_build=say
+            )
+            toxiproxy = ToxiproxyServer(binary, port=port, log_dir=log_dir)
     return postgres, redis, toxiproxy
 
 

@@ -1,4 +1,5 @@
-"""The base of the process faults: one server process of the stack, through ``ProcessControl``.
+"""The base of the process faults: one server process of the stack, through ``ProcessControl``
+(a process of the embedded backend, or a container of the container backend).
 
 Only servers the stack started itself can be targeted; an existing server (``REDIS_URL``,
 ``DATABASE_URL``) is never signalled, and a fault on it fails with ``MissingComponentError``.

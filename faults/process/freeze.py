@@ -1,4 +1,5 @@
-"""``freeze``: the server is suspended (SIGSTOP), like a VM pause or a long GC pause."""
+"""``freeze``: the server is suspended, like a VM pause or a long GC pause: SIGSTOP to a process
+of the stack, ``docker pause`` (the cgroup freezer) of a container."""
 
 from __future__ import annotations
 
@@ -11,18 +12,18 @@ from .base import ProcessFault
 
 class FreezeFault(ProcessFault):
     """Suspend the server: its connections stay open but nothing answers (clients see
-    timeouts, not errors); heal resumes it (SIGCONT) with its state intact."""
+    timeouts, not errors); heal resumes it with its state intact."""
 
     kind: Literal["freeze"] = "freeze"
 
     def inject(self, ctx: FaultContext) -> None:
-        """SIGSTOP."""
+        """SIGSTOP, or pause the container."""
         process = self.process(ctx)
         with acting(self.kind, "injecting"):
             process.freeze()
 
     def heal(self, ctx: FaultContext) -> None:
-        """SIGCONT."""
+        """SIGCONT, or unpause the container."""
         process = self.process(ctx)
         with acting(self.kind, "healing"):
             process.thaw()

@@ -1,4 +1,6 @@
-"""``kill_restart``: the server crashes (SIGKILL) and is started again when the fault heals."""
+"""``kill_restart``: the server crashes (SIGKILL) and is started again when the fault heals: a
+process of the stack is spawned again, a container is started again (same port, same file
+system)."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ class KillRestartFault(ProcessFault):
     restart_timeout_s: float = Field(default=30.0, gt=0.0, allow_inf_nan=False)
 
     def inject(self, ctx: FaultContext) -> None:
-        """SIGKILL, and wait until the process is gone."""
+        """SIGKILL (every process of a container), and wait until the server is gone."""
         process = self.process(ctx)
         with acting(self.kind, "injecting"):
             process.kill()

@@ -95,13 +95,26 @@ def target_label(run: StoredRun) -> str | None:
 def testbed_of(meta: Mapping[str, Any]) -> dict[str, Any]:
     """The parts of a run's record that make its testbed."""
     recorded = meta.get(RUN_KEY) or {}
-    return make_testbed(meta.get("testbed") or {}, recorded.get("services") or {})
+    return make_testbed(
+        meta.get("testbed") or {},
+        recorded.get("services") or {},
+        backend=recorded.get("backend"),
+        images=recorded.get("images") or {},
+    )
 
 
-def make_testbed(machine: Mapping[str, Any], services: Mapping[str, str]) -> dict[str, Any]:
-    """A testbed from a machine's description (``benchmarks.history.testbed``) and the
-    versions of the stack's services."""
+def make_testbed(
+    machine: Mapping[str, Any],
+    services: Mapping[str, str],
+    *,
+    backend: str | None,
+    images: Mapping[str, Mapping[str, Any]],
+) -> dict[str, Any]:
+    """A testbed from a machine's description (``benchmarks.history.testbed``), the versions
+    of the stack's services, its backend and the images its containers ran."""
     return {
+        "backend": backend,
+        "images": {name: image.get("id") for name, image in images.items()},
         "cpu_model": machine.get("cpu_model"),
         "cpu_count": machine.get("cpu_count"),
         "machine": machine.get("machine"),
@@ -114,11 +127,13 @@ def make_testbed(machine: Mapping[str, Any], services: Mapping[str, str]) -> dic
 
 def comparable_testbed(testbed: Mapping[str, Any]) -> dict[str, Any]:
     """What must match for two testbeds to be compared: the processor's model (without a
-    clock-speed suffix), cores, architecture, Python's minor version and each service's
-    version up to its minor release. Host names, meltproof's own version, and the services'
-    patch releases do not count."""
+    clock-speed suffix), cores, architecture, Python's minor version, the backend and each
+    service's version up to its minor release. Host names, meltproof's own version, the
+    services' patch releases and which build of an image ran do not count. A testbed recorded
+    before backends existed ran the embedded one."""
     services = testbed.get("services") or {}
     return {
+        "backend": testbed.get("backend") or "embedded",
         "cpu_model": " ".join(_CLOCK_SUFFIX.sub("", str(testbed.get("cpu_model"))).split()),
         "cpu_count": testbed.get("cpu_count"),
         "machine": testbed.get("machine"),

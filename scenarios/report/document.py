@@ -49,7 +49,11 @@ def build_report(run: StoredRun, results: Sequence[CheckResult]) -> dict[str, An
         "verdict": verdict_of(results),
         "checks": [result.to_dict() for result in results],
         "run": run_facts(run),
-        "testbed": meta.get("testbed") or {},
+        "testbed": {
+            **(meta.get("testbed") or {}),
+            "backend": run.backend,
+            "images": {name: dict(image) for name, image in run.images.items()},
+        },
         "summary": run.history.summary.to_dict(),
         "endpoints": group_rows(run.table, "endpoint"),
         "tenants": group_rows(run.table, "tenant"),

@@ -15,7 +15,7 @@ from typing import Any
 from .charts import latency_chart, rate_chart, spend_chart, upstream_chart
 from .slowest_chart import slowest_chart
 from .slowest_views import slowest_views
-from .timeline_charts import client_signals_chart, provider_calls_chart
+from .timeline_charts import client_signals_chart, model_calls_chart, provider_calls_chart
 from .views import (
     NOT_APPLICABLE_TEXT,
     TARGET_CONFIG_TITLE,
@@ -90,7 +90,13 @@ def render_html(report: Mapping[str, Any]) -> str:
         section("Requests over time", rate_chart(report)),
         section(
             "What the gateway did upstream (provider ground truth)",
-            provider_calls_chart(report) + "\n" + client_signals_chart(report),
+            "\n".join(
+                (
+                    provider_calls_chart(report),
+                    model_calls_chart(report),
+                    client_signals_chart(report),
+                )
+            ),
         ),
         section("Tokens and cost (provider ground truth)", spend_chart(report)),
         section("Upstream calls vs the oracle minimum", upstream_chart(report)),

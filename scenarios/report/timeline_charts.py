@@ -4,7 +4,9 @@
    target: a line's colour is its model and its dash its status (solid 2xx, dashed 429, dotted
    5xx, dash-dotted anything else, such as 4xx or 499 for a client that went away), so that a
    fallback from one model to another, or a storm of retries, shows at a glance.
-2. The 429 answers and the degraded answers clients got per second, on the same time axis.
+2. Provider calls per second by model, whatever their status: a model flag flipped on the
+   timeline (a ``flag`` event, shaded like a fault) shows as calls moving between models.
+3. The 429 answers and the degraded answers clients got per second, on the same time axis.
 
 A chart without data is a short note instead of an empty drawing.
 """
@@ -22,6 +24,7 @@ from .timeline_tracks import (
     client_tracks,
     degraded_unreported,
     horizon_s,
+    model_tracks,
     provider_tracks,
 )
 from .views import NO_DEGRADED, NO_TIMELINE
@@ -54,6 +57,17 @@ def provider_calls_chart(report: Mapping[str, Any]) -> str:
         (t, f"c{models.index(t.group) % MODEL_COLOURS} {status_class(t.status)}") for t in tracks
     ]
     return tracks_chart(report, "Provider calls per second by model and status", lines)
+
+
+def model_calls_chart(report: Mapping[str, Any]) -> str:
+    """Provider calls per second, one line per model."""
+    tracks = model_tracks(report)
+    if tracks is None:
+        return no_data(NO_TIMELINE)
+    if not any(any(t.counts) for t in tracks):
+        return no_data("Calls per model: the provider received no calls.")
+    lines = [(t, f"c{index % MODEL_COLOURS} s-ok") for index, t in enumerate(tracks)]
+    return tracks_chart(report, "Provider calls per second by model", lines)
 
 
 def client_signals_chart(report: Mapping[str, Any]) -> str:

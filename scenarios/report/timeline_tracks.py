@@ -85,6 +85,35 @@ def provider_tracks(report: Mapping[str, Any]) -> list[Track] | None:
     ]
 
 
+def model_tracks(report: Mapping[str, Any]) -> list[Track] | None:
+    """A track per model: its provider calls per bucket whatever their status, so that a
+    model flag flipped on the timeline shows as calls moving from one model to another;
+    None when the run has no provider timeline."""
+    tracks = provider_tracks(report)
+    if tracks is None:
+        return None
+    sums: dict[str, list[int]] = {}
+    for track in tracks:
+        if track.group == "-":
+            continue  # refused before its model was known
+        total = sums.setdefault(track.group, [])
+        total.extend([0] * (len(track.counts) - len(total)))
+        for k, value in enumerate(track.counts):
+            total[k] += value
+    first = tracks[0] if tracks else None
+    return [
+        Track(
+            name=model,
+            group=model,
+            status="all",
+            start_s=first.start_s if first else 0.0,
+            bucket_s=first.bucket_s if first else 1.0,
+            counts=tuple(counts),
+        )
+        for model, counts in sums.items()
+    ]
+
+
 def series_name(series: Mapping[str, Any]) -> str:
     """``gpt-4o 200``; ``chat (no model) 400`` for calls refused before their model was known."""
     model = series["model"]

@@ -18,6 +18,7 @@ from .timeline_tracks import (
     degraded_unreported,
     fault_intervals,
     horizon_s,
+    model_tracks,
     provider_tracks,
 )
 
@@ -238,13 +239,16 @@ def timeline_view(report: Mapping[str, Any]) -> TableView:
     and degraded answers; with their peak, their rate outside and during faults, and a
     sparkline over the run."""
     provider = provider_tracks(report)
-    tracks = [*(provider or ()), *client_tracks(report)]
+    labelled = [
+        *(("provider", track) for track in provider or ()),
+        *(("provider, all statuses", track) for track in model_tracks(report) or ()),
+        *(("clients", track) for track in client_tracks(report)),
+    ]
     horizon = horizon_s(report)
     faults = fault_intervals(report, horizon)
     rows: list[tuple[str, ...]] = []
-    for track in tracks:
+    for side, track in labelled:
         peak, at_s = track.peak()
-        side = "clients" if track.group == "clients" else "provider"
         rows.append(
             (
                 f"{side}: {track.name}",
@@ -365,5 +369,11 @@ TARGET_CONFIG_TITLE = "Target configuration"
 def testbed_line(report: Mapping[str, Any]) -> str:
     """The machine and software the run was measured on."""
     testbed: Mapping[str, Any] = report.get("testbed") or {}
-    described = ", ".join(f"{key} {value}" for key, value in testbed.items())
-    return f"Testbed: {described or 'not recorded'}."
+    described = ", ".join(
+        f"{key} {value}" for key, value in testbed.items() if key != "images" and value is not None
+    )
+    images = "; ".join(
+        f"{service} {image.get('name')} ({image.get('repo_digest') or image.get('id')})"
+        for service, image in (testbed.get("images") or {}).items()
+    )
+    return f"Testbed: {described or 'not recorded'}." + (f" Images: {images}." if images else "")

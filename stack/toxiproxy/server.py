@@ -12,7 +12,7 @@ from .binary import SERVICE, ToxiproxyBinary
 from .client import ToxiproxyClient
 
 
-def _probe(client: ToxiproxyClient) -> bool:
+def api_answers(client: ToxiproxyClient) -> bool:
     """True once the API answers."""
     try:
         client.version()
@@ -42,7 +42,7 @@ class ToxiproxyServer:
 
     def wait_ready(self, deadline: float) -> ServiceInfo:
         """Wait until the API answers."""
-        self._process.wait_ready(lambda: _probe(self.client), deadline)
+        self._process.wait_ready(lambda: api_answers(self.client), deadline)
         version = self._binary.version
         if version == "unknown":
             version = self.client.version()

@@ -12,6 +12,8 @@ from stack.toxiproxy import ToxiproxyClient
 def test_an_existing_server_is_never_a_process_fault_target(tmp_path):
     stack = Stack(tmp_path, ToxiproxyClient("http://127.0.0.1:9"))
     stack.launch(ExistingRedis("redis://127.0.0.1:6399/0"))  # launching it starts nothing
+    assert not stack.controls("redis")
+    assert not stack.controls("postgres")
     with pytest.raises(ProcessControlError, match="existing server"):
         stack.process_control("redis")
     with pytest.raises(ProcessControlError, match="no postgres process"):

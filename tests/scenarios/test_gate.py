@@ -115,7 +115,11 @@ class FakeSuite:
     @contextlib.contextmanager
     def stack(self, _spec: object, _options: object) -> Iterator[SimpleNamespace]:
         self.log.append("stack")
-        yield SimpleNamespace(services={"redis": SimpleNamespace(version="redis 7.0.15")})
+        yield SimpleNamespace(
+            services={"redis": SimpleNamespace(version="redis 7.0.15")},
+            backend="embedded",
+            images={},
+        )
 
     def run(self, _spec: object, options: RunOptions, _stack: object) -> SimpleNamespace:
         self.log.append("run")

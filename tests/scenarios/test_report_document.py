@@ -186,5 +186,5 @@ def test_run_facts_faults_and_series_are_carried_over() -> None:
     assert [f["ended_s"] for f in report["faults"]] == [4.0, None]
     assert report["faults"][1]["kind"] == "http-error"
     assert report["timeseries"] == run.history.meta["timeseries"]
-    assert report["testbed"] == {"cpu_count": 2, "python": "3.11"}
+    assert report["testbed"] == {"cpu_count": 2, "python": "3.11", "backend": None, "images": {}}
     assert report["summary"]["scheduled"] == 10

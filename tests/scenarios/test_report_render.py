@@ -15,7 +15,7 @@ from scenarios.report import build_report, render_html, render_markdown, write_r
 
 
 VOID_TAGS = {"meta", "br", "hr", "img", "input", "link"}
-CHARTS = 6
+CHARTS = 7
 
 
 class StrictParser(HTMLParser):
@@ -121,7 +121,8 @@ def test_empty_series_and_no_provider_render_notes_instead_of_charts() -> None:
     assert len(notes) == CHARTS
     assert "no data" in notes[0]
     assert "No provider timeline" in notes[2]
-    assert "No provider ground truth" in notes[4]
+    assert "No provider timeline" in notes[3]  # calls per model
+    assert "No provider ground truth" in notes[5]
 
 
 def test_a_window_without_ended_requests_breaks_the_latency_line() -> None:

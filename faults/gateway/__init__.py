@@ -1,0 +1,1 @@
+"""Faults on the gateway's own inputs: its flags file."""
