@@ -46,7 +46,7 @@ from .provider.brownout import BrownoutFault
 from .provider.provider_errors import ProviderErrorsFault
 from .provider.stream_stall import StreamStallFault
 from .provider.stream_truncation import StreamTruncationFault
-from .record import FaultRecord
+from .record import FaultRecord, FaultWindow
 from .registry import FAULT_TYPES, RAMPABLE_KINDS, FaultSpec
 from .timeline import run_timeline
 
@@ -65,6 +65,7 @@ __all__ = [
     "FaultModel",
     "FaultRecord",
     "FaultSpec",
+    "FaultWindow",
     "FlagFault",
     "FreezeFault",
     "KillRestartFault",

@@ -11,7 +11,7 @@ from .answer import Answer
 from .estimate import prompt_tokens_upper
 from .exchange import Exchange, Route, answer_headers, json_answer, start_exchange
 from .flags_chat import flag_chat_request, settle_flags
-from .pipeline import handle
+from .pipeline import accounted, flight_answer, handle
 from .singleflight import Ticket
 from .sse import is_usage_only, replay_as_sse
 from .validation import ChatBody, read_json_object, validate
@@ -44,21 +44,25 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
             messages=data["messages"],
         )
     events = EventWriter(request, exchange, include_usage=chat.include_usage)
+    async with accounted(exchange) as outcome:
+        served = await handle(exchange, events)
+        if isinstance(served, Ticket):
+            served = await flight_answer(exchange, served, events if exchange.stream else None)
+        response = await _response(exchange, served, events, include_usage=chat.include_usage)
+        outcome.responded(exchange, response)
+    return response
 
-    async def whole(answer: Answer) -> web.StreamResponse:
-        if events.started:
-            return await events.finish(answer)
-        if exchange.stream and answer.status == HTTPStatus.OK:
-            return _replayed(exchange, answer, include_usage=chat.include_usage)
-        return json_answer(exchange, answer)
 
-    async def from_flight(ticket: Ticket) -> web.StreamResponse:
-        if exchange.stream:
-            async for event in ticket.chunks():
-                await events.emit(event)
-        return await whole(await ticket.answer())
-
-    return await handle(exchange, events, whole=whole, from_flight=from_flight)
+async def _response(
+    exchange: Exchange, answer: Answer, events: EventWriter, *, include_usage: bool
+) -> web.StreamResponse:
+    """The client's response: the end of a stream already started, a whole answer replayed
+    as a stream to a client that asked for one, or JSON."""
+    if events.started:
+        return await events.finish(answer)
+    if exchange.stream and answer.status == HTTPStatus.OK:
+        return _replayed(exchange, answer, include_usage=include_usage)
+    return json_answer(exchange, answer)
 
 
 class EventWriter:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .answer import Answer
 from .estimate import input_tokens_upper
 from .exchange import Route, json_answer, start_exchange
-from .pipeline import NO_EVENTS, handle
+from .pipeline import NO_EVENTS, accounted, flight_answer, handle
 from .singleflight import Ticket
 from .validation import EmbeddingsBody, read_json_object, validate
 
@@ -30,10 +29,10 @@ async def embeddings(request: web.Request) -> web.StreamResponse:
         max_output_tokens=0,
     )
 
-    async def whole(answer: Answer) -> web.StreamResponse:
-        return json_answer(exchange, answer)
-
-    async def from_flight(ticket: Ticket) -> web.StreamResponse:
-        return json_answer(exchange, await ticket.answer())
-
-    return await handle(exchange, NO_EVENTS, whole=whole, from_flight=from_flight)
+    async with accounted(exchange) as outcome:
+        served = await handle(exchange, NO_EVENTS)
+        if isinstance(served, Ticket):
+            served = await flight_answer(exchange, served, None)
+        response = json_answer(exchange, served)
+        outcome.responded(exchange, response)
+    return response

@@ -23,10 +23,12 @@ cached for the next request).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -55,44 +57,59 @@ log = logging.getLogger(__name__)
 LONGEST_WAIT_S = 300.0
 """How long a follower waits for a flight whose leader is alive (its lock kept)."""
 
-Responder = Callable[[Answer], Awaitable[web.StreamResponse]]
-FlightResponder = Callable[[Ticket], Awaitable[web.StreamResponse]]
+
+async def handle(exchange: Exchange, tap: Tap) -> Answer | Ticket:
+    """Steps 1-6 for ``exchange``: a budget refusal, a cached or direct answer, or the ticket
+    of the flight that produces one (``flight_answer``). The route turns it into a response
+    inside ``accounted``. ``tap`` receives the events of a stream this request calls for
+    itself."""
+    refusal = await admit_budget(exchange)
+    return refusal if refusal is not None else await serve(exchange, tap)
 
 
-async def handle(
-    exchange: Exchange, tap: Tap, *, whole: Responder, from_flight: FlightResponder
-) -> web.StreamResponse:
-    """Run the patterns for ``exchange``; the route's responders build the response.
+async def flight_answer(exchange: Exchange, ticket: Ticket, events: Tap | None) -> Answer:
+    """The answer of the flight ``ticket`` joined; ``events`` gets a streamed flight's events
+    as they come. A follower's wait is the request's coalesce span."""
+    follower = ticket.role is Role.FOLLOWER
+    with exchange.gateway.tracing.span(SpanName.COALESCE) if follower else NO_SPAN:
+        if events is not None:
+            async for event in ticket.chunks():
+                await events.emit(event)
+        return await ticket.answer()
 
-    ``tap`` receives the events of a stream this request calls for itself.
-    """
-    tracing = exchange.gateway.tracing
-    status = 499
+
+@dataclass
+class Outcome:
+    """What a request ended as: 499 (the client went away) until the route says otherwise."""
+
+    status: int = 499
+
+    def responded(self, exchange: Exchange, response: web.StreamResponse) -> None:
+        """The response sent, or the status of a stream cut midway (``exchange.status``)."""
+        self.status = exchange.status or response.status
+
+
+@contextlib.asynccontextmanager
+async def accounted(exchange: Exchange, *, annotate: bool = True) -> AsyncIterator[Outcome]:
+    """Around a route's work on ``exchange``: at its end, however it ends, a budget
+    reservation that no upstream call took over is released, the request's metrics and
+    access-log line are recorded with the outcome's status and (``annotate``) the request's
+    span gets its tenant, model, status and cache."""
+    outcome = Outcome()
     try:
-        refusal = await admit_budget(exchange)
-        if refusal is not None:
-            response = await whole(refusal)
-        else:
-            served = await serve(exchange, tap)
-            if isinstance(served, Answer):
-                response = await whole(served)
-            else:
-                follower = served.role is Role.FOLLOWER
-                with tracing.span(SpanName.COALESCE) if follower else NO_SPAN:
-                    response = await from_flight(served)
-        status = exchange.status or response.status
-        return response
+        yield outcome
     finally:
         if not exchange.producing:
             await settle_budget(exchange, None)
-        finished(exchange, status)
-        tracing.annotate(
-            tenant=exchange.tenant.name,
-            model=exchange.model,
-            status=status,
-            cache=exchange.cache_status(),
-            fingerprint=exchange.fingerprint,
-        )
+        finished(exchange, outcome.status)
+        if annotate:
+            exchange.gateway.tracing.annotate(
+                tenant=exchange.tenant.name,
+                model=exchange.model,
+                status=outcome.status,
+                cache=exchange.cache_status(),
+                fingerprint=exchange.fingerprint,
+            )
 
 
 class _NoEvents:
@@ -109,18 +126,11 @@ NO_EVENTS = _NoEvents()
 async def complete(exchange: Exchange) -> Answer:
     """Run the patterns for an exchange the gateway makes itself (never streamed): the
     answer, a budget refusal, or what replaces a failed call."""
-    status = 499
-    try:
-        answer = await admit_budget(exchange)
-        if answer is None:
-            served = await serve(exchange, NO_EVENTS)
-            answer = served if isinstance(served, Answer) else await served.answer()
-        status = answer.status
-        return answer
-    finally:
-        if not exchange.producing:
-            await settle_budget(exchange, None)
-        finished(exchange, status)
+    async with accounted(exchange, annotate=False) as outcome:
+        served = await handle(exchange, NO_EVENTS)
+        answer = served if isinstance(served, Answer) else await served.answer()
+        outcome.status = answer.status
+    return answer
 
 
 async def serve(exchange: Exchange, tap: Tap) -> Answer | Ticket:

@@ -20,8 +20,9 @@ from benchmarks.runner import run_load
 
 from .checks import evaluate_all
 from .checks.run_verdict import verdict_of
+from .run_record import RUN_KEY
 from .schema import SteadyStateSpec
-from .stored_run import RUN_KEY, read_run
+from .stored_run import read_run
 
 
 PROBE_SEED_OFFSET = 1_000_003

@@ -53,8 +53,9 @@ from .probe import probe
 from .provenance import code_provenance
 from .redaction import stored_scenario
 from .report import ReportPaths, write_reports
+from .run_record import RUN_KEY, RunRecord
 from .schema import ScenarioSpec, SuiteError, UnfitTargetError
-from .stored_run import RUN_KEY, StoredRun, read_run
+from .stored_run import StoredRun, read_run
 from .target_setup import command_of, foreign_api_keys, gateway_config, peer_routes, provider_config
 from .traces import SLOWEST, RunTraces, collect_traces
 from .wiring import Wiring, stack_wiring, target_facts, url_wiring
@@ -309,23 +310,23 @@ def _run_wired(
             plan, spec.steady_state, options.out_dir / "steady_after", target=target
         )
     ours = stack is not None and stack.gateway_command is None
-    recorded = {
-        "scenario": scenario,
-        "faults": [r.to_window_dict(result.started_at) for r in records],
-        "provider": provider_stats,
-        "prices": {name: p.model_dump() for name, p in spec.all_prices().items()},
-        "steady_state": steady,
-        "gateway": _gateway_facts(spec, options, stack) if stack and ours else None,
-        "target": target_facts(spec, stack),
-        "target_cpu_s": None if cpu_before is None or cpu_after is None else cpu_after - cpu_before,
-        "services": {n: i.version for n, i in stack.services.items()} if stack else {},
-        "backend": stack.backend if stack else None,
-        "images": {n: asdict(image) for n, image in stack.images.items()} if stack else {},
-        "harness": {"shortfall": result.shortfall(), "fault_cleanup_error": cleanup_error},
-        "traces": _slowest_traces(result, stack, say) if options.traces else None,
-    }
+    recorded = RunRecord(
+        scenario=scenario,
+        faults=tuple(r.window(result.started_at) for r in records),
+        provider=provider_stats,
+        prices={name: p.model_dump() for name, p in spec.all_prices().items()},
+        steady_state=steady,
+        gateway=_gateway_facts(spec, options, stack) if stack and ours else None,
+        target=target_facts(spec, stack),
+        target_cpu_s=None if cpu_before is None or cpu_after is None else cpu_after - cpu_before,
+        services={n: i.version for n, i in stack.services.items()} if stack else {},
+        backend=stack.backend if stack else None,
+        images={n: asdict(image) for n, image in stack.images.items()} if stack else {},
+        harness={"shortfall": result.shortfall(), "fault_cleanup_error": cleanup_error},
+        traces=_slowest_traces(result, stack, say) if options.traces else None,
+    )
     history_path = options.out_dir / "run"
-    write_history(result, history_path, extra={RUN_KEY: recorded})
+    write_history(result, history_path, extra={RUN_KEY: recorded.to_dict()})
     run = read_run(history_path)
     results = all_results(spec, run)
     return RunOutcome(run, results, write_reports(run, results))
@@ -392,7 +393,7 @@ def _fresh_ground_truth(wiring: Wiring, stack: Stack | None, say: Say) -> None:
         client.flushall()
 
 
-def _slowest_traces(result: LoadResult, stack: Stack | None, say: Say) -> dict[str, Any] | None:
+def _slowest_traces(result: LoadResult, stack: Stack | None, say: Say) -> RunTraces | None:
     """The spans of the slowest requests, from the stack's traces receiver."""
     query = stack.traces if stack is not None else None
     if stack is None or query is None:
@@ -405,7 +406,7 @@ def _slowest_traces(result: LoadResult, stack: Stack | None, say: Say) -> dict[s
     except TraceQueryError as exc:
         say(f"traces: the receiver could not be read: {exc}")
         traces = RunTraces(receiver, (), problem=f"the receiver could not be read: {exc}")
-    return traces.to_dict()
+    return traces
 
 
 def _gateway_facts(spec: ScenarioSpec, options: RunOptions, stack: Stack) -> dict[str, Any]:

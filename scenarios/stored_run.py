@@ -1,11 +1,14 @@
 """A scenario run as stored on disk, the one input of checks and reports.
 
 A run directory is a load history (``benchmarks.history``: ``ops.npz`` and ``run.json``)
-whose ``run.json`` also carries, under ``scenario_run``:
+whose ``run.json`` also carries, under ``scenario_run``, a ``RunRecord``
+(``scenarios.run_record``, versioned; ``StoredRun`` is that record with its history):
 
+- ``version``: of the record (see ``run_record``);
 - ``scenario``: the scenario as run (plain JSON);
-- ``faults``: the fault log, each entry with ``started_s`` / ``ended_s`` in seconds from the
-  load's time zero (``ended_s`` null if the fault never healed);
+- ``faults``: the fault log (``faults.FaultWindow``), each entry with ``started_s`` /
+  ``ended_s`` in seconds from the load's time zero (``ended_s`` null if the fault never
+  healed) and the fault's ``params``;
 - ``provider``: the simulated provider's ground-truth counters for the load phase
   (``/_control/stats``: total, per tenant, per model), or null for a foreign target;
   since the provider reports them, also per endpoint kind (``endpoints``) and its calls per
@@ -34,73 +37,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from benchmarks.history import LoadHistory, read_history
+from benchmarks.history import HistoryError, LoadHistory, read_history
 from benchmarks.op import OpTable
 
-from .traces import RunTraces
+from .run_record import RUN_KEY, RunRecord, RunRecordError
 
 
-RUN_KEY = "scenario_run"
-
-
-@dataclass(frozen=True)
-class FaultWindow:
-    """When one fault really acted, in seconds from the load's time zero."""
-
-    name: str
-    kind: str
-    target: str | None
-    planned_at_s: float
-    started_s: float
-    ended_s: float | None
-    """None when the fault was still active (never healed) at the end of the run."""
-    error: str | None = None
-    """Why injecting or healing failed, if it did."""
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> FaultWindow:
-        """From an entry of the stored fault log."""
-        ended = data.get("ended_s")
-        return cls(
-            name=str(data["name"]),
-            kind=str(data["kind"]),
-            target=data.get("target"),
-            planned_at_s=float(data["planned_at_s"]),
-            started_s=float(data["started_s"]),
-            ended_s=None if ended is None else float(ended),
-            error=data.get("error"),
-        )
-
-    def end_or(self, horizon_s: float) -> float:
-        """The end of the window, or ``horizon_s`` if the fault never healed."""
-        return horizon_s if self.ended_s is None else self.ended_s
-
-
-@dataclass(frozen=True, eq=False)
-class StoredRun:
+@dataclass(frozen=True, eq=False, kw_only=True)
+class StoredRun(RunRecord):
     """A stored scenario run: the load history plus what the scenario runner recorded."""
 
     history: LoadHistory
-    scenario: Mapping[str, Any]
-    faults: tuple[FaultWindow, ...]
-    provider: Mapping[str, Any] | None
-    prices: Mapping[str, Mapping[str, float]]
-    steady_state: Mapping[str, Any]
-    gateway: Mapping[str, Any] | None
-    harness: Mapping[str, Any] = field(default_factory=dict)
-    target_cpu_s: float | None = None
-    target: Mapping[str, Any] | None = None
-    """A target other than our gateway: its kind, name, version, files (None: ours)."""
-    traces: RunTraces | None = None
-    """The slowest requests' spans of a traced run (None: the run was not traced)."""
-    backend: str | None = None
-    """Where the stack's servers ran; None without a stack of meltproof's."""
-    images: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    """Service -> the image its container ran (the container backend)."""
 
     @property
     def path(self) -> Path:
@@ -142,21 +93,10 @@ class StoredRun:
 
 
 def read_run(path: Path) -> StoredRun:
-    """The stored run in ``path``; ``HistoryError`` if it is not one."""
+    """The stored run in ``path``; ``HistoryError`` if it is not one this meltproof reads."""
     history = read_history(path)
-    recorded: Mapping[str, Any] = history.meta.get(RUN_KEY) or {}
-    return StoredRun(
-        history=history,
-        scenario=recorded.get("scenario") or {},
-        faults=tuple(FaultWindow.from_dict(f) for f in recorded.get("faults") or ()),
-        provider=recorded.get("provider"),
-        prices=recorded.get("prices") or {},
-        steady_state=recorded.get("steady_state") or {},
-        gateway=recorded.get("gateway"),
-        harness=recorded.get("harness") or {},
-        target_cpu_s=recorded.get("target_cpu_s"),
-        target=recorded.get("target"),
-        traces=RunTraces.from_dict(recorded["traces"]) if recorded.get("traces") else None,
-        backend=recorded.get("backend", "embedded" if recorded.get("services") else None),
-        images=recorded.get("images") or {},
-    )
+    try:
+        record = RunRecord.from_dict(history.meta.get(RUN_KEY) or {})
+    except RunRecordError as exc:
+        raise HistoryError(f"{path}: {exc}") from None
+    return StoredRun(history=history, **{f.name: getattr(record, f.name) for f in fields(record)})

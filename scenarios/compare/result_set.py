@@ -28,7 +28,8 @@ from typing import Any
 from benchmarks.history import RUN_FILE, HistoryError
 
 from ..run_figures import RunFigures
-from ..stored_run import RUN_KEY, StoredRun, read_run
+from ..run_record import RUN_KEY
+from ..stored_run import StoredRun, read_run
 
 
 CAPACITY_FILE = "capacity.json"

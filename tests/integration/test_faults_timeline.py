@@ -9,7 +9,6 @@ import redis
 import redis.asyncio
 
 from faults import FaultContext, FaultEvent, run_timeline
-from scenarios.stored_run import FaultWindow
 
 
 async def _probe(url: str, time_zero: float, duration_s: float) -> list[tuple[float, float]]:
@@ -37,7 +36,7 @@ async def test_a_fault_acts_inside_its_recorded_window_only(stack):
         run_timeline(events, FaultContext.of_stack(stack), time_zero=time_zero, duration_s=2.0),
         _probe(stack.endpoints.redis_proxied, time_zero, 2.0),
     )
-    (window,) = [FaultWindow.from_dict(r.to_window_dict(time_zero)) for r in records]
+    (window,) = [r.window(time_zero) for r in records]
     assert (window.name, window.kind, window.target, window.error) == (
         "slow redis", "latency", "redis", None
     )  # fmt: skip

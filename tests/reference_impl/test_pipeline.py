@@ -4,7 +4,7 @@ The collaborators are the real ones on a fake Redis (response cache, single-flig
 notifier, token budgets), except the upstream call path, a scripted stand-in for
 ``Resilience`` that records each call, and the limiter, a stand-in that refuses when told and
 counts the slots held (the limiter's own tests cover how it decides). Every request goes
-through ``pipeline.handle`` with the JSON responders the embeddings route uses.
+through ``pipeline.handle`` and is answered as JSON, as the embeddings route does.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from reference_impl.embeddings import EMBEDDINGS
 from reference_impl.exchange import Exchange, Route, json_answer
 from reference_impl.limiter import OverCapacity, Slot
 from reference_impl.notify import Notifier
-from reference_impl.pipeline import NO_EVENTS, final_answer, handle
+from reference_impl.pipeline import NO_EVENTS, accounted, final_answer, flight_answer, handle
 from reference_impl.privacy import PromptStore
 from reference_impl.redis_link import RedisLink
 from reference_impl.resilience import ClientGoneError, Failure, Result, UpstreamRequest
@@ -201,17 +201,14 @@ class Bench:
         """The request through every pattern, answered as JSON; ``joined`` is set once the
         request has its flight's ticket."""
 
-        async def whole(answer: Answer) -> web.StreamResponse:
-            return json_answer(exchange, answer)
-
-        async def from_flight(ticket: Ticket) -> web.StreamResponse:
-            if joined is not None:
-                joined.set()
-            return json_answer(exchange, await ticket.answer())
-
-        async with asyncio.timeout(GUARD_S):
-            response = await handle(exchange, NO_EVENTS, whole=whole, from_flight=from_flight)
-        assert isinstance(response, web.Response)
+        async with asyncio.timeout(GUARD_S), accounted(exchange) as outcome:
+            served = await handle(exchange, NO_EVENTS)
+            if isinstance(served, Ticket):
+                if joined is not None:
+                    joined.set()
+                served = await flight_answer(exchange, served, None)
+            response = json_answer(exchange, served)
+            outcome.responded(exchange, response)
         return response
 
     async def request(self, **options: Any) -> web.Response:

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from scenarios import compare_command
-from scenarios.cli import main
+from scenarios.cli import compare_command, main
 from scenarios.compare.capacity import (
     Bracket,
     Measure,

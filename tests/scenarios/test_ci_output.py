@@ -18,7 +18,6 @@ from benchmarks.plan import LoadPlan, LoadResult
 from benchmarks.stats import compare_metrics
 from benchmarks.target import Target
 from benchmarks.workload import Workload
-from scenarios import run_command
 from scenarios.checks import UNKNOWN, CheckResult
 from scenarios.ci_output import (
     annotate,
@@ -32,13 +31,14 @@ from scenarios.ci_output import (
     suite_of_steady_state_failure,
     write_junit,
 )
-from scenarios.cli import main
+from scenarios.cli import main, run_command
 from scenarios.compare.comparison import Comparison, ScenarioComparison
 from scenarios.compare.result_set import ResultSet
 from scenarios.report import write_reports
+from scenarios.run_record import RUN_KEY
 from scenarios.runner import HarnessError, RunOptions, RunOutcome, SteadyStateError, all_results
 from scenarios.schema import ScenarioSpec
-from scenarios.stored_run import RUN_KEY, read_run
+from scenarios.stored_run import read_run
 
 
 JUNIT_SCHEMA = etree.XMLSchema(etree.parse(str(Path(__file__).parent / "data" / "junit.xsd")))

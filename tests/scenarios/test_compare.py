@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from result_set_support import result_set
 
+from scenarios.cli.compare_command import write_comparison
 from scenarios.compare.comparison import compare
 from scenarios.compare.gate import read_baseline, write_baseline
 from scenarios.compare.result_set import ResultSetError, load_result_set
-from scenarios.compare_command import write_comparison
 
 
 def test_a_result_set_groups_runs_by_scenario_and_profile(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from op_support import answered, table_of
 from run_support import provider_stats, stored_run
 
 from benchmarks.op import CacheStatus
-from scenarios import demo_command
+from scenarios.cli import demo_command
 from scenarios.runner import HarnessError, RunOptions, SteadyStateError
 from scenarios.schema import ScenarioSpec
 from scenarios.stored_run import StoredRun

@@ -15,8 +15,8 @@ from click.testing import CliRunner, Result
 
 from faults import FAULT_TYPES, LatencyFault, ProviderErrorsFault
 from scenarios.cli import main
+from scenarios.cli.fault_command import EXAMPLES, duration, family, parse_fault
 from scenarios.console import EXIT_HARNESS_ERROR
-from scenarios.fault_command import EXAMPLES, duration, family, parse_fault
 from stack.ports import LOOPBACK, ephemeral_port
 
 

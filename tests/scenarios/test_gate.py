@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pytest
 from result_set_support import result_set, store_run
 
-from scenarios import gate_command
+from scenarios.cli import gate_command
+from scenarios.cli.gate_command import gate_exit_code
 from scenarios.compare.calibration import Calibration, Round, markdown
 from scenarios.compare.comparison import require_same_testbed
 from scenarios.compare.gate import (
@@ -20,7 +21,6 @@ from scenarios.compare.gate import (
     write_baseline,
 )
 from scenarios.compare.result_set import ResultSetError, comparable_testbed, load_result_set
-from scenarios.gate_command import gate_exit_code
 from scenarios.runner import RunOptions
 
 

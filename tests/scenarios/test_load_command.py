@@ -6,9 +6,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from benchmarks.plan import LoadResult
-from scenarios import load_command
-from scenarios.cli import main
-from scenarios.load_command import tenant_api_key
+from scenarios.cli import load_command, main
+from scenarios.cli.load_command import tenant_api_key
 from stack.ports import ephemeral_port
 
 

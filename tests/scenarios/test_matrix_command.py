@@ -13,9 +13,8 @@ from lxml import etree
 from op_support import answered, table_of
 from run_support import fault, stored_run
 
-from scenarios import compare_command, matrix_command
 from scenarios.checks import CheckResult
-from scenarios.cli import main
+from scenarios.cli import compare_command, main, matrix_command
 from scenarios.loader import builtin_names
 from scenarios.report import ReportPaths
 from scenarios.runner import HarnessError, RunOptions, RunOutcome

@@ -32,8 +32,9 @@ from scenarios.ci_output import annotate_checks, suite_of_checks, write_junit
 from scenarios.cli import main
 from scenarios.harness_checks import harness_results
 from scenarios.report import build_report, render_html
+from scenarios.run_record import RUN_KEY
 from scenarios.schema import ScenarioSpec
-from scenarios.stored_run import RUN_KEY, StoredRun
+from scenarios.stored_run import StoredRun
 
 
 JUNIT_SCHEMA = etree.XMLSchema(etree.parse(str(Path(__file__).parent / "data" / "junit.xsd")))

@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from benchmarks.engine import LiveCounts
-from scenarios import run_command
+from scenarios.cli import run_command
 from scenarios.progress import DEFAULT_INTERVAL_S, LoadProgress, interval_from, status_line
 from scenarios.runner import RunOptions
 

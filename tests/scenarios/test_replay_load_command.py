@@ -8,8 +8,7 @@ from click.testing import CliRunner, Result
 from test_replay_workload_spec import access_log
 
 from benchmarks.history import read_history
-from scenarios import load_command
-from scenarios.cli import main
+from scenarios.cli import load_command, main
 from stack.ports import ephemeral_port
 
 

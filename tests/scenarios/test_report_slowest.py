@@ -12,7 +12,8 @@ from benchmarks.history import write_history
 from benchmarks.plan import LoadResult
 from reference_impl.tracing import Attr, SpanName
 from scenarios.report import build_report, render_html, render_markdown
-from scenarios.stored_run import RUN_KEY, StoredRun, read_run
+from scenarios.run_record import RUN_KEY
+from scenarios.stored_run import StoredRun, read_run
 from scenarios.traces import RequestTrace, RunTraces
 from stack.jaeger import TraceSpan
 

@@ -5,8 +5,8 @@ import io
 import pytest
 from rich.console import Console
 
-from scenarios import run_command
 from scenarios.checks import CheckResult
+from scenarios.cli import run_command
 from scenarios.log_table import log_table
 
 

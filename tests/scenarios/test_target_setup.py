@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scenarios.run_command import exit_code
+from scenarios.cli.run_command import exit_code
 from scenarios.schema import ScenarioSpec, SuiteError
 from scenarios.target_setup import foreign_api_keys, gateway_config, provider_config
 

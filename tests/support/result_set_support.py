@@ -13,7 +13,7 @@ from benchmarks.op import CacheStatus
 from benchmarks.plan import LoadPlan, LoadResult
 from benchmarks.target import Target
 from benchmarks.workload import Workload
-from scenarios.stored_run import RUN_KEY
+from scenarios.run_record import RUN_KEY
 
 
 def store_run(

@@ -14,7 +14,8 @@ from benchmarks.summary import Summary
 from benchmarks.target import Target
 from benchmarks.timeseries import time_series, to_dicts
 from benchmarks.workload import Workload
-from scenarios.stored_run import FaultWindow, StoredRun
+from faults import FaultWindow
+from scenarios.stored_run import StoredRun
 
 
 def stored_run(

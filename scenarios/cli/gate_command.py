@@ -17,17 +17,21 @@ from rich.markup import escape
 
 from benchmarks.history import testbed
 
-from .ci_output import publish_run, suite_of_checks, write_junit
-from .compare.comparison import Comparison, compare, require_same_testbed
-from .compare.gate import (
+from ..ci_output import publish_run, suite_of_checks, write_junit
+from ..compare.comparison import Comparison, compare, require_same_testbed
+from ..compare.gate import (
     GateConfig,
     load_gate_config,
     read_baseline,
     scenario_names,
     write_baseline,
 )
-from .compare.interleaved import baseline_and_candidate, run_interleaved
-from .compare.result_set import ResultSet, load_result_set, make_testbed
+from ..compare.interleaved import baseline_and_candidate, run_interleaved
+from ..compare.result_set import ResultSet, load_result_set, make_testbed
+from ..console import EXIT_HARNESS_ERROR, console, errors
+from ..git import checkout_root, worktree
+from ..runner import RunOptions, RunOutcome, run_on_stack, scenario_stack
+from ..schema import ScenarioSpec
 from .compare_command import (
     COMPARE_ERRORS,
     EXIT_REGRESSION,
@@ -36,11 +40,7 @@ from .compare_command import (
     say,
     write_comparison,
 )
-from .console import EXIT_HARNESS_ERROR, console, errors
-from .git import checkout_root, worktree
 from .run_command import EXIT_PASS, EXIT_SLO_FAILED, default_runs_dir, load_all
-from .runner import RunOptions, RunOutcome, run_on_stack, scenario_stack
-from .schema import ScenarioSpec
 
 
 def gate_config_option(help_text: str) -> Callable[[FC], FC]:

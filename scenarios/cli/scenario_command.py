@@ -8,9 +8,9 @@ import sys
 import click
 from rich.markup import escape
 
-from .console import EXIT_HARNESS_ERROR, console, errors
-from .loader import builtin_names, load_scenario, resolve
-from .schema import SuiteError, json_schema
+from ..console import EXIT_HARNESS_ERROR, console, errors
+from ..loader import builtin_names, load_scenario, resolve
+from ..schema import SuiteError, json_schema
 
 
 @click.group()

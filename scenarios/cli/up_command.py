@@ -20,12 +20,12 @@ from faults import FaultContext
 from stack import Ports, Stack, StackConfig, StackStartError, start_stack
 from stack.backend import BACKENDS, DEFAULT, ENV_VAR, Backend
 
-from .active_faults import ActiveFaults
-from .console import EXIT_HARNESS_ERROR
-from .console import console as _console
-from .console import errors as _errors
-from .fault_control import FaultControl
-from .interrupts import interrupt_on_signals
+from ..active_faults import ActiveFaults
+from ..console import EXIT_HARNESS_ERROR
+from ..console import console as _console
+from ..console import errors as _errors
+from ..fault_control import FaultControl
+from ..interrupts import interrupt_on_signals
 from .run_command import default_runs_dir
 
 

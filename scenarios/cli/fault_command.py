@@ -27,10 +27,10 @@ from faults import FAULT_TYPES, FaultModel
 from faults.link.toxic import Link
 from faults.process.base import Service
 
-from .active_faults import ActiveFault
-from .console import EXIT_HARNESS_ERROR, console, errors
-from .fault_client import FaultClientError, FaultRefusedError, connect
-from .fault_control import NAME_PATTERN, AddFault, validation_problems
+from ..active_faults import ActiveFault
+from ..console import EXIT_HARNESS_ERROR, console, errors
+from ..fault_client import FaultClientError, FaultRefusedError, connect
+from ..fault_control import NAME_PATTERN, AddFault, validation_problems
 
 
 EXAMPLES = {

@@ -22,9 +22,9 @@ from rich.text import Text
 
 from benchmarks.history import HistoryError
 
-from .checks import NOT_APPLICABLE, CheckResult
-from .checks.run_verdict import verdict_of
-from .ci_output import (
+from ..checks import NOT_APPLICABLE, CheckResult
+from ..checks.run_verdict import verdict_of
+from ..ci_output import (
     JUnitSuite,
     publish_run,
     publish_stopped_run,
@@ -33,14 +33,14 @@ from .ci_output import (
     suite_of_steady_state_failure,
     write_junit,
 )
-from .console import EXIT_HARNESS_ERROR, console, errors
-from .engine_options import engine_of, engine_options
-from .interrupts import interrupt_on_signals
-from .loader import load_scenario, resolve
-from .log_table import log_table
-from .progress import LoadProgress
-from .report import write_reports
-from .runner import (
+from ..console import EXIT_HARNESS_ERROR, console, errors
+from ..engine_options import engine_of, engine_options
+from ..interrupts import interrupt_on_signals
+from ..loader import load_scenario, resolve
+from ..log_table import log_table
+from ..progress import LoadProgress
+from ..report import write_reports
+from ..runner import (
     HARNESS_ERRORS,
     RunOptions,
     RunOutcome,
@@ -48,9 +48,9 @@ from .runner import (
     all_results,
     run_scenario,
 )
-from .schema import ScenarioSpec, SuiteError
-from .stored_run import read_run
-from .target_option import target_option, with_target
+from ..schema import ScenarioSpec, SuiteError
+from ..stored_run import read_run
+from ..target_option import target_option, with_target
 
 
 EXIT_PASS = 0

@@ -27,10 +27,10 @@ from benchmarks.summary_table import print_summary
 from benchmarks.target import Target
 from benchmarks.workload import EndpointShare, FanOut, TenantShare, Workload
 
-from .console import EXIT_HARNESS_ERROR, console, errors
-from .interrupts import interrupt_on_signals
-from .progress import LoadProgress
-from .thresholds import Threshold, ThresholdResult, evaluate, figure, parse_threshold
+from ..console import EXIT_HARNESS_ERROR, console, errors
+from ..interrupts import interrupt_on_signals
+from ..progress import LoadProgress
+from ..thresholds import Threshold, ThresholdResult, evaluate, figure, parse_threshold
 
 
 EXIT_THRESHOLD_FAILED = 1

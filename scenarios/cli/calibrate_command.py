@@ -7,12 +7,12 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from .compare.calibration import calibrate, markdown, write
-from .compare.gate import load_gate_config, scenario_names
+from ..compare.calibration import calibrate, markdown, write
+from ..compare.gate import load_gate_config, scenario_names
+from ..console import console
+from ..git import checkout_root
 from .compare_command import COMPARE_ERRORS, fail, interruptible, say
-from .console import console
 from .gate_command import gate_config_option
-from .git import checkout_root
 from .run_command import default_runs_dir, load_one
 
 

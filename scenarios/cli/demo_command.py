@@ -18,15 +18,15 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from .console import EXIT_HARNESS_ERROR, console, errors
-from .demo import Column, Verdict, table, verdict
-from .demo_render import document, markdown, page
-from .interrupts import interrupt_on_signals
-from .loader import load_scenario, resolve
+from ..console import EXIT_HARNESS_ERROR, console, errors
+from ..demo import Column, Verdict, table, verdict
+from ..demo_render import document, markdown, page
+from ..interrupts import interrupt_on_signals
+from ..loader import load_scenario, resolve
+from ..runner import HARNESS_ERRORS, RunOptions, SteadyStateError
+from ..schema import ScenarioSpec, SuiteError
+from ..target_option import BUILT_IN, label_of, with_target
 from .run_command import EXIT_PASS, EXIT_SLO_FAILED, default_runs_dir, run_with_progress
-from .runner import HARNESS_ERRORS, RunOptions, SteadyStateError
-from .schema import ScenarioSpec, SuiteError
-from .target_option import BUILT_IN, label_of, with_target
 
 
 DEFAULT_TARGETS = "naive,hardened"

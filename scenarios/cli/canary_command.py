@@ -14,13 +14,13 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from .canary import CanaryError, CanaryOptions, canary_json, canary_markdown, run_canary
-from .canary.flow import DEFAULT_STEPS, check_steps
-from .console import EXIT_HARNESS_ERROR, console, errors
-from .loader import load_scenario, resolve
+from ..canary import CanaryError, CanaryOptions, canary_json, canary_markdown, run_canary
+from ..canary.flow import DEFAULT_STEPS, check_steps
+from ..console import EXIT_HARNESS_ERROR, console, errors
+from ..loader import load_scenario, resolve
+from ..runner import HARNESS_ERRORS
+from ..schema import ScenarioSpec
 from .run_command import default_runs_dir
-from .runner import HARNESS_ERRORS
-from .schema import ScenarioSpec
 
 
 EXIT_PROMOTED = 0

@@ -17,7 +17,7 @@ from typing import NoReturn
 import click
 from rich.markup import escape
 
-from .ci_output import (
+from ..ci_output import (
     JUnitSuite,
     annotate,
     annotate_comparison,
@@ -25,18 +25,18 @@ from .ci_output import (
     suite_of_comparison,
     write_junit,
 )
-from .compare.capacity import find_capacity, summary
-from .compare.comparison import Comparison, compare
-from .compare.interleaved import baseline_and_candidate, run_interleaved
-from .compare.render import document, markdown, page
-from .compare.result_set import ResultSetError, load_result_set
-from .console import EXIT_HARNESS_ERROR, console, errors
-from .engine_options import engine_of, engine_options
-from .git import GitError, checkout_root, worktree
-from .interrupts import interrupt_on_signals
+from ..compare.capacity import find_capacity, summary
+from ..compare.comparison import Comparison, compare
+from ..compare.interleaved import baseline_and_candidate, run_interleaved
+from ..compare.render import document, markdown, page
+from ..compare.result_set import ResultSetError, load_result_set
+from ..console import EXIT_HARNESS_ERROR, console, errors
+from ..engine_options import engine_of, engine_options
+from ..git import GitError, checkout_root, worktree
+from ..interrupts import interrupt_on_signals
+from ..runner import HARNESS_ERRORS, SteadyStateError
+from ..target_option import label_of, with_target
 from .run_command import default_runs_dir, load_all, load_one
-from .runner import HARNESS_ERRORS, SteadyStateError
-from .target_option import label_of, with_target
 
 
 EXIT_REGRESSION = 2

@@ -1,4 +1,7 @@
-"""The ``meltproof`` command line."""
+"""The ``meltproof`` command line: the group here, each command (or family of commands) in
+its own ``*_command`` module beside it (imported as a module where a command bears its
+module's name, so ``scenarios.cli.compare_command`` stays the module); ``gateway`` and
+``worker`` are the gateway's own."""
 
 from __future__ import annotations
 
@@ -7,15 +10,12 @@ import click
 from reference_impl.cli import gateway
 from reference_impl.embedding_worker.cli import worker
 
-from .calibrate_command import calibrate_command
+from . import calibrate_command, compare_command, gate_command, matrix_command
 from .canary_command import canary
-from .compare_command import ab_command, capacity_command, compare_command
 from .demo_command import demo
 from .fault_command import fault
-from .gate_command import gate_command
 from .images_command import images
 from .load_command import load
-from .matrix_command import matrix_command
 from .run_command import check, run
 from .scenario_command import scenario
 from .up_command import up
@@ -33,12 +33,12 @@ main.add_command(load)
 main.add_command(run)
 main.add_command(check)
 main.add_command(demo)
-main.add_command(compare_command)
-main.add_command(ab_command)
-main.add_command(capacity_command)
-main.add_command(matrix_command)
-main.add_command(gate_command)
-main.add_command(calibrate_command)
+main.add_command(compare_command.compare_command)
+main.add_command(compare_command.ab_command)
+main.add_command(compare_command.capacity_command)
+main.add_command(matrix_command.matrix_command)
+main.add_command(gate_command.gate_command)
+main.add_command(calibrate_command.calibrate_command)
 main.add_command(canary)
 main.add_command(scenario)
 main.add_command(gateway)

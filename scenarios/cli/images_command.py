@@ -11,9 +11,9 @@ from rich.markup import escape
 from stack import StackStartError
 from stack.config import cache_dir_of
 
-from .console import EXIT_HARNESS_ERROR
-from .console import console as _console
-from .console import errors as _errors
+from ..console import EXIT_HARNESS_ERROR
+from ..console import console as _console
+from ..console import errors as _errors
 
 
 @click.group()

@@ -27,18 +27,18 @@ from rich.markup import escape
 
 from benchmarks.history import testbed
 
-from .ci_output import annotate, append_step_summary, write_junit
+from ..ci_output import annotate, append_step_summary, write_junit
+from ..console import EXIT_HARNESS_ERROR, console
+from ..engine_options import engine_of, engine_options
+from ..load_engines import LoadEngine
+from ..loader import builtin_names
+from ..matrix import Cell, Column, build_document, cell_of_outcome
+from ..matrix_render import cell_line, cell_name, junit_suites, markdown, page, title
+from ..runner import HARNESS_ERRORS, RunOptions, SteadyStateError
+from ..schema import ScenarioSpec, SuiteError, UnfitTargetError
+from ..target_option import DEFAULT_MATRIX, label_of, with_target
 from .compare_command import fail, interruptible
-from .console import EXIT_HARNESS_ERROR, console
-from .engine_options import engine_of, engine_options
-from .load_engines import LoadEngine
-from .loader import builtin_names
-from .matrix import Cell, Column, build_document, cell_of_outcome
-from .matrix_render import cell_line, cell_name, junit_suites, markdown, page, title
 from .run_command import EXIT_PASS, EXIT_SLO_FAILED, default_runs_dir, load_all, run_with_progress
-from .runner import HARNESS_ERRORS, RunOptions, SteadyStateError
-from .schema import ScenarioSpec, SuiteError, UnfitTargetError
-from .target_option import DEFAULT_MATRIX, label_of, with_target
 
 
 EXIT_CODES = {"pass": EXIT_PASS, "fail": EXIT_SLO_FAILED}
