@@ -33,6 +33,9 @@ from psycopg_pool import AsyncConnectionPool
 
 
 Pool = AsyncConnectionPool[AsyncConnection[TupleRow]]
+CLOSE_TIMEOUT_S = 1.0
+"""How long closing a pool waits for its workers: one stuck connecting to a database that
+does not answer is abandoned, so a gateway stops in time."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,9 +68,9 @@ class Pools:
 
     async def close(self) -> None:
         """Close both pools (once when shared)."""
-        await self.oltp.close()
+        await self.oltp.close(timeout=CLOSE_TIMEOUT_S)
         if self.vector is not self.oltp:
-            await self.vector.close()
+            await self.vector.close(timeout=CLOSE_TIMEOUT_S)
 
 
 def _closed_by_peer(conn: AsyncConnection[TupleRow]) -> bool:
