@@ -25,12 +25,15 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     """Answer like OpenAI; the patterns of ``pipeline`` decide how."""
     raw, data = await read_json_object(request)
     chat = validate(ChatBody, data)
-    flagged = flag_chat_request(request, data)  # may rewrite data["model"]
+    flagged = flag_chat_request(request, data)
+    sent: bytes | None = raw
+    if flagged is not None and flagged.model is not None:
+        data, sent = {**data, "model": flagged.model}, None
     exchange = start_exchange(
         request,
         CHAT,
         data,
-        raw=raw,
+        raw=sent,
         prompt_tokens=prompt_tokens_upper(data["messages"]),
         max_output_tokens=chat.max_output_tokens,
         stream=chat.stream,

@@ -71,7 +71,7 @@ class Exchange:
     tenant: TenantConfig
     body: dict[str, Any]
     raw: bytes | None
-    """The client's body as sent, forwarded as is while the body is unchanged."""
+    """The client's body as sent, forwarded as is until ``rewrite_body`` changes the body."""
     prompt_tokens: int
     max_output_tokens: int | None
     """What the client asked for; None lets the model decide."""
@@ -88,8 +88,6 @@ class Exchange:
     reservation: Reservation | None = None
     producing: bool = False
     """This exchange calls upstream itself, and settles its reservation when done."""
-    spent: bool = False
-    """The reservation was settled or released."""
     status: int | None = None
     """The outcome when it differs from the status already sent (a stream cut midway)."""
     answer: Answer | None = None
@@ -102,6 +100,14 @@ class Exchange:
     def model(self) -> str:
         """The model asked for (after a budget downgrade)."""
         return str(self.body["model"])
+
+    def rewrite_body(self, *, removed: tuple[str, ...] = (), **fields: Any) -> None:
+        """Set ``fields`` of the body and drop ``removed``: from now on the body is encoded
+        again for the provider, not forwarded as the client sent it."""
+        for name in removed:
+            self.body.pop(name, None)
+        self.body.update(fields)
+        self.raw = None
 
     def deadline(self) -> Deadline:
         """What is left of this request's deadline, counted from its arrival."""
@@ -131,7 +137,7 @@ def start_exchange(
     route: Route,
     body: dict[str, Any],
     *,
-    raw: bytes,
+    raw: bytes | None,
     prompt_tokens: int,
     max_output_tokens: int | None,
     stream: bool = False,

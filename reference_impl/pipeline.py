@@ -191,9 +191,11 @@ def _cache_key(exchange: Exchange) -> str | None:
 
 
 async def call_upstream(exchange: Exchange, tap: Tap, deadline: Deadline) -> Answer:
-    """The producer: limiter, resilient call, structured check, accounting, settlement."""
+    """The producer: limiter, resilient call, structured check, accounting, and the budget
+    settled once, however the call ends (with the usage counted, if any)."""
     gateway = exchange.gateway
     exchange.producing = True
+    usage: dict[str, int] | None = None
     try:
         slot = None
         if gateway.limiter is not None:
@@ -209,39 +211,40 @@ async def call_upstream(exchange: Exchange, tap: Tap, deadline: Deadline) -> Ans
                 span.set(Attr.OUTCOME, event)
             gateway.metrics.limiter(scope="tenant", event=event)
         try:
-            result, usage = await _answer_with_checks(exchange, tap, deadline)
+            outcome, usage = await _answer_with_checks(exchange, tap, deadline)
         finally:
             if slot is not None and slot.scope_used == "redis":
                 gateway.background.run(slot.release())
             elif slot is not None:
                 await slot.release()  # the slot table's: no round trip
-        answer = final_answer(exchange, result)
+        answer = final_answer(exchange, outcome)
         account(exchange, answer.model or exchange.model, usage)
-        await settle_budget(exchange, usage)
         return answer
     finally:
-        await settle_budget(exchange, None)
+        await settle_budget(exchange, usage)
 
 
 async def _answer_with_checks(
     exchange: Exchange, tap: Tap, deadline: Deadline
-) -> tuple[Result, dict[str, int] | None]:
+) -> tuple[Result | Failure, dict[str, int] | None]:
     """The resilient call, then the structured-output check with its repair attempts."""
     gateway = exchange.gateway
     first = _upstream_request(exchange, exchange.body, deadline, raw=exchange.raw)
-    result = await gateway.resilience.call(first, tap)
-    usage = _add_usage(None, result.usage)
+    outcome = await gateway.resilience.call(first, tap)
+    if isinstance(outcome, Failure):
+        return outcome, None
+    usage = _add_usage(None, outcome.usage)
     schema = None
     if gateway.config.structured.enabled and exchange.route.kind == "chat" and not exchange.stream:
         schema = requested_schema(exchange.body)
-    if schema is None or result.answer is None or result.answer.status != HTTPStatus.OK:
-        return result, usage
+    if schema is None or outcome.answer.status != HTTPStatus.OK:
+        return outcome, usage
     try:
         validator = validator_for(schema)
     except UnsupportedSchema as exc:
         log.warning("structured output not validated: %s", exc)
-        return result, usage
-    answer = result.answer
+        return outcome, usage
+    answer = outcome.answer
     problems = validator.problems(answer_content(json.loads(answer.body)))
     repairs = 0
     while problems and repairs < gateway.config.structured.repair_attempts:
@@ -253,8 +256,10 @@ async def _answer_with_checks(
             exchange, repaired, deadline, attempt_key=f"{exchange.upstream_key()}-repair{repairs}"
         )
         retry = await gateway.resilience.call(request, tap)
+        if isinstance(retry, Failure):
+            break
         usage = _add_usage(usage, retry.usage)
-        if retry.answer is None or retry.answer.status != HTTPStatus.OK:
+        if retry.answer.status != HTTPStatus.OK:
             break
         answer = retry.answer
         problems = validator.problems(answer_content(json.loads(answer.body)))
@@ -262,7 +267,7 @@ async def _answer_with_checks(
         gateway.metrics.structured(outcome="repaired" if repairs else "valid")
         return Result(answer=answer, usage=usage), usage
     gateway.metrics.structured(outcome="degraded")
-    return Result(failure=Failure("invalid_structured_output")), usage
+    return Failure("invalid_structured_output"), usage
 
 
 def _upstream_request(
@@ -298,14 +303,14 @@ def _add_usage(
     return summed
 
 
-def final_answer(exchange: Exchange, result: Result) -> Answer:
+def final_answer(exchange: Exchange, outcome: Result | Failure) -> Answer:
     """The provider's answer, or what replaces it when there is none."""
-    if result.answer is not None:
-        return result.answer
-    failure = result.failure or Failure("no_attempt")
+    if isinstance(outcome, Result):
+        return outcome.answer
+    failure = outcome
     gateway = exchange.gateway
     config = gateway.config
-    if result.emitted:
+    if failure.emitted:
         return degraded.upstream_error(status=502, kind=failure.kind)
     if config.fallback.enabled and exchange.route.can_degrade:
         with gateway.tracing.span(SpanName.DEGRADED) as span:

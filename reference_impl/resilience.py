@@ -83,6 +83,9 @@ class Failure:
     status: int | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
+    emitted: bool = False
+    """Stream events already reached the tap: the client has a partial answer, so the chain
+    ends here (no retry, no other model)."""
 
     @property
     def retryable(self) -> bool:
@@ -92,13 +95,10 @@ class Failure:
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    """The chain's outcome: an answer (with its usage), or the last failure."""
+    """An answer to pass on (with the provider's usage); a ``Failure`` is the other outcome."""
 
-    answer: Answer | None = None
+    answer: Answer
     usage: Mapping[str, int] | None = None
-    failure: Failure | None = None
-    emitted: bool = False
-    """Stream events already reached the tap: the client has a partial answer."""
 
 
 class _NoAdmission:
@@ -167,8 +167,9 @@ class Resilience:
         self._clock = clock
         self._sleep = sleep
 
-    async def call(self, request: UpstreamRequest, tap: Tap) -> Result:
-        """Try the model chain until an answer comes, the chain is spent or the deadline passes."""
+    async def call(self, request: UpstreamRequest, tap: Tap) -> Result | Failure:
+        """Try the model chain until an answer comes, the chain is spent or the deadline
+        passes: the answer, or the last failure."""
         if self._budget is not None:
             self._budget.record_call()
         last = Failure("no_attempt")
@@ -184,12 +185,12 @@ class Resilience:
             outcome = await self._with_retries(
                 request, model, tap, last_model=last_model, since=since
             )
-            if isinstance(outcome, Result):
+            if isinstance(outcome, Result) or outcome.emitted:
                 return outcome
             last = outcome
             if request.deadline.expired:
                 break
-        return Result(failure=last)
+        return last
 
     async def _with_retries(
         self,
@@ -200,7 +201,8 @@ class Resilience:
         last_model: bool,
         since: float | None,
     ) -> Result | Failure:
-        """Attempts on one model; a ``Result`` ends the chain, a ``Failure`` moves along it.
+        """Attempts on one model; a ``Result`` or an emitted ``Failure`` ends the chain,
+        another ``Failure`` moves along it.
         ``since``: when the wait for a stream's first token began (None: no stream)."""
         attempt = 0
         while True:
@@ -216,7 +218,7 @@ class Resilience:
                 span.set(Attr.ATTEMPT, attempt)
                 outcome = await self._attempt(request, model, tap, admission, since)
                 _describe_attempt(span, outcome)
-            if isinstance(outcome, Result):
+            if isinstance(outcome, Result) or outcome.emitted:
                 return outcome
             wait = self._wait_before_retry(
                 request, model, outcome, attempt=attempt, last_model=last_model
@@ -316,7 +318,7 @@ class Resilience:
         except _CutStream as cut:
             admission.failed()
             self._attempted(model, "cut", started)
-            return Result(failure=Failure(cut.kind, status=502), emitted=True)
+            return Failure(cut.kind, emitted=True)
         except BaseException:
             admission.abandoned()
             raise
@@ -448,11 +450,9 @@ def _describe_attempt(span: Span, outcome: Result | Failure) -> None:
         span.set(Attr.OUTCOME, outcome.kind)
         if outcome.status is not None:
             span.set(Attr.STATUS, outcome.status)
-    elif outcome.answer is not None:
+    else:
         span.set(Attr.OUTCOME, "ok")
         span.set(Attr.STATUS, outcome.answer.status)
-    elif outcome.failure is not None:
-        span.set(Attr.OUTCOME, outcome.failure.kind)
 
 
 async def _emit(tap: Tap, event: bytes) -> None:

@@ -36,8 +36,7 @@ async def admit_budget(exchange: Exchange) -> Answer | None:
         return None
     if exchange.max_output_tokens is None and exchange.route.kind == "chat":
         exchange.max_output_tokens = gateway.config.budgets.default_max_output_tokens
-        exchange.body["max_tokens"] = exchange.max_output_tokens
-        exchange.raw = None
+        exchange.rewrite_body(max_tokens=exchange.max_output_tokens)
     with gateway.tracing.span(SpanName.BUDGET) as span:
         try:
             reservation = await gateway.budgets.admit(
@@ -86,16 +85,17 @@ def budget_refusal(exc: BudgetExhausted) -> Answer:
 def downgrade(exchange: Exchange, max_output_tokens: int) -> None:
     """Past the hard budget: the cheaper model, fewer output tokens, a shorter context."""
     route = exchange.gateway.config.route(exchange.model)
-    body = exchange.body
-    exchange.raw = None
     if route is not None and route.downgrade_to is not None:
         exchange.headers["x-budget-downgraded-to"] = route.downgrade_to
-        body["model"] = route.downgrade_to
-    if "messages" in body:
+        exchange.rewrite_body(model=route.downgrade_to)
+    messages = exchange.body.get("messages")
+    if messages is not None:
         exchange.max_output_tokens = max_output_tokens
-        body["max_tokens"] = max_output_tokens
-        body.pop("max_completion_tokens", None)
-        body["messages"] = shorter_context(body["messages"], KEPT_MESSAGES_WHEN_DOWNGRADED)
+        exchange.rewrite_body(
+            removed=("max_completion_tokens",),
+            max_tokens=max_output_tokens,
+            messages=shorter_context(messages, KEPT_MESSAGES_WHEN_DOWNGRADED),
+        )
 
 
 def shorter_context(messages: list[dict[str, Any]], keep: int) -> list[dict[str, Any]]:
@@ -110,10 +110,10 @@ def shorter_context(messages: list[dict[str, Any]], keep: int) -> list[dict[str,
 
 
 async def settle_budget(exchange: Exchange, usage: Mapping[str, int] | None) -> None:
-    """Replace the reservation with what the provider counted (once; later calls do nothing)."""
-    if exchange.spent:
-        return
-    exchange.spent = True
+    """Replace the reservation with what the provider counted, or give it back without usage.
+
+    Called once per exchange: by its producer when it called upstream (``call_upstream``),
+    otherwise where the route's work ends (``accounted``)."""
     budgets, reservation = exchange.gateway.budgets, exchange.reservation
     if budgets is None or reservation is None:
         return

@@ -64,7 +64,7 @@ def answered(model: str = "gpt-4o-mini", content: str = "ok") -> Result:
     return Result(answer=Answer(200, completion(model, content), model=model), usage=USAGE)
 
 
-FAILED = Result(failure=Failure("http_5xx", status=503, body=b'{"error":{"message":"down"}}'))
+FAILED = Failure("http_5xx", status=503, body=b'{"error":{"message":"down"}}')
 
 
 class Upstream:
@@ -73,12 +73,12 @@ class Upstream:
 
     def __init__(self) -> None:
         self.requests: list[UpstreamRequest] = []
-        self.outcomes: list[Result | BaseException] = [answered()]
+        self.outcomes: list[Result | Failure | BaseException] = [answered()]
         self.called = asyncio.Event()
         self._open = asyncio.Event()
         self._open.set()
 
-    def script(self, *outcomes: Result | BaseException) -> None:
+    def script(self, *outcomes: Result | Failure | BaseException) -> None:
         self.outcomes = list(outcomes)
 
     def hold(self) -> None:
@@ -87,7 +87,7 @@ class Upstream:
     def let_go(self) -> None:
         self._open.set()
 
-    async def call(self, request: UpstreamRequest, tap: Any) -> Result:  # noqa: ARG002
+    async def call(self, request: UpstreamRequest, tap: Any) -> Result | Failure:  # noqa: ARG002
         self.requests.append(request)
         self.called.set()
         await self._open.wait()
@@ -451,7 +451,7 @@ async def test_the_slot_is_asked_under_the_tenants_cap_or_the_default(
     "outcome", [answered(), FAILED, ClientGoneError("gone")], ids=["answer", "failure", "gone"]
 )
 async def test_the_limiter_slot_is_given_back_after_the_call(
-    make_bench: MakeBench, outcome: Result | BaseException
+    make_bench: MakeBench, outcome: Result | Failure | BaseException
 ):
     bench = await make_bench("limiter")
     bench.upstream.script(outcome)
@@ -583,8 +583,8 @@ async def test_usage_is_accounted_to_the_model_that_answered(make_bench: MakeBen
 # What replaces a failed call
 
 
-def _failure(kind: str, status: int | None = None, **extra: Any) -> Result:
-    return Result(failure=Failure(kind, status=status, **extra))
+def _failure(kind: str, status: int | None = None, **extra: Any) -> Failure:
+    return Failure(kind, status=status, **extra)
 
 
 async def test_an_answer_is_passed_on_as_it_is(make_bench: MakeBench):
@@ -595,7 +595,7 @@ async def test_an_answer_is_passed_on_as_it_is(make_bench: MakeBench):
 
 async def test_a_stream_cut_midway_is_a_502_error_event(make_bench: MakeBench):
     bench = await make_bench("fallback")
-    answer = final_answer(bench.exchange(), Result(failure=Failure("cut_stream"), emitted=True))
+    answer = final_answer(bench.exchange(), Failure("cut_stream", emitted=True))
     assert answer.status == 502
     assert json.loads(answer.body)["error"]["code"] == "cut_stream"
     assert not answer.degraded

@@ -24,7 +24,7 @@ from metric_reports_support import Reports
 
 from reference_impl.breaker import BreakerPolicy, Breakers, BreakerState
 from reference_impl.in_flight import ARRIVED
-from reference_impl.resilience import Resilience, Result, UpstreamRequest
+from reference_impl.resilience import Failure, Resilience, Result, UpstreamRequest
 from reference_impl.retry import Backoff, Deadline, RetryBudget, RetryPolicy
 
 
@@ -252,11 +252,8 @@ async def call(resilience: Resilience, request: UpstreamRequest, tap: Events | N
     return await resilience.call(request, tap or Events())
 
 
-def status_of(result: Result) -> int | None:
-    if result.answer is not None:
-        return result.answer.status
-    assert result.failure is not None
-    return result.failure.status
+def status_of(outcome: Result | Failure) -> int | None:
+    return outcome.answer.status if isinstance(outcome, Result) else outcome.status
 
 
 # Attempts per request
@@ -265,7 +262,7 @@ def status_of(result: Result) -> int | None:
 async def test_an_answer_at_the_first_attempt_costs_one_call(rig: Rig, provider: Provider):
     result = await call(rig.build(chains={"primary": ["primary", "backup"]}), rig.request())
     assert provider.models() == ["primary"]
-    assert result.answer is not None
+    assert isinstance(result, Result)
     assert (result.answer.status, result.answer.model) == (200, "primary")
     assert result.usage == {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
     assert rig.waits.slept == []
@@ -311,9 +308,8 @@ async def test_a_failing_chain_costs_max_attempts_per_model_and_no_more(
         provider.script(model, Reply(503))
     result = await call(rig.build(chains={"a": ["a", "b", "c"]}, max_attempts=3), rig.request("a"))
     assert provider.models() == ["a"] * 3 + ["b"] * 3 + ["c"] * 3
-    assert result.answer is None
-    assert result.failure is not None
-    assert (result.failure.kind, result.failure.status) == ("http_5xx", 503)
+    assert isinstance(result, Failure)
+    assert (result.kind, result.status) == ("http_5xx", 503)
     assert rig.reports.count("fallback", from_model="a", to_model="b") == 1
     assert rig.reports.count("fallback", from_model="b", to_model="c") == 1
 
@@ -365,7 +361,7 @@ async def test_a_status_not_worth_retrying_is_the_answer_no_retry_no_fallback_no
     resilience = rig.build(chains={"primary": ["primary", "backup"]}, breaker=breaker)
     result = await call(resilience, rig.request())
     assert provider.models() == ["primary"]
-    assert result.answer is not None
+    assert isinstance(result, Result)
     assert result.answer.status == status
     assert json.loads(result.answer.body)["error"]["message"] == f"status {status}"
     passed = {name.lower(): value for name, value in result.answer.headers.items()}
@@ -401,9 +397,9 @@ async def test_a_retry_after_beyond_the_deadline_is_no_retry_and_the_429_is_the_
     result = await call(rig.build(), rig.request(deadline_s=10.0))
     assert provider.models() == ["primary"]
     assert rig.waits.slept == []
-    assert result.failure is not None
-    assert (result.failure.kind, result.failure.status) == ("http_429", 429)
-    assert result.failure.headers["Retry-After"] == "20"
+    assert isinstance(result, Failure)
+    assert (result.kind, result.status) == ("http_429", 429)
+    assert result.headers["Retry-After"] == "20"
 
 
 async def test_a_retry_after_over_the_backoff_cap_hands_over_to_the_fallback_at_once(
@@ -414,7 +410,7 @@ async def test_a_retry_after_over_the_backoff_cap_hands_over_to_the_fallback_at_
     result = await call(rig.build(chains=chains), rig.request())
     assert provider.models() == ["primary", "backup"]
     assert rig.waits.slept == []
-    assert result.answer is not None
+    assert isinstance(result, Result)
     assert result.answer.model == "backup"
 
 
@@ -454,8 +450,8 @@ async def test_a_request_whose_deadline_has_passed_makes_no_call(rig: Rig, provi
     chains = {"primary": ["primary", "backup"]}
     result = await call(rig.build(chains=chains), rig.request(deadline_s=0.0))
     assert provider.calls == []
-    assert result.failure is not None
-    assert result.failure.kind == "deadline"
+    assert isinstance(result, Failure)
+    assert result.kind == "deadline"
 
 
 async def test_an_attempt_that_spends_the_deadline_ends_the_chain_with_its_failure(
@@ -465,8 +461,8 @@ async def test_an_attempt_that_spends_the_deadline_ends_the_chain_with_its_failu
     chains = {"primary": ["primary", "backup"]}
     result = await call(rig.build(chains=chains), rig.request(deadline_s=1.0))
     assert provider.models() == ["primary"]
-    assert result.failure is not None
-    assert (result.failure.kind, result.failure.status) == ("http_5xx", 503)
+    assert isinstance(result, Failure)
+    assert (result.kind, result.status) == ("http_5xx", 503)
 
 
 # Retry budget
@@ -478,9 +474,9 @@ async def test_retries_stop_when_the_budget_is_spent(rig: Rig, provider: Provide
     resilience = rig.build(max_attempts=5, budget=budget)
     first = await call(resilience, rig.request(key="k1"))
     assert provider.models() == ["primary"] * 3
-    assert first.failure is not None
-    assert (first.failure.kind, first.failure.status) == ("http_5xx", 503)
-    assert json.loads(first.failure.body)["error"]["message"] == "status 503"
+    assert isinstance(first, Failure)
+    assert (first.kind, first.status) == ("http_5xx", 503)
+    assert json.loads(first.body)["error"]["message"] == "status 503"
     assert rig.reports.count("retry", outcome="budget_exhausted") == 1
 
     second = await call(resilience, rig.request(key="k2"))
@@ -539,7 +535,7 @@ async def test_failures_open_the_breaker_which_hands_over_to_the_fallback(
     result = await call(resilience, rig.request())
     assert provider.models() == ["primary", "primary", "backup"]
     assert rig.transitions == [("primary", "closed", "open")]
-    assert result.answer is not None
+    assert isinstance(result, Result)
     assert result.answer.model == "backup"
     assert rig.reports.count("fallback", from_model="primary", to_model="backup") == 1
 
@@ -570,7 +566,7 @@ async def test_an_open_breaker_skips_its_model_until_it_half_opens(rig: Rig, pro
     rig.clock.advance(30.0)
     result = await call(resilience, rig.request(key="k3"))
     assert provider.models() == ["backup", "primary"]
-    assert result.answer is not None
+    assert isinstance(result, Result)
     assert result.answer.model == "primary"
     assert rig.transitions[-1] == ("primary", "open", "half_open")
 
@@ -582,8 +578,8 @@ async def test_with_every_breaker_open_no_call_is_made(rig: Rig, provider: Provi
     provider.calls.clear()
     result = await call(resilience, rig.request(key="k2"))
     assert provider.calls == []
-    assert result.failure is not None
-    assert result.failure.kind == "breaker_open"
+    assert isinstance(result, Failure)
+    assert result.kind == "breaker_open"
     assert resilience.retry_after_s("primary") == pytest.approx(30.0, abs=0.05)
 
 
@@ -614,10 +610,9 @@ async def test_a_stream_is_relayed_and_done_comes_last(rig: Rig, provider: Provi
     result = await call(rig.build(), rig.request(stream=True), tap)
     assert tap.sent == STREAM
     assert provider.calls[0].body["stream_options"] == {"include_usage": True}
-    assert result.answer is not None
+    assert isinstance(result, Result)
     completion = json.loads(result.answer.body)
     assert completion["choices"][0]["message"]["content"] == "hello"
-    assert not result.emitted
 
 
 async def test_a_malformed_first_event_is_retried_unseen(rig: Rig, provider: Provider):
@@ -637,9 +632,8 @@ async def test_a_stream_cut_after_events_were_sent_is_not_retried(rig: Rig, prov
     result = await call(rig.build(chains=chains, breaker=breaker), rig.request(stream=True), tap)
     assert provider.models() == ["primary"]
     assert tap.sent == STREAM[:2]
-    assert result.emitted
-    assert result.failure is not None
-    assert (result.failure.kind, result.failure.status) == ("malformed_stream", 502)
+    assert isinstance(result, Failure)
+    assert (result.kind, result.emitted) == ("malformed_stream", True)
     assert rig.transitions == [("primary", "closed", "open")]
 
 
