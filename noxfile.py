@@ -1,6 +1,6 @@
-"""Development sessions: ``nox -s tests``, ``nox -s lint``; on demand ``nox -s demo``,
-``nox -s scenarios``, ``nox -s matrix``, ``nox -s compare``, ``nox -s perf_gate``,
-``nox -s calibrate``, ``nox -s bench`` and ``nox -s fuzz``."""
+"""Development sessions: ``nox -s tests``, ``nox -s lint``; on demand ``nox -s long``,
+``nox -s demo``, ``nox -s scenarios``, ``nox -s matrix``, ``nox -s compare``,
+``nox -s perf_gate``, ``nox -s calibrate``, ``nox -s bench`` and ``nox -s fuzz``."""
 
 from __future__ import annotations
 
@@ -21,9 +21,18 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Unit and integration tests; the integration tests start the real stack on loopback."""
+    """Unit and integration tests but the long ones; the integration tests start the real
+    stack on loopback. A ``-m`` after ``--`` replaces the selection."""
     session.install(".", *nox.project.dependency_groups(PYPROJECT, "tests"))
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "-m", "not long", *session.posargs)
+
+
+@nox.session
+def long(session: nox.Session) -> None:
+    """The long end-to-end tests (marked ``long``: the matrix command, the A/B of two codes,
+    the distributed scenario, the replay's fidelity), about 3 minutes; run nightly."""
+    session.install(".", *nox.project.dependency_groups(PYPROJECT, "tests"))
+    session.run("pytest", "-m", "long", *session.posargs)
 
 
 @nox.session

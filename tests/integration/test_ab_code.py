@@ -15,7 +15,7 @@ import pytest
 from lxml import etree
 
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long]
 
 REPO = Path(__file__).resolve().parents[2]
 HANDLER = "async def chat_completions(request: web.Request) -> web.StreamResponse:\n"

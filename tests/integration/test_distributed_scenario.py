@@ -24,7 +24,7 @@ from scenarios.schema import ScenarioSpec
 from scenarios.stored_run import StoredRun
 
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long]
 
 SCENARIO = """\
 name: distributed_latency

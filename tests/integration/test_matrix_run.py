@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long]
 
 PASSTHROUGH = Path(__file__).parents[1] / "support" / "passthrough_gateway.py"
 TARGET = f"""\

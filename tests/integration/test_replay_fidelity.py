@@ -120,6 +120,7 @@ def per_second(at: np.ndarray, origin: float, seconds: int) -> np.ndarray:
     return np.histogram(at - origin, bins=np.arange(seconds + 1))[0]
 
 
+@pytest.mark.long
 @pytest.mark.timeout(240)
 async def test_a_replayed_access_log_reproduces_the_recorded_run(stack: Stack, tmp_path: Path):
     stack.provider.set_config({"models": PEAK_MODELS})
