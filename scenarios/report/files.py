@@ -43,7 +43,7 @@ def write_reports(
     paths = ReportPaths(
         json=target / "report.json", markdown=target / "report.md", html=target / "report.html"
     )
-    write_atomically(paths.json, json.dumps(report, indent=1, allow_nan=False) + "\n")
+    write_atomically(paths.json, json.dumps(report.to_dict(), indent=1, allow_nan=False) + "\n")
     write_atomically(paths.markdown, render_markdown(report))
     write_atomically(paths.html, render_html(report))
     return paths

@@ -1,6 +1,6 @@
 """The report as one self-contained HTML page: verdict, checks, charts and tables.
 
-Rendered from the report document only. The page loads nothing: the CSS sits in a
+Rendered from the ``Report`` only. The page loads nothing: the CSS sits in a
 ``<style>`` block, the charts are inline SVG (see ``charts`` and ``timeline_charts``), there is
 no script. Every
 text from the report passes through ``html.escape``.
@@ -8,11 +8,10 @@ text from the report passes through ``html.escape``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from html import escape
-from typing import Any
 
 from .charts import latency_chart, rate_chart, spend_chart, upstream_chart
+from .record import REPORT_SCHEMA_VERSION, Report
 from .slowest_chart import slowest_chart
 from .slowest_views import slowest_views
 from .timeline_charts import client_signals_chart, model_calls_chart, provider_calls_chart
@@ -65,17 +64,16 @@ footer { margin-top: 32px; color: #57606a; font-size: 12px; }
 """
 
 
-def render_html(report: Mapping[str, Any]) -> str:
+def render_html(report: Report) -> str:
     """The whole report as one HTML page that opens offline."""
-    scenario: Mapping[str, Any] = report.get("scenario") or {}
-    name = str(scenario.get("name", "scenario"))
+    name = report.scenario.name
     verdict = verdict_text(report)
-    description = scenario.get("description")
+    description = report.scenario.description
     header = [
         f'<header class="{VERDICT_CLASSES.get(verdict, "unknown")}">',
         f"<h1>{escape(name)}</h1>",
         f'<p class="verdict">{escape(verdict)}</p>',
-        f"<p>{escape(str(description))}</p>" if description else "",
+        f"<p>{escape(description)}</p>" if description else "",
         f'<p class="run">{escape(run_line(report))}</p>',
         "</header>",
     ]
@@ -106,7 +104,7 @@ def render_html(report: Mapping[str, Any]) -> str:
     ]
     footer = (
         f"<footer><p>{escape(testbed_line(report))}</p>"
-        f"<p>Report schema version {escape(str(report.get('schema_version')))}.</p></footer>"
+        f"<p>Report schema version {REPORT_SCHEMA_VERSION}.</p></footer>"
     )
     return "\n".join(
         [
@@ -130,7 +128,7 @@ def render_html(report: Mapping[str, Any]) -> str:
     )
 
 
-def _slowest_sections(report: Mapping[str, Any]) -> list[str]:
+def _slowest_sections(report: Report) -> list[str]:
     """A traced run's slowest requests: the chart of their parts, then the tables."""
     views = slowest_views(report)
     if not views:

@@ -1,15 +1,14 @@
 """The report as Markdown, readable as a pull-request comment.
 
-Rendered from the report document only. Cell text is HTML-escaped (Markdown viewers render
+Rendered from the ``Report`` only. Cell text is HTML-escaped (Markdown viewers render
 inline HTML) and pipes are escaped so that a name cannot break a table.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
-from typing import Any
 
+from .record import Report
 from .slowest_views import slowest_views
 from .views import (
     TARGET_CONFIG_TITLE,
@@ -24,12 +23,12 @@ from .views import (
 )
 
 
-def render_markdown(report: Mapping[str, Any]) -> str:
+def render_markdown(report: Report) -> str:
     """The whole report: title with the verdict, checks, figures, tables and testbed."""
-    scenario: Mapping[str, Any] = report.get("scenario") or {}
-    lines = [f"# {text(str(scenario.get('name', 'scenario')))}: {verdict_text(report)}", ""]
-    if scenario.get("description"):
-        lines += [text(str(scenario["description"])), ""]
+    scenario = report.scenario
+    lines = [f"# {text(scenario.name)}: {verdict_text(report)}", ""]
+    if scenario.description:
+        lines += [text(scenario.description), ""]
     lines += [text(run_line(report)), ""]
     lines += table(checks_view(report))
     if legend := not_applicable_line(report):
@@ -41,7 +40,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def config_blocks(report: Mapping[str, Any]) -> list[str]:
+def config_blocks(report: Report) -> list[str]:
     """The target's generated configuration, one fenced block per file."""
     files = target_config(report)
     if not files:

@@ -4,9 +4,8 @@ latency split into the parts its spans tell (``slowest``), on one millisecond sc
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
-from typing import Any
 
+from .record import Report, SlowRequest
 from .slowest import PARTS
 from .svg import Area, document, legend, ticks, x_axis
 from .views import number
@@ -20,12 +19,12 @@ BAR, GAP = 18, 8
 BOTTOM = 64
 
 
-def slowest_chart(report: Mapping[str, Any]) -> str:
+def slowest_chart(report: Report) -> str:
     """Stacked bars of the slowest requests' parts; empty for a run that was not traced."""
-    section: Mapping[str, Any] | None = report.get("slowest_requests")
+    section = report.slowest_requests
     if section is None:
         return ""
-    requests = [r for r in section.get("requests") or () if r.get("parts")]
+    requests = [r for r in section.requests if r.parts]
     if not requests:
         return '<p class="no-data">No span of the slowest requests reached the receiver.</p>'
     longest = max(_total(request) for request in requests)
@@ -42,13 +41,13 @@ def slowest_chart(report: Mapping[str, Any]) -> str:
     return document(WIDTH, height, "Where the slowest requests spent their time", elements)
 
 
-def _total(request: Mapping[str, Any]) -> float:
-    return sum(part.get("ms") or 0.0 for part in request.get("parts") or ())
+def _total(request: SlowRequest) -> float:
+    return sum(part.ms or 0.0 for part in request.parts)
 
 
-def _bar(area: Area, rank: int, request: Mapping[str, Any]) -> list[str]:
+def _bar(area: Area, rank: int, request: SlowRequest) -> list[str]:
     y = area.top + rank * (BAR + GAP)
-    label = f"#{rank + 1} row {number(request.get('row'))}"
+    label = f"#{rank + 1} row {number(request.row)}"
     elements = [
         (
             f'<text class="tick" x="{area.left - 6:.1f}" y="{y + BAR - 5:.1f}" '
@@ -57,19 +56,19 @@ def _bar(area: Area, rank: int, request: Mapping[str, Any]) -> list[str]:
     ]
     start = 0.0
     colours = {part: index for index, part in enumerate(PARTS)}
-    for part in request.get("parts") or ():
-        ms = part.get("ms") or 0.0
+    for part in request.parts:
+        ms = part.ms or 0.0
         if ms <= 0:
             continue
         left, right = area.x(start), area.x(start + ms)
-        title = html.escape(f"{part.get('part')}: {number(ms)} ms")
+        title = html.escape(f"{part.part}: {number(ms)} ms")
         elements.append(
-            f'<rect class="bar c{colours.get(part.get("part"), 0)}" x="{left:.1f}" y="{y:.1f}" '
+            f'<rect class="bar c{colours.get(part.part, 0)}" x="{left:.1f}" y="{y:.1f}" '
             f'width="{max(right - left, 0.5):.1f}" height="{BAR}"><title>{title}</title></rect>'
         )
         start += ms
     elements.append(
         f'<text class="value" x="{area.x(start) + 4:.1f}" y="{y + BAR - 5:.1f}">'
-        f"{html.escape(number(request.get('latency_ms')))} ms</text>"
+        f"{html.escape(number(request.latency_ms))} ms</text>"
     )
     return elements

@@ -1,14 +1,12 @@
 """The slowest requests of a traced run as tables: each request's parts, then its spans.
 
-Read from the report document's ``slowest_requests`` (``slowest``); a run that was not
+Read from the ``Report``'s ``slowest_requests`` (``slowest``); a run that was not
 traced has no such tables. Shares are of the request's latency as the client measured it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
+from .record import Report, SlowRequest
 from .slowest import BEFORE, GATEWAY, PARTS
 from .views import MISSING, TableView, number, share
 
@@ -18,13 +16,13 @@ WHOLE_FROM_MS = 10
 _BRIEF = {GATEWAY: "Gateway, other", BEFORE: "Before the gateway"}
 
 
-def slowest_views(report: Mapping[str, Any]) -> list[TableView]:
+def slowest_views(report: Report) -> list[TableView]:
     """The breakdown of each slow request and the spans behind it; none if not traced."""
-    section: Mapping[str, Any] | None = report.get("slowest_requests")
+    section = report.slowest_requests
     if section is None:
         return []
-    requests = section.get("requests") or ()
-    receiver = section.get("receiver") or "the traces receiver"
+    requests = section.requests
+    receiver = section.receiver or "the traces receiver"
     shown = [part for part in PARTS if any(_part_ms(request, part) for request in requests)]
     headers = (
         "#", "Row", "Tenant / endpoint", "Status", "Latency", "In the gateway",
@@ -36,21 +34,21 @@ def slowest_views(report: Mapping[str, Any]) -> list[TableView]:
     spans = tuple(
         (
             str(rank),
-            str(span.get("name", "")),
-            _ms(span.get("start_ms")),
-            _ms(span.get("ms")),
-            share(span.get("share")),
-            ("FAILED · " if span.get("error") else "") + str(span.get("detail", "")),
+            span.name,
+            _ms(span.start_ms),
+            _ms(span.ms),
+            share(span.share),
+            ("FAILED · " if span.error else "") + span.detail,
         )
         for rank, request in enumerate(requests, 1)
-        for span in request.get("spans") or ()
+        for span in request.spans
     )
     return [
         TableView(
             f"Slowest requests: where the time went (spans from {receiver})",
             headers,
             breakdown,
-            note=section.get("problem") or "No request sent with a trace finished.",
+            note=section.problem or "No request sent with a trace finished.",
         ),
         TableView(
             "Spans of the slowest requests",
@@ -61,26 +59,26 @@ def slowest_views(report: Mapping[str, Any]) -> list[TableView]:
     ]
 
 
-def _part_ms(request: Mapping[str, Any], part: str) -> float:
-    return sum(p.get("ms") or 0.0 for p in request.get("parts") or () if p.get("part") == part)
+def _part_ms(request: SlowRequest, part: str) -> float:
+    return sum(p.ms or 0.0 for p in request.parts if p.part == part)
 
 
-def _breakdown_row(rank: int, request: Mapping[str, Any], shown: list[str]) -> tuple[str, ...]:
-    parts = {part.get("part"): part for part in request.get("parts") or ()}
-    gateway = request.get("gateway_ms")
+def _breakdown_row(rank: int, request: SlowRequest, shown: list[str]) -> tuple[str, ...]:
+    parts = {part.part: part for part in request.parts}
+    gateway = request.gateway_ms
     cells = tuple(
-        MISSING if part not in parts else _ms_share(parts[part].get("ms"), parts[part].get("share"))
+        MISSING if part not in parts else _ms_share(parts[part].ms, parts[part].share)
         for part in shown
     )
     return (
         str(rank),
-        number(request.get("row")),
-        f"{request.get('tenant', MISSING)} / {request.get('endpoint', MISSING)}",
-        number(request.get("status")),
-        _ms(request.get("latency_ms")),
+        number(request.row),
+        f"{request.tenant} / {request.endpoint}",
+        number(request.status),
+        _ms(request.latency_ms),
         NO_SPANS if gateway is None else _ms(gateway),
         *cells,
-        str(request.get("trace_id", "")),
+        request.trace_id,
     )
 
 

@@ -14,10 +14,10 @@ A chart without data is a short note instead of an empty drawing.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from .charts import BOTTOM, HEIGHT, LEFT, RIGHT, TIME_LABEL, TOP, WIDTH, fault_bands, no_data
+from .record import Report
 from .svg import Area, document, legend_column, line, ticks, x_axis, y_axis
 from .timeline_tracks import (
     Track,
@@ -45,7 +45,7 @@ def status_class(status: str) -> str:
     return "s-5xx" if status.startswith("5") else "s-other"
 
 
-def provider_calls_chart(report: Mapping[str, Any]) -> str:
+def provider_calls_chart(report: Report) -> str:
     """Provider calls per second, one line per model and status."""
     tracks = provider_tracks(report)
     if tracks is None:
@@ -59,7 +59,7 @@ def provider_calls_chart(report: Mapping[str, Any]) -> str:
     return tracks_chart(report, "Provider calls per second by model and status", lines)
 
 
-def model_calls_chart(report: Mapping[str, Any]) -> str:
+def model_calls_chart(report: Report) -> str:
     """Provider calls per second, one line per model."""
     tracks = model_tracks(report)
     if tracks is None:
@@ -70,7 +70,7 @@ def model_calls_chart(report: Mapping[str, Any]) -> str:
     return tracks_chart(report, "Provider calls per second by model", lines)
 
 
-def client_signals_chart(report: Mapping[str, Any]) -> str:
+def client_signals_chart(report: Report) -> str:
     """The clients' 429 answers and degraded answers per second."""
     tracks = client_tracks(report)
     unreported = degraded_unreported(report)
@@ -82,7 +82,7 @@ def client_signals_chart(report: Mapping[str, Any]) -> str:
     return chart + caption
 
 
-def tracks_chart(report: Mapping[str, Any], title: str, lines: Sequence[tuple[Track, str]]) -> str:
+def tracks_chart(report: Report, title: str, lines: Sequence[tuple[Track, str]]) -> str:
     """Each track as a line of counts per second, styled by its CSS classes, with a legend
     column at the right and the fault windows shaded beneath."""
     horizon = horizon_s(report)

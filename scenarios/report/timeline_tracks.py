@@ -1,6 +1,6 @@
 """The report's ``timeline`` as tracks: counts per bucket on the load's time axis.
 
-Read from the report document alone: one track per provider series (endpoint kind, model,
+Read from the ``Report`` alone: one track per provider series (endpoint kind, model,
 status) and one per client signal (429 answers, degraded answers). A bucket sits at its middle,
 ``start_s + (k + 0.5) * bucket_s`` seconds from the load's time zero; it is inside a fault
 window when its middle is.
@@ -9,9 +9,10 @@ window when its middle is.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from .record import CallSeries, Report
 
 
 Intervals = Sequence[tuple[float, float]]
@@ -67,25 +68,25 @@ class Track:
         )
 
 
-def provider_tracks(report: Mapping[str, Any]) -> list[Track] | None:
+def provider_tracks(report: Report) -> list[Track] | None:
     """A track per provider series; None when the run has no provider timeline."""
-    provider: Mapping[str, Any] | None = (report.get("timeline") or {}).get("provider")
+    provider = report.timeline.provider
     if provider is None:
         return None
     return [
         Track(
             name=series_name(series),
-            group=str(series["model"]),
-            status=str(series["status"]),
-            start_s=float(provider["start_s"]),
-            bucket_s=float(provider["bucket_s"]),
-            counts=tuple(series["counts"]),
+            group=series.model,
+            status=series.status,
+            start_s=float(provider.start_s),
+            bucket_s=float(provider.bucket_s),
+            counts=series.counts,
         )
-        for series in provider.get("series") or ()
+        for series in provider.series
     ]
 
 
-def model_tracks(report: Mapping[str, Any]) -> list[Track] | None:
+def model_tracks(report: Report) -> list[Track] | None:
     """A track per model: its provider calls per bucket whatever their status, so that a
     model flag flipped on the timeline shows as calls moving from one model to another;
     None when the run has no provider timeline."""
@@ -114,50 +115,50 @@ def model_tracks(report: Mapping[str, Any]) -> list[Track] | None:
     ]
 
 
-def series_name(series: Mapping[str, Any]) -> str:
+def series_name(series: CallSeries) -> str:
     """``gpt-4o 200``; ``chat (no model) 400`` for calls refused before their model was known."""
-    model = series["model"]
-    named = model if model != "-" else f"{series['endpoint']} (no model)"
-    return f"{named} {series['status']}"
+    named = series.model if series.model != "-" else f"{series.endpoint} (no model)"
+    return f"{named} {series.status}"
 
 
-def client_tracks(report: Mapping[str, Any]) -> list[Track]:
+def client_tracks(report: Report) -> list[Track]:
     """429 answers and (when the target flags them) degraded answers per second."""
-    clients: Mapping[str, Any] = (report.get("timeline") or {}).get("clients") or {}
-    signals = (("429 answers", "rate_limited", "429"), ("degraded answers", "degraded", "200"))
+    clients = report.timeline.clients
+    if clients is None:
+        return []
+    signals = (
+        ("429 answers", clients.rate_limited, "429"),
+        ("degraded answers", clients.degraded, "200"),
+    )
     return [
         Track(
             name=name,
             group="clients",
             status=status,
-            start_s=float(clients["start_s"]),
-            bucket_s=float(clients["bucket_s"]),
-            counts=tuple(clients[key]),
+            start_s=float(clients.start_s),
+            bucket_s=float(clients.bucket_s),
+            counts=counts,
         )
-        for name, key, status in signals
-        if clients.get(key) is not None
+        for name, counts, status in signals
+        if counts is not None
     ]
 
 
-def degraded_unreported(report: Mapping[str, Any]) -> bool:
+def degraded_unreported(report: Report) -> bool:
     """Whether the target flags no degraded answers (so the clients have no such track)."""
-    clients: Mapping[str, Any] = (report.get("timeline") or {}).get("clients") or {}
-    return "degraded" in clients and clients.get("degraded") is None
+    clients = report.timeline.clients
+    return clients is not None and clients.degraded is None
 
 
-def horizon_s(report: Mapping[str, Any]) -> float:
+def horizon_s(report: Report) -> float:
     """The time axis's end, shared by every track: the load's duration, or the end of the last
     bucket of any track if later."""
     tracks = [*(provider_tracks(report) or ()), *client_tracks(report)]
-    run: Mapping[str, Any] = report.get("run") or {}
-    duration_s = float(run.get("duration_s") or 0.0)
+    duration_s = float(report.run.duration_s or 0.0)
     last_end_s = max((t.start_s + len(t.counts) * t.bucket_s for t in tracks), default=0.0)
     return max(duration_s, last_end_s, 1.0)
 
 
-def fault_intervals(report: Mapping[str, Any], horizon: float) -> list[tuple[float, float]]:
+def fault_intervals(report: Report, horizon: float) -> list[tuple[float, float]]:
     """Each fault's window in seconds; a fault never healed lasts to ``horizon``."""
-    return [
-        (float(f["started_s"]), horizon if f.get("ended_s") is None else float(f["ended_s"]))
-        for f in report.get("faults") or ()
-    ]
+    return [(fault.started_s, fault.end_or(horizon)) for fault in report.faults]

@@ -1,6 +1,6 @@
 """The report's tables and lines as text, shared by the Markdown and HTML renderings.
 
-Views read the report document only (plain JSON, missing figures as None), format numbers
+Views read the ``Report`` only (missing figures as None, NaN in its summary), format numbers
 with their units, and leave escaping to the renderer.
 """
 
@@ -11,8 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from benchmarks.summary import Percentiles
 from scenarios.checks.result import NOT_APPLICABLE
 
+from .record import GroupRow, ProviderRow, Report
 from .timeline_tracks import (
     client_tracks,
     degraded_unreported,
@@ -62,10 +64,14 @@ def usd(value: float | None) -> str:
     return MISSING if value is None else f"${number(value)}"
 
 
-def milliseconds(percentiles: Mapping[str, Any], keys: Sequence[str]) -> str:
-    """Some of a ``Percentiles`` dict's figures (in seconds) as ``a / b / c ms``."""
-    values = [percentiles.get(key) for key in keys]
-    return " / ".join(number(None if v is None else v * 1e3) for v in values) + " ms"
+def known(value: float) -> float | None:
+    """A summary's figure, None where it has none (NaN)."""
+    return None if math.isnan(value) else value
+
+
+def milliseconds(*seconds: float) -> str:
+    """Some of a ``Percentiles``' figures (in seconds, NaN for none) as ``a / b / c ms``."""
+    return " / ".join(number(None if math.isnan(v) else v * 1e3) for v in seconds) + " ms"
 
 
 NOT_APPLICABLE_TEXT = "N/A"
@@ -80,32 +86,31 @@ def validity_text(valid: object) -> str:
     return NOT_APPLICABLE_TEXT if valid == NOT_APPLICABLE else "UNKNOWN"
 
 
-def verdict_text(report: Mapping[str, Any]) -> str:
+def verdict_text(report: Report) -> str:
     """The run's verdict in capitals."""
-    return str(report.get("verdict", "unknown")).upper()
+    return report.verdict.upper()
 
 
-def checks_view(report: Mapping[str, Any]) -> TableView:
+def checks_view(report: Report) -> TableView:
     """Each check: its verdict, what was observed against what limit, and why."""
     rows = tuple(
         (
-            str(check.get("name", "")),
-            str(check.get("kind", "")),
-            validity_text(check.get("valid")),
-            with_unit(check.get("observed"), check.get("unit", "")),
-            with_unit(check.get("limit"), check.get("unit", "")),
-            str(check.get("details", "")),
+            check.name,
+            check.kind,
+            validity_text(check.valid),
+            with_unit(check.observed, check.unit),
+            with_unit(check.limit, check.unit),
+            check.details,
         )
-        for check in report.get("checks") or ()
+        for check in report.checks
     )
     headers = ("Check", "Kind", "Verdict", "Observed", "Limit", "Details")
     return TableView("Checks", headers, rows, note="No checks ran.")
 
 
-def not_applicable_line(report: Mapping[str, Any]) -> str:
+def not_applicable_line(report: Report) -> str:
     """What N/A means, when a check reads it; else empty."""
-    checks = report.get("checks") or ()
-    if not any(check.get("valid") == NOT_APPLICABLE for check in checks):
+    if not any(check.valid == NOT_APPLICABLE for check in report.checks):
         return ""
     return (
         f"{NOT_APPLICABLE_TEXT}: the target cannot give the check's figure (its details say "
@@ -113,39 +118,34 @@ def not_applicable_line(report: Mapping[str, Any]) -> str:
     )
 
 
-def summary_view(report: Mapping[str, Any]) -> TableView:
+def summary_view(report: Report) -> TableView:
     """The run's headline figures."""
-    summary: Mapping[str, Any] = report.get("summary") or {}
-    latency = summary.get("latency_s") or {}
-    errors: Mapping[str, int] = summary.get("errors") or {}
-    outcomes = (summary.get(key) for key in ("ok", "failed", "unknown", "pending"))
-    rates = (summary.get(key) for key in ("target_rate_rps", "achieved_rate_rps"))
+    summary = report.summary
+    outcomes = (summary.ok, summary.failed, summary.unknown, summary.pending)
+    rates = (summary.target_rate_rps, summary.achieved_rate_rps)
     rows = (
-        ("Requests scheduled", number(summary.get("scheduled"))),
+        ("Requests scheduled", number(summary.scheduled)),
         ("Rate target / achieved", " / ".join(number(v) for v in rates) + " req/s"),
         ("OK / failed / unknown / pending", " / ".join(number(v) for v in outcomes)),
-        ("Error rate", share(summary.get("error_rate"))),
-        ("Errors by kind", ", ".join(f"{k}: {v}" for k, v in errors.items()) or "none"),
-        (
-            "Latency p50 / p95 / p99 / p99.9 / max",
-            milliseconds(latency, ("p50_s", "p95_s", "p99_s", "p999_s", "max_s")),
-        ),
-        (
-            "Latency of successes p50 / p95 / p99",
-            milliseconds(summary.get("ok_latency_s") or {}, ("p50_s", "p95_s", "p99_s")),
-        ),
-        (
-            "Uncorrected latency p99",
-            milliseconds(summary.get("uncorrected_latency_s") or {}, ("p99_s",)),
-        ),
-        ("Schedule lag p99", milliseconds(summary.get("lag_s") or {}, ("p99_s",))),
-        ("TTFT p50 / p95", milliseconds(summary.get("ttft_s") or {}, ("p50_s", "p95_s"))),
-        ("TPOT p50 / p95", milliseconds(summary.get("tpot_s") or {}, ("p50_s", "p95_s"))),
+        ("Error rate", share(known(summary.error_rate))),
+        ("Errors by kind", ", ".join(f"{k}: {v}" for k, v in summary.errors.items()) or "none"),
+        ("Latency p50 / p95 / p99 / p99.9 / max", _latency_ms(summary.latency_s, max_s=True)),
+        ("Latency of successes p50 / p95 / p99", _latency_ms(summary.ok_latency_s)),
+        ("Uncorrected latency p99", milliseconds(summary.uncorrected_latency_s.p99_s)),
+        ("Schedule lag p99", milliseconds(summary.lag_s.p99_s)),
+        ("TTFT p50 / p95", milliseconds(summary.ttft_s.p50_s, summary.ttft_s.p95_s)),
+        ("TPOT p50 / p95", milliseconds(summary.tpot_s.p50_s, summary.tpot_s.p95_s)),
     )
     return TableView("Summary", ("Figure", "Value"), rows)
 
 
-def group_view(report: Mapping[str, Any], key: str, title: str, label: str) -> TableView:
+def _latency_ms(latency: Percentiles, *, max_s: bool = False) -> str:
+    """p50 / p95 / p99, then p99.9 and the maximum if asked."""
+    tail = (latency.p999_s, latency.max_s) if max_s else ()
+    return milliseconds(latency.p50_s, latency.p95_s, latency.p99_s, *tail)
+
+
+def group_view(groups: Sequence[GroupRow], title: str, label: str) -> TableView:
     """Per-endpoint or per-tenant figures as the client saw them."""
     headers = (
         label, "Requests", "OK", "Failed", "Unknown", "Error rate", "p50", "p95", "p99",
@@ -153,45 +153,42 @@ def group_view(report: Mapping[str, Any], key: str, title: str, label: str) -> T
     )  # fmt: skip
     rows = tuple(
         (
-            str(row.get("name", "")),
-            *(number(row.get(k)) for k in ("requests", "ok", "failed", "unknown")),
-            share(row.get("error_rate")),
-            *(with_unit(row.get(k), "ms") for k in ("p50_ms", "p95_ms", "p99_ms")),
-            *(share(row.get(k)) for k in ("cache_hit_share", "coalesced_share", "degraded_share")),
-            number(row.get("prompt_tokens")),
-            number(row.get("completion_tokens")),
+            row.name,
+            *(number(n) for n in (row.requests, row.ok, row.failed, row.unknown)),
+            share(row.error_rate),
+            *(with_unit(ms, "ms") for ms in (row.p50_ms, row.p95_ms, row.p99_ms)),
+            *(share(s) for s in (row.cache_hit_share, row.coalesced_share, row.degraded_share)),
+            number(row.prompt_tokens),
+            number(row.completion_tokens),
         )
-        for row in report.get(key) or ()
+        for row in groups
     )
     return TableView(title, headers, rows, note="No requests.")
 
 
 NO_PROVIDER = "No provider ground truth: the target's upstream was not the simulated provider."
-COUNTER_KEYS = ("requests", "errors", "prompt_tokens", "completion_tokens", "max_in_flight")
 COUNTER_HEADERS = ("Requests", "Errors", "Prompt tokens", "Completion tokens", "Max in flight")
 
 
-def provider_views(report: Mapping[str, Any]) -> tuple[TableView, TableView, TableView]:
+def counter_cells(row: ProviderRow) -> tuple[str, ...]:
+    """A provider row's name and its counters."""
+    counters = (row.requests, row.errors, row.prompt_tokens, row.completion_tokens)
+    return (row.name, *(number(n) for n in (*counters, row.max_in_flight)))
+
+
+def provider_views(report: Report) -> tuple[TableView, TableView, TableView]:
     """What the provider received per tenant, per endpoint kind, and per model with its cost."""
-    provider: Mapping[str, Any] = report.get("provider") or {}
-    tenants, endpoints = (
-        tuple(
-            (str(row.get("name", "")), *(number(row.get(k)) for k in COUNTER_KEYS))
-            for row in provider.get(key) or ()
-        )
-        for key in ("tenants", "endpoints")
-    )
-    models = tuple(
-        (
-            str(row.get("name", "")),
-            *(number(row.get(k)) for k in COUNTER_KEYS),
-            usd(row.get("cost_usd")),
-        )
-        for row in provider.get("models") or ()
-    )
-    if models:
-        models += (("total", *([""] * len(COUNTER_KEYS)), usd(provider.get("cost_usd"))),)
-    note = NO_PROVIDER if not provider else "The provider received no requests."
+    provider = report.provider
+    tenants: tuple[tuple[str, ...], ...] = ()
+    endpoints: tuple[tuple[str, ...], ...] = ()
+    models: tuple[tuple[str, ...], ...] = ()
+    if provider is not None:
+        tenants = tuple(counter_cells(row) for row in provider.tenants)
+        endpoints = tuple(counter_cells(row) for row in provider.endpoints)
+        models = tuple((*counter_cells(row), usd(row.cost_usd)) for row in provider.models)
+    if provider is not None and models:
+        models += (("total", *([""] * len(COUNTER_HEADERS)), usd(provider.cost_usd)),)
+    note = NO_PROVIDER if provider is None else "The provider received no requests."
     return (
         TableView("Provider ground truth per tenant", ("Tenant", *COUNTER_HEADERS), tenants, note),
         TableView(
@@ -206,20 +203,20 @@ def provider_views(report: Mapping[str, Any]) -> tuple[TableView, TableView, Tab
     )
 
 
-def upstream_view(report: Mapping[str, Any]) -> TableView:
+def upstream_view(report: Report) -> TableView:
     """Upstream calls against what the client asked and what a perfect cache would need."""
-    upstream: Mapping[str, Any] = report.get("upstream") or {}
-    ttl = number(upstream.get("oracle_ttl_s"))
+    upstream = report.upstream
+    ttl = number(upstream.oracle_ttl_s)
     rows = (
-        ("Client requests", number(upstream.get("client_requests"))),
-        ("Provider calls", number(upstream.get("provider_requests"))),
-        (f"Oracle minimum (cache TTL {ttl} s)", number(upstream.get("oracle_min_calls"))),
-        ("Distinct requests", number(upstream.get("distinct_requests"))),
-        ("Amplification (provider calls / oracle minimum)", times(upstream.get("amplification"))),
-        ("Provider calls per client request", number(upstream.get("calls_per_client_request"))),
+        ("Client requests", number(upstream.client_requests)),
+        ("Provider calls", number(upstream.provider_requests)),
+        (f"Oracle minimum (cache TTL {ttl} s)", number(upstream.oracle_min_calls)),
+        ("Distinct requests", number(upstream.distinct_requests)),
+        ("Amplification (provider calls / oracle minimum)", times(upstream.amplification)),
+        ("Provider calls per client request", number(upstream.calls_per_client_request)),
         (
             "OK answers served without a provider call (at least)",
-            share(upstream.get("served_without_call")),
+            share(upstream.served_without_call),
         ),
     )
     return TableView("Upstream calls vs the oracle", ("Figure", "Value"), rows)
@@ -234,7 +231,7 @@ NO_TIMELINE = (
 )
 
 
-def timeline_view(report: Mapping[str, Any]) -> TableView:
+def timeline_view(report: Report) -> TableView:
     """Calls per second over time: the provider's by model and status, then the clients' 429
     and degraded answers; with their peak, their rate outside and during faults, and a
     sparkline over the run."""
@@ -275,34 +272,34 @@ def times(value: float | None) -> str:
     return MISSING if value is None else f"{number(value)}x"
 
 
-def faults_view(report: Mapping[str, Any]) -> TableView:
+def faults_view(report: Report) -> TableView:
     """The fault log: when each fault really acted, in seconds from the load's start."""
     rows = []
-    for fault in report.get("faults") or ():
-        started, ended = fault.get("started_s"), fault.get("ended_s")
-        lasted = None if started is None or ended is None else ended - started
+    for fault in report.faults:
+        started, ended = fault.started_s, fault.ended_s
+        lasted = None if ended is None else ended - started
         rows.append(
             (
-                str(fault.get("name", "")),
-                str(fault.get("kind", "")),
-                str(fault.get("target") or MISSING),
-                with_unit(fault.get("planned_at_s"), "s"),
+                fault.name,
+                fault.kind,
+                fault.target or MISSING,
+                with_unit(fault.planned_at_s, "s"),
                 with_unit(started, "s"),
                 "never healed" if ended is None else with_unit(ended, "s"),
                 with_unit(lasted, "s"),
-                str(fault.get("error") or ""),
+                fault.error or "",
             )
         )
     headers = ("Fault", "Kind", "Target", "Planned at", "Started", "Ended", "Lasted", "Error")
     return TableView("Fault log", headers, tuple(rows), note="No faults were injected.")
 
 
-def steady_state_view(report: Mapping[str, Any]) -> TableView:
-    """The steady-state probes before and after the load."""
-    probes: Mapping[str, Any] = report.get("steady_state") or {}
+def steady_state_view(report: Report) -> TableView:
+    """The steady-state probes before and after the load (free-form, as the run recorded
+    them)."""
     rows = tuple(
         (str(name), str(probe.get("verdict", MISSING)).upper(), _probe_details(probe))
-        for name, probe in probes.items()
+        for name, probe in report.steady_state.items()
         if isinstance(probe, Mapping)
     )
     note = "No steady-state probes were recorded."
@@ -320,12 +317,12 @@ def _probe_details(probe: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def detail_views(report: Mapping[str, Any]) -> list[TableView]:
+def detail_views(report: Report) -> list[TableView]:
     """Every table after the checks, in reading order."""
     return [
         summary_view(report),
-        group_view(report, "endpoints", "Per endpoint (as the client saw it)", "Endpoint"),
-        group_view(report, "tenants", "Per tenant (as the client saw it)", "Tenant"),
+        group_view(report.endpoints, "Per endpoint (as the client saw it)", "Endpoint"),
+        group_view(report.tenants, "Per tenant (as the client saw it)", "Tenant"),
         *provider_views(report),
         upstream_view(report),
         timeline_view(report),
@@ -334,31 +331,30 @@ def detail_views(report: Mapping[str, Any]) -> list[TableView]:
     ]
 
 
-def run_line(report: Mapping[str, Any]) -> str:
+def run_line(report: Report) -> str:
     """Which target was loaded, how, when and for how long."""
-    run: Mapping[str, Any] = report.get("run") or {}
-    gateway = run.get("gateway")
-    target: Mapping[str, Any] = run.get("target") or {}
-    parts = [f"Target {run.get('target_url') or MISSING}"]
-    if gateway:
+    run = report.run
+    gateway = run.gateway
+    target: Mapping[str, Any] = run.target or {}
+    parts = [f"Target {run.target_url or MISSING}"]
+    if gateway is not None:
         parts.append(
-            f"gateway profile {gateway.get('profile') or MISSING}, "
-            f"{number(gateway.get('workers'))} worker(s)"
+            f"gateway profile {gateway.profile or MISSING}, {number(gateway.workers)} worker(s)"
         )
     elif target:
         version = target.get("version") or "version unknown"
         parts.append(f"{target.get('kind')} {target.get('name')} ({version})")
     parts += [
-        f"started {run.get('started_at') or MISSING}",
-        f"load of {with_unit(run.get('duration_s'), 's')}",
-        f"run directory {run.get('path') or MISSING}",
+        f"started {run.started_at or MISSING}",
+        f"load of {with_unit(run.duration_s, 's')}",
+        f"run directory {run.path or MISSING}",
     ]
     return "; ".join(parts) + "."
 
 
-def target_config(report: Mapping[str, Any]) -> list[tuple[str, str]]:
+def target_config(report: Report) -> list[tuple[str, str]]:
     """The configuration files generated for a target that is not ours: (name, text)."""
-    target: Mapping[str, Any] = (report.get("run") or {}).get("target") or {}
+    target: Mapping[str, Any] = report.run.target or {}
     config: Mapping[str, Any] = target.get("config") or {}
     return [(str(name), str(text)) for name, text in config.items()]
 
@@ -366,9 +362,9 @@ def target_config(report: Mapping[str, Any]) -> list[tuple[str, str]]:
 TARGET_CONFIG_TITLE = "Target configuration"
 
 
-def testbed_line(report: Mapping[str, Any]) -> str:
-    """The machine and software the run was measured on."""
-    testbed: Mapping[str, Any] = report.get("testbed") or {}
+def testbed_line(report: Report) -> str:
+    """The machine and software the run was measured on (free-form facts)."""
+    testbed = report.testbed
     described = ", ".join(
         f"{key} {value}" for key, value in testbed.items() if key != "images" and value is not None
     )

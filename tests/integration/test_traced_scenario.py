@@ -70,10 +70,11 @@ def test_the_slowest_requests_spans_are_kept_and_reported(tmp_path: Path) -> Non
     for request in run.traces.requests:
         assert {span.trace_id for span in request.spans} == {request.trace_id}
         assert any(span.kind == "server" for span in request.spans), request.trace_id
-    section = build_report(run, [])["slowest_requests"]
-    for request in section["requests"]:
-        total = sum(part["ms"] for part in request["parts"])
-        assert total >= request["latency_ms"] * 0.999
+    section = build_report(run, []).slowest_requests
+    assert section is not None
+    for request in section.requests:
+        total = sum(part.ms for part in request.parts)
+        assert total >= request.latency_ms * 0.999
     report = json.loads((run_dir / "report.json").read_text())
     assert report["slowest_requests"]["requests"][0]["spans"]
     markdown = (run_dir / "report.md").read_text()

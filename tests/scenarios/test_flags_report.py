@@ -7,7 +7,7 @@ from op_support import answered, table_of
 from run_support import fault, stored_run
 from timeline_support import series, with_timeline
 
-from scenarios.report import build_report, render_html, render_markdown
+from scenarios.report import Report, build_report, render_html, render_markdown
 
 
 FLIP = with_timeline(
@@ -18,7 +18,7 @@ FLIP = with_timeline(
 """From 3 to 6 s a flag serves gpt-4o instead of gpt-4o-mini; some of its calls get 429s."""
 
 
-def flipped_report() -> dict:
+def flipped_report() -> Report:
     window = replace(fault(3.0, 6.0, kind="flag"), name="new model")
     rows = [answered(float(t), 0.1) for t in range(8)]
     run = stored_run(table_of(rows), duration_s=8.0, faults=(window,), provider=FLIP)

@@ -2,6 +2,8 @@
 
 import json
 import math
+from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from benchmarks.op import CacheStatus, ErrorKind, Outcome
 from scenarios.checks.result import UNKNOWN, CheckResult, Validity
 from scenarios.checks.run_verdict import verdict_of
 from scenarios.report import REPORT_SCHEMA_VERSION, build_report
+from scenarios.report.record import ScenarioFacts
 from scenarios.stored_run import StoredRun
 
 
@@ -86,8 +89,8 @@ def sample_results() -> list[CheckResult]:
     ]  # fmt: skip
 
 
-def by_name(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {row["name"]: row for row in rows}
+def by_name(rows: Sequence[Any]) -> dict[str, Any]:
+    return {row.name: row for row in rows}
 
 
 @pytest.mark.parametrize(
@@ -107,84 +110,82 @@ def test_the_verdict_is_three_valued(validities: tuple[Validity, ...], verdict: 
 
 def test_the_document_round_trips_through_strict_json() -> None:
     report = build_report(sample_run(), sample_results())
-    assert json.loads(json.dumps(report, allow_nan=False)) == report
-    assert report["schema_version"] == REPORT_SCHEMA_VERSION
-    assert report["verdict"] == "fail"
-    assert report["checks"][2]["observed"] is None  # NaN
-    assert report["checks"][0] == sample_results()[0].to_dict()
+    document = report.to_dict()
+    assert json.loads(json.dumps(document, allow_nan=False)) == document
+    assert document["schema_version"] == REPORT_SCHEMA_VERSION
+    assert report.verdict == "fail"
+    assert report.checks[2].observed is None  # NaN
+    assert report.checks[0] == sample_results()[0]
 
 
 def test_per_tenant_figures_as_the_client_saw_them() -> None:
-    tenants = by_name(build_report(sample_run(), []).get("tenants", []))
+    tenants = by_name(build_report(sample_run(), []).tenants)
     acme, globex = tenants["acme"], tenants["globex"]
-    assert (acme["requests"], acme["ok"], acme["failed"]) == (5, 4, 1)
-    assert acme["error_rate"] == 0.0  # the generator's own failure is not the target's
-    assert acme["p50_ms"] == pytest.approx(200.0)
-    assert acme["p99_ms"] == pytest.approx(400.0)
-    assert acme["cache_hit_share"] == pytest.approx(0.25)
-    assert acme["coalesced_share"] == pytest.approx(0.25)
-    assert (acme["prompt_tokens"], acme["completion_tokens"]) == (40, 20)
-    assert (globex["requests"], globex["ok"], globex["unknown"], globex["pending"]) == (5, 2, 1, 1)
-    assert globex["error_rate"] == pytest.approx(0.25)
-    assert globex["p50_ms"] == pytest.approx(500.0)
-    assert globex["p99_ms"] == pytest.approx(2000.0)  # the timeout counts, as a lower bound
-    assert globex["degraded_share"] == pytest.approx(0.5)
+    assert (acme.requests, acme.ok, acme.failed) == (5, 4, 1)
+    assert acme.error_rate == 0.0  # the generator's own failure is not the target's
+    assert acme.p50_ms == pytest.approx(200.0)
+    assert acme.p99_ms == pytest.approx(400.0)
+    assert acme.cache_hit_share == pytest.approx(0.25)
+    assert acme.coalesced_share == pytest.approx(0.25)
+    assert (acme.prompt_tokens, acme.completion_tokens) == (40, 20)
+    assert (globex.requests, globex.ok, globex.unknown, globex.pending) == (5, 2, 1, 1)
+    assert globex.error_rate == pytest.approx(0.25)
+    assert globex.p50_ms == pytest.approx(500.0)
+    assert globex.p99_ms == pytest.approx(2000.0)  # the timeout counts, as a lower bound
+    assert globex.degraded_share == pytest.approx(0.5)
 
 
 def test_per_endpoint_rows_cover_every_request() -> None:
-    endpoints = by_name(build_report(sample_run(), [])["endpoints"])
-    assert endpoints["chat"]["requests"] == 7
-    assert endpoints["embeddings"]["requests"] == 3
-    assert endpoints["embeddings"]["p95_ms"] == pytest.approx(50.0)
+    endpoints = by_name(build_report(sample_run(), []).endpoints)
+    assert endpoints["chat"].requests == 7
+    assert endpoints["embeddings"].requests == 3
+    assert endpoints["embeddings"].p95_ms == pytest.approx(50.0)
 
 
 def test_a_group_without_ended_requests_has_no_latency() -> None:
     table = table_of([{"intended_s": 0.5, "outcome": Outcome.PENDING}])
-    (row,) = build_report(stored_run(table), [])["tenants"]
-    assert (row["p50_ms"], row["error_rate"], row["cache_hit_share"]) == (None, None, None)
+    (row,) = build_report(stored_run(table), []).tenants
+    assert (row.p50_ms, row.error_rate, row.cache_hit_share) == (None, None, None)
 
 
 def test_provider_ground_truth_per_tenant_and_cost_per_model() -> None:
-    provider = build_report(sample_run(), [])["provider"]
-    tenants = by_name(provider["tenants"])
-    assert tenants["acme"]["requests"] == 5
-    assert tenants["globex"]["errors"] == 2
-    assert tenants["globex"]["prompt_tokens"] == 300
-    models = by_name(provider["models"])
-    assert models["gpt-4o-mini"]["cost_usd"] == pytest.approx((400 * 0.15 + 200 * 0.6) / 1e6)
-    assert models["unpriced"]["cost_usd"] is None
-    assert provider["cost_usd"] is None  # unknown while one model has no price
-    assert provider["total"]["requests"] == 12
+    provider = build_report(sample_run(), []).provider
+    assert provider is not None
+    tenants = by_name(provider.tenants)
+    assert tenants["acme"].requests == 5
+    assert tenants["globex"].errors == 2
+    assert tenants["globex"].prompt_tokens == 300
+    models = by_name(provider.models)
+    assert models["gpt-4o-mini"].cost_usd == pytest.approx((400 * 0.15 + 200 * 0.6) / 1e6)
+    assert models["unpriced"].cost_usd is None
+    assert provider.cost_usd is None  # unknown while one model has no price
+    assert provider.total.requests == 12
 
 
 def test_upstream_calls_against_the_oracle_minimum() -> None:
-    upstream = build_report(sample_run(), [])["upstream"]
-    assert upstream["provider_requests"] == 12
-    assert upstream["oracle_min_calls"] == 4
-    assert upstream["amplification"] == pytest.approx(12 / 4)
-    assert upstream["client_requests"] == 8  # pending and generator failures not sent
-    assert upstream["calls_per_client_request"] == pytest.approx(12 / 8)
+    upstream = build_report(sample_run(), []).upstream
+    assert upstream.provider_requests == 12
+    assert upstream.oracle_min_calls == 4
+    assert upstream.amplification == pytest.approx(12 / 4)
+    assert upstream.client_requests == 8  # pending and generator failures not sent
+    assert upstream.calls_per_client_request == pytest.approx(12 / 8)
 
 
 def test_a_foreign_target_has_no_ground_truth_and_no_amplification() -> None:
     report = build_report(stored_run(table_of([answered(0.5, 0.1)])), [])
-    assert report["provider"] is None
-    assert report["upstream"]["amplification"] is None
-    assert report["upstream"]["client_requests"] == 1
+    assert report.provider is None
+    assert report.upstream.amplification is None
+    assert report.upstream.client_requests == 1
 
 
 def test_run_facts_faults_and_series_are_carried_over() -> None:
     run = sample_run()
     report = build_report(run, [])
-    assert report["scenario"] == {
-        "name": "provider brownout",
-        "description": "The provider slows, then errs.",
-    }
-    assert report["run"]["target_url"] == "http://127.0.0.1:9"
-    assert report["run"]["started_at"] == "1970-01-01T00:00:00+00:00"
-    assert report["run"]["duration_s"] == 10.0
-    assert [f["ended_s"] for f in report["faults"]] == [4.0, None]
-    assert report["faults"][1]["kind"] == "http-error"
-    assert report["timeseries"] == run.history.meta["timeseries"]
-    assert report["testbed"] == {"cpu_count": 2, "python": "3.11", "backend": None, "images": {}}
-    assert report["summary"]["scheduled"] == 10
+    assert report.scenario == ScenarioFacts("provider brownout", "The provider slows, then errs.")
+    assert report.run.target_url == "http://127.0.0.1:9"
+    assert report.run.started_at == "1970-01-01T00:00:00+00:00"
+    assert report.run.duration_s == 10.0
+    assert report.faults == run.faults
+    assert [asdict(window) for window in report.timeseries] == run.history.meta["timeseries"]
+    assert report.testbed == {"cpu_count": 2, "python": "3.11", "backend": None, "images": {}}
+    assert report.summary.scheduled == 10

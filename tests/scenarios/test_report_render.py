@@ -127,8 +127,9 @@ def test_empty_series_and_no_provider_render_notes_instead_of_charts() -> None:
 
 def test_a_window_without_ended_requests_breaks_the_latency_line() -> None:
     report = build_report(sample_run(), [])
-    report["timeseries"][3] |= {"p50_s": None, "p95_s": None, "p99_s": None}
-    latency = svgs(render_html(report))[0]
+    windows = list(report.timeseries)
+    windows[3] = replace(windows[3], p50_s=None, p95_s=None, p99_s=None)
+    latency = svgs(render_html(replace(report, timeseries=tuple(windows))))[0]
     assert len(re.findall(r'<polyline class="line c0"', latency)) == 2
 
 
@@ -141,7 +142,7 @@ def test_write_reports_writes_the_three_renderings(tmp_path: Path) -> None:
         run.path / "report.md",
         run.path / "report.html",
     )
-    assert json.loads(paths.json.read_text()) == build_report(run, sample_results())
+    assert json.loads(paths.json.read_text()) == build_report(run, sample_results()).to_dict()
     assert paths.markdown.read_text().startswith("# hand-built: FAIL")
     assert paths.html.read_text().startswith("<!DOCTYPE html>")
     assert sorted(p.name for p in run.path.iterdir()) == ["report.html", "report.json", "report.md"]

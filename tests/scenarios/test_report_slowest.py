@@ -89,13 +89,14 @@ def traced_run() -> StoredRun:
 
 
 def test_a_request_is_broken_into_its_parts_by_its_spans():
-    section = build_report(traced_run(), [])["slowest_requests"]
-    assert section["receiver"] == "jaeger v1.75.0"
-    slowest, lost = section["requests"]
-    assert (slowest["row"], slowest["trace_id"], slowest["tenant"]) == (0, TRACE, "acme")
-    assert slowest["latency_ms"] == pytest.approx(850)
-    assert slowest["gateway_ms"] == pytest.approx(800)
-    parts = {part["part"]: part["ms"] for part in slowest["parts"]}
+    section = build_report(traced_run(), []).slowest_requests
+    assert section is not None
+    assert section.receiver == "jaeger v1.75.0"
+    slowest, lost = section.requests
+    assert (slowest.row, slowest.trace_id, slowest.tenant) == (0, TRACE, "acme")
+    assert slowest.latency_ms == pytest.approx(850)
+    assert slowest.gateway_ms == pytest.approx(800)
+    parts = {part.part: part.ms for part in slowest.parts}
     assert parts == pytest.approx(
         {
             "queueing at the cap": 300,
@@ -108,15 +109,15 @@ def test_a_request_is_broken_into_its_parts_by_its_spans():
             "before the gateway": 50,
         }
     )
-    assert sum(parts.values()) == pytest.approx(slowest["latency_ms"])
-    names = [s["name"] for s in slowest["spans"]]
+    assert sum(parts.values()) == pytest.approx(slowest.latency_ms)
+    names = [s.name for s in slowest.spans]
     assert names[0] == "POST /v1/chat/completions"
     assert names[1:] == [s.name for s in STEPS]  # in the order they started
-    fallback = slowest["spans"][5]
-    assert fallback["detail"] == "gpt-4o -> gpt-4o-mini"
-    assert fallback["start_ms"] == pytest.approx(660)
-    assert slowest["spans"][2]["error"]
-    assert (lost["gateway_ms"], lost["parts"], lost["spans"]) == (None, [], [])
+    fallback = slowest.spans[5]
+    assert fallback.detail == "gpt-4o -> gpt-4o-mini"
+    assert fallback.start_ms == pytest.approx(660)
+    assert slowest.spans[2].error
+    assert (lost.gateway_ms, lost.parts, lost.spans) == (None, (), ())
 
 
 def test_the_markdown_lists_the_slowest_requests_and_their_spans():
@@ -139,7 +140,7 @@ def test_the_html_draws_each_request_in_its_parts():
 
 def test_a_run_that_was_not_traced_has_no_such_section():
     report = build_report(stored_run(table_of([answered(1.0, 0.1)])), [])
-    assert report["slowest_requests"] is None
+    assert report.slowest_requests is None
     assert "Slowest requests" not in render_markdown(report)
     assert "Slowest requests" not in render_html(report)
 

@@ -41,28 +41,31 @@ def brownout_run(**options) -> StoredRun:
 
 
 def test_the_document_sums_the_providers_calls_over_tenants_on_the_loads_time_axis() -> None:
-    provider = build_report(brownout_run(), [])["timeline"]["provider"]
-    assert (provider["bucket_s"], provider["start_s"]) == (1.0, -0.25)
-    assert [(s["model"], s["status"], s["counts"]) for s in provider["series"]] == [
-        ("gpt-4o", "200", [3, 3, 3, 3, 0, 0, 0, 3, 3, 3]),
-        ("gpt-4o", "429", [0, 0, 0, 0, 5, 5, 5, 0, 0, 0]),
-        ("gpt-4o-mini", "200", [0, 0, 0, 0, 3, 3, 3, 0, 0, 0]),
+    provider = build_report(brownout_run(), []).timeline.provider
+    assert provider is not None
+    assert (provider.bucket_s, provider.start_s) == (1.0, -0.25)
+    assert [(s.model, s.status, s.counts) for s in provider.series] == [
+        ("gpt-4o", "200", (3, 3, 3, 3, 0, 0, 0, 3, 3, 3)),
+        ("gpt-4o", "429", (0, 0, 0, 0, 5, 5, 5, 0, 0, 0)),
+        ("gpt-4o-mini", "200", (0, 0, 0, 0, 3, 3, 3, 0, 0, 0)),
     ]
-    assert {s["endpoint"] for s in provider["series"]} == {"chat"}
+    assert {s.endpoint for s in provider.series} == {"chat"}
 
 
 def test_the_document_counts_the_clients_429s_and_degraded_answers_per_second() -> None:
-    clients = build_report(brownout_run(), [])["timeline"]["clients"]
-    assert clients["rate_limited"] == [0, 0, 0, 0, 1, 1, 0, 0, 0, 0]
-    assert clients["degraded"] == [0, 0, 0, 0, 0, 0, 1, 0, 0, 0]
+    clients = build_report(brownout_run(), []).timeline.clients
+    assert clients is not None
+    assert clients.rate_limited == (0, 0, 0, 0, 1, 1, 0, 0, 0, 0)
+    assert clients.degraded == (0, 0, 0, 0, 0, 0, 1, 0, 0, 0)
 
 
 def test_a_target_without_a_timeline_or_degraded_flags_has_neither() -> None:
     foreign = {"name": "foreign", "target": {"url": "http://127.0.0.1:1"}}
     run = stored_run(table_of([answered(0.5, 0.1)]), scenario=foreign)
-    timeline = build_report(run, [])["timeline"]
-    assert timeline["provider"] is None
-    assert timeline["clients"]["degraded"] is None
+    timeline = build_report(run, []).timeline
+    assert timeline.provider is None
+    assert timeline.clients is not None
+    assert timeline.clients.degraded is None
     markdown = render_markdown(build_report(run, []))
     assert "| provider | — | — | — | — | No provider timeline" in markdown
     assert "| clients: degraded answers | — | — | — | — | The target flags no answer" in markdown
@@ -78,9 +81,10 @@ def test_the_report_has_provider_counts_per_endpoint_kind_and_the_share_served_w
     }
     run = stored_run(table_of([answered(float(t), 0.1) for t in range(5)]), provider=stats)
     report = build_report(run, [])
-    endpoints = {row["name"]: row for row in report["provider"]["endpoints"]}
-    assert (endpoints["chat"]["requests"], endpoints["embeddings"]["errors"]) == (2, 1)
-    assert report["upstream"]["served_without_call"] == pytest.approx(3 / 5)
+    assert report.provider is not None
+    endpoints = {row.name: row for row in report.provider.endpoints}
+    assert (endpoints["chat"].requests, endpoints["embeddings"].errors) == (2, 1)
+    assert report.upstream.served_without_call == pytest.approx(3 / 5)
     markdown = render_markdown(report)
     assert "| embeddings | 2 | 1 | 0 | 0 | 0 |" in markdown
     assert "| OK answers served without a provider call (at least) | 60.0% |" in markdown
