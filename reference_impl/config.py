@@ -184,6 +184,8 @@ class RetriesConfig(Section):
     budget_ratio: float = Field(0.1, ge=0)
     budget_min_per_s: float = Field(1.0, ge=0)
     budget_window_s: float = Field(10.0, gt=0)
+    longest_wait_s: float = Field(30.0, gt=0)
+    """A longer wait (a long Retry-After) means no retry, with or without a deadline."""
 
 
 class LimiterConfig(Section):

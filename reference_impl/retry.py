@@ -101,10 +101,14 @@ class RetryPolicy:
     backoff: Backoff = field(default_factory=Backoff)
     honour_retry_after: bool = True
     """Wait at least as long as the provider's Retry-After asks."""
+    longest_wait_s: float = 30.0
+    """No retry rather than a wait this long or longer (a long Retry-After), deadline or not."""
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts!r}")
+        if not self.longest_wait_s > 0:
+            raise ValueError(f"longest_wait_s must be positive, got {self.longest_wait_s!r}")
 
 
 def retry_after_s(
@@ -146,16 +150,17 @@ def next_delay_s(
     """The wait before the next attempt after attempt ``attempt`` (1-based) failed retryably.
 
     None means do not retry: the attempts are used up, or the wait would reach the deadline
-    and leave no time for the attempt. With ``honour_retry_after`` the wait is at least
-    ``retry_after``; a Retry-After beyond the deadline means no retry, so the caller can
-    fall back at once instead of waiting for nothing.
+    (leaving no time for the attempt) or the policy's longest wait. With
+    ``honour_retry_after`` the wait is at least ``retry_after``; a Retry-After beyond the
+    deadline or the longest wait means no retry, so the caller can fall back at once, or pass
+    the provider's answer on, instead of waiting for nothing.
     """
     if attempt >= policy.max_attempts:
         return None
     delay_s = policy.backoff.delay_s(attempt, rng)
     if policy.honour_retry_after and retry_after is not None:
         delay_s = max(delay_s, retry_after)
-    if delay_s >= deadline.remaining_s():
+    if delay_s >= min(deadline.remaining_s(), policy.longest_wait_s):
         return None
     return delay_s
 

@@ -82,7 +82,10 @@ def retry_policy(config: GatewayConfig) -> RetryPolicy:
     retries = config.retries
     backoff = Backoff(base_s=retries.base_s, cap_s=retries.cap_s, jitter=retries.enabled)
     return RetryPolicy(
-        max_attempts=retries.max_attempts, backoff=backoff, honour_retry_after=retries.enabled
+        max_attempts=retries.max_attempts,
+        backoff=backoff,
+        honour_retry_after=retries.enabled,
+        longest_wait_s=retries.longest_wait_s,
     )
 
 

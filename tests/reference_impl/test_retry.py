@@ -206,6 +206,16 @@ def test_retry_after_is_honoured_within_the_deadline(retry_after, budget_s, expe
     assert delay_s == expected
 
 
+def test_a_retry_after_past_the_longest_wait_means_no_retry_even_without_a_deadline():
+    policy = RetryPolicy(backoff=Backoff(jitter=False))  # the longest wait: 30 s
+    no_deadline = Deadline(None)
+    for retry_after, expected in ((20.0, 20.0), (30.0, None), (3600.0, None)):
+        delay_s = next_delay_s(
+            policy, attempt=1, retry_after=retry_after, deadline=no_deadline, rng=seeded()
+        )
+        assert delay_s == expected
+
+
 def test_retry_after_is_ignored_when_not_honoured():
     policy = RetryPolicy(backoff=Backoff(jitter=False), honour_retry_after=False)
     deadline = Deadline(2.0, clock=FakeClock())
