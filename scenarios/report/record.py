@@ -151,15 +151,15 @@ class ProviderCounters:
 
 
 @dataclass(frozen=True)
-class ProviderRow:
+class ProviderRow(ProviderCounters):
     """The provider's counters of one tenant or endpoint kind."""
 
     name: str
-    requests: int
-    errors: int
-    prompt_tokens: int
-    completion_tokens: int
-    max_in_flight: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: the name first."""
+        fields = asdict(self)
+        return {"name": fields.pop("name"), **fields}
 
 
 @dataclass(frozen=True)
@@ -184,9 +184,9 @@ class ProviderTruth:
         """The JSON form."""
         return {
             "total": asdict(self.total),
-            "tenants": [asdict(row) for row in self.tenants],
-            "endpoints": [asdict(row) for row in self.endpoints],
-            "models": [asdict(row) for row in self.models],
+            "tenants": [row.to_dict() for row in self.tenants],
+            "endpoints": [row.to_dict() for row in self.endpoints],
+            "models": [row.to_dict() for row in self.models],
             "cost_usd": self.cost_usd,
         }
 
