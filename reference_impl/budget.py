@@ -223,7 +223,7 @@ class TokenBudgets:
         self._link = link
         self._clock = clock
         self._reservation_ttl_ms = round(reservation_ttl_s * 1000)
-        self._script = Scripts(link)
+        self._script = Scripts(link, _ADMIT_LUA, _USAGE_LUA, _SETTLE_LUA)
         self._failing_open = False
 
     async def admit(

@@ -53,7 +53,7 @@ class ResponseCache:
         self._ttl_s = ttl_s
         self._ttl_ms = max(1, round(ttl_s * 1000))
         self._key_prefix = key_prefix
-        self._script = Scripts(link)
+        self._script = Scripts(link, _GET_WITH_TTL)
         self.hot = HotAnswers(max_bytes=hot_bytes, clock=clock)
         self.errors = 0
 

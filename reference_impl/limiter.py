@@ -177,7 +177,7 @@ class _RedisSemaphore:
         self.lease_s = lease_s
         self._lease_ms = max(1, round(lease_s * 1000))
         self._clock = clock
-        self._script = Scripts(link)
+        self._script = Scripts(link, _ACQUIRE_LUA, _RENEW_LUA, _RELEASE_LUA)
         self._kept: dict[str, tuple[tuple[str, ...], float]] = {}
         """token -> (its sets, when its lease has run out at the latest); oldest first."""
         self._sending = asyncio.Lock()

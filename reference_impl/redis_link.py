@@ -81,6 +81,8 @@ class RedisLink:
         self.cooldown_s = cooldown_s
         self._clock = clock
         self._down_until = 0.0
+        self._sources: dict[str, None] = {}
+        """The scripts to load at start (an ordered set)."""
 
     @property
     def available(self) -> bool:
@@ -92,13 +94,38 @@ class RedisLink:
         """Seconds until the cool-down ends (0 when the link is not cooling down)."""
         return max(0.0, self._down_until - self._clock())
 
+    def declare_scripts(self, *sources: str) -> None:
+        """Scripts that will run on this link: ``warm_up`` loads them."""
+        self._sources.update(dict.fromkeys(sources))
+
     def register_script(self, source: str) -> Script:
         """A Lua script on the wire if there is one, else on the client (which must exist)."""
+        self.declare_scripts(source)
         if self.wire is not None:
             return self.wire.register_script(source)
         if self.client is None:
             raise RedisUnavailable("redis is not configured", may_have_run=False)
         return self.client.register_script(source)
+
+    async def warm_up(self, timeout_s: float) -> None:
+        """At start, with a patient timeout: connect the client and the wire, and load the
+        declared scripts, so that a first request does not spend its per-call budget on
+        connecting and on a script's first call (NOSCRIPT, then the source). A Redis that
+        does not answer now is logged; the gateway starts anyway."""
+        client = self.client
+        if client is None:
+            return
+        try:
+            async with asyncio.timeout(timeout_s):
+                await client.ping()
+                for source in self._sources:
+                    await client.script_load(source)
+                if self.wire is not None:
+                    await self.wire.call("PING")
+        except (TimeoutError, RedisError, OSError) as exc:
+            log.warning(
+                "redis is not answering at start (%r); running without it until it does", exc
+            )
 
     async def run(self, operation: Callable[[redis.Redis], Awaitable[T]]) -> T:
         """``await operation(client)`` within the timeout, or ``RedisUnavailable``."""

@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 
 import aiohttp
 import psycopg
-import redis.asyncio as redis
-from redis.exceptions import RedisError
 
 from .background import Background
 from .breaker import BreakerPolicy, Breakers
@@ -140,16 +138,6 @@ def _needs_redis(config: GatewayConfig) -> bool:
     )
 
 
-async def _first_connection(client: redis.Redis) -> None:
-    """Connect once at start with a patient timeout (the per-call budget is for commands on
-    open connections); a Redis that is down now is logged, and the gateway starts anyway."""
-    try:
-        async with asyncio.timeout(STARTUP_REDIS_TIMEOUT_S):
-            await client.ping()
-    except (TimeoutError, RedisError, OSError) as exc:
-        log.warning("redis is not answering at start (%r); running without it until it does", exc)
-
-
 async def migrate_database(config: GatewayConfig) -> bool:
     """Migrate the schema when asked to; False when the database did not answer (the copilot
     answers degraded meanwhile). A database built for other vectors is a ``MigrationError``."""
@@ -243,8 +231,7 @@ async def open_gateway(
         opened.push_async_callback(gateway.flights.close)
         if not migrated:
             gateway.background.run(migrate_until_done(config))
-        if link.client is not None:
-            await _first_connection(link.client)
+        await link.warm_up(STARTUP_REDIS_TIMEOUT_S)
         if notifier is not None:
             await notifier.start()
         await prompts.start()

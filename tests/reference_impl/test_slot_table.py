@@ -78,8 +78,8 @@ def test_a_dead_workers_slots_count_until_its_row_is_cleared(path, rows):
 
 
 def test_a_worker_process_opens_the_row_it_was_assigned(path, monkeypatch):
-    monkeypatch.delenv(PATH_ENV, raising=False)
-    monkeypatch.delenv(ROW_ENV, raising=False)
+    monkeypatch.setenv(PATH_ENV, "")  # as absent; restored after the test, which assigns both
+    monkeypatch.setenv(ROW_ENV, "")
     with closing(SlotTable.for_this_process(COLUMNS)) as alone:
         assert alone.rows == 1
     assign_row(path, 1)
