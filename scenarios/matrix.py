@@ -26,7 +26,7 @@ from benchmarks.percentile import nearest_rank
 
 from .checks.result import NOT_APPLICABLE, UNKNOWN, CheckResult
 from .checks.selection import in_intervals, target_ended, window_intervals
-from .report.document import json_ready
+from .report.record import json_ready
 from .run_figures import RunFigures
 from .runner import RunOutcome
 from .stored_run import StoredRun

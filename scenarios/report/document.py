@@ -26,9 +26,6 @@ from .tables import group_rows
 from .timeline import timeline_section
 
 
-__all__ = ["REPORT_SCHEMA_VERSION", "build_report", "json_ready", "run_facts"]
-
-
 def build_report(run: StoredRun, results: Sequence[CheckResult]) -> Report:
     """The report of ``run`` judged by ``results`` (NaN figures as None)."""
     meta = run.history.meta
