@@ -18,6 +18,7 @@ from benchmarks.bench.gateway_overhead.parameters import (
     OverheadParameters,
 )
 from benchmarks.bench.gateway_overhead.report import generator_limit_rps, report
+from benchmarks.bench.gateway_overhead.rounds import CPU_RATES_RPS
 from benchmarks.bench.gateway_overhead.steps import Step, TargetOutcome
 from benchmarks.bench.litellm_proxy import (
     REQUIREMENT,
@@ -85,6 +86,19 @@ def _outcomes(**replace):
         "litellm": _ladder("litellm", (25, 100), {100: {"p99_ms": 400.0}}),
     }
     return outcomes | replace
+
+
+def _rounds(changes=None, count=3):
+    """``count`` healthy CPU rounds: a miss at the pass-through's CPU per request, a hit at
+    half of it; ``changes[(round, target)]``: that target's step changes by rate, that round."""
+    usual = {"gateway_hit": {rate: {"cpu_s": 1.0} for rate in CPU_RATES_RPS}}
+    return tuple(
+        {
+            name: _ladder(name, CPU_RATES_RPS, (changes or {}).get((index, name), usual.get(name)))
+            for name in ("passthrough", "gateway_miss", "gateway_hit")
+        }
+        for index in range(count)
+    )
 
 
 def _check(checks, name):
@@ -194,43 +208,66 @@ def test_a_load_survives_its_trip_to_the_child_process():
 
 
 def test_healthy_targets_meet_every_check():
-    checks = evaluate(_outcomes(), LIMIT_S)
+    checks = evaluate(_outcomes(), _rounds(), LIMIT_S)
     assert [c.passed for c in checks] == [True] * 8
-    assert report(OverheadParameters.for_run(quick=True), _outcomes(), LIMIT_S).passed
+    assert report(OverheadParameters.for_run(quick=True), _outcomes(), _rounds(), LIMIT_S).passed
 
 
 def test_a_miss_costing_more_than_twice_the_passthroughs_cpu_fails_its_check():
-    costly = _ladder("gateway_miss", (250, 1000, 2000), {250: {"cpu_s": 4.2}})
-    check = _check(evaluate(_outcomes(gateway_miss=costly), LIMIT_S), "gateway_miss CPU")
+    costly = {(i, "gateway_miss"): {250: {"cpu_s": 4.2}} for i in range(3)}
+    check = _check(evaluate(_outcomes(), _rounds(costly), LIMIT_S), "gateway_miss CPU")
     assert check.passed is False
-    assert "2.10 x at 250/s" in check.detail
+    assert "2.10 x at 250/s (rounds 2.10, 2.10, 2.10)" in check.detail
+
+
+def test_the_cpu_checks_take_the_median_of_the_rounds():
+    one_spoiled = {
+        (0, "gateway_miss"): {250: {"cpu_s": 6.0}},
+        (1, "gateway_miss"): {250: {"cpu_s": 3.8}},
+    }
+    check = _check(evaluate(_outcomes(), _rounds(one_spoiled), LIMIT_S), "gateway_miss CPU")
+    assert check.passed is True
+    assert check.detail.startswith("1.90 x at 250/s (rounds 3.00, 1.90, 1.00); 1.00 x at 500/s")
 
 
 def test_a_hit_costing_more_than_six_tenths_of_the_passthroughs_cpu_fails_its_check():
-    costly = _ladder("gateway_hit", (250, 1000, 2000), {2000: {"p99_ms": 3.0}})
-    check = _check(evaluate(_outcomes(gateway_hit=costly), LIMIT_S), "gateway_hit CPU")
+    costly = {(i, "gateway_hit"): {} for i in range(3)}
+    check = _check(evaluate(_outcomes(), _rounds(costly), LIMIT_S), "gateway_hit CPU")
     assert check.passed is False
     assert "1.00 x at 250/s" in check.detail
 
 
-def test_cpu_is_compared_only_at_steps_both_passed():
-    failing = _ladder("passthrough", (250,), {250: {"p99_ms": 80.0}})
-    check = _check(evaluate(_outcomes(passthrough=failing), LIMIT_S), "gateway_miss CPU")
+def test_cpu_is_compared_only_in_rounds_whose_two_steps_passed():
+    slow = {250: {"p99_ms": 80.0}, 500: {"p99_ms": 80.0}}
+    failing_once = {(0, "passthrough"): slow, (1, "gateway_miss"): {250: {"cpu_s": 3.0}}}
+    check = _check(evaluate(_outcomes(), _rounds(failing_once), LIMIT_S), "gateway_miss CPU")
+    assert "(rounds 1.50, 1.00)" in check.detail
+    failing = {(i, "passthrough"): slow for i in range(3)}
+    check = _check(evaluate(_outcomes(), _rounds(failing), LIMIT_S), "gateway_miss CPU")
     assert check.passed is None
+    assert check.detail == "not measured (no round at 250/s or 500/s passed by both)"
+
+
+def test_no_round_leaves_the_cpu_checks_undecided():
+    checks = evaluate(_outcomes(), (), LIMIT_S)
+    assert _check(checks, "gateway_miss CPU").passed is None
+    assert _check(checks, "gateway_hit CPU").passed is None
 
 
 def test_a_litellm_that_passed_no_step_leaves_the_multiple_undecided_not_met():
     failing = _ladder("litellm", (5, 10), {5: {"p99_ms": 80.0}})
     outcomes = _outcomes(litellm=failing)
-    check = _check(evaluate(outcomes, LIMIT_S), "gateway_miss capacity >= 10")
+    check = _check(evaluate(outcomes, _rounds(), LIMIT_S), "gateway_miss capacity >= 10")
     assert check.passed is None
     assert "litellm passed no step (its capacity is below 5/s)" in check.detail
-    assert not report(OverheadParameters.for_run(quick=True), outcomes, LIMIT_S).passed
+    assert not report(OverheadParameters.for_run(quick=True), outcomes, _rounds(), LIMIT_S).passed
 
 
 def test_two_workers_short_of_the_multiple_fail_when_the_target_ran_out():
     short = _ladder("gateway_miss_2w", (250, 1000, 2000, 4000), {4000: {"p99_ms": 80.0}})
-    check = _check(evaluate(_outcomes(gateway_miss_2w=short), LIMIT_S), "gateway_miss_2w")
+    check = _check(
+        evaluate(_outcomes(gateway_miss_2w=short), _rounds(), LIMIT_S), "gateway_miss_2w"
+    )
     assert check.passed is False
     assert check.detail == "2,000/s vs 2,000/s"
 
@@ -238,21 +275,23 @@ def test_two_workers_short_of_the_multiple_fail_when_the_target_ran_out():
 def test_two_workers_short_of_the_multiple_are_undecided_when_the_generator_ran_out():
     failing = {"p99_ms": 80.0, "busy": {"generator": 0.97, "target": 0.8}}
     short = _ladder("gateway_miss_2w", (250, 1000, 2000, 4000), {4000: failing})
-    check = _check(evaluate(_outcomes(gateway_miss_2w=short), LIMIT_S), "gateway_miss_2w")
+    check = _check(
+        evaluate(_outcomes(gateway_miss_2w=short), _rounds(), LIMIT_S), "gateway_miss_2w"
+    )
     assert check.passed is None
     assert "the generator ran out first, at 4,000/s" in check.detail
 
 
 def test_more_than_two_ms_of_p99_over_direct_at_1000_fails_the_overhead_check():
     slow = _ladder("gateway_miss", (250, 1000, 2000), {1000: {"p99_ms": 27.5}})
-    overhead, *_ = evaluate(_outcomes(gateway_miss=slow), LIMIT_S)
+    overhead, *_ = evaluate(_outcomes(gateway_miss=slow), _rounds(), LIMIT_S)
     assert overhead.passed is False
     assert "2.500 ms" in overhead.detail
 
 
 def test_a_gateway_that_fails_at_1000_fails_the_overhead_check_whatever_its_p99():
     failing = _ladder("gateway_miss", (250, 1000), {1000: {"errors": 50}})
-    checks = evaluate(_outcomes(gateway_miss=failing), LIMIT_S)
+    checks = evaluate(_outcomes(gateway_miss=failing), _rounds(), LIMIT_S)
     overhead = _check(checks, "gateway_miss p99")
     passthrough = _check(checks, "gateway_miss capacity >= 0.5")
     litellm = _check(checks, "gateway_miss capacity >= 10")
@@ -264,7 +303,7 @@ def test_a_gateway_that_fails_at_1000_fails_the_overhead_check_whatever_its_p99(
 
 def test_a_gateway_that_stopped_below_1000_leaves_the_overhead_undecided():
     stopped = _ladder("gateway_miss", (250,), {250: {"p99_ms": 80.0}})
-    checks = evaluate(_outcomes(gateway_miss=stopped), LIMIT_S)
+    checks = evaluate(_outcomes(gateway_miss=stopped), _rounds(), LIMIT_S)
     overhead = _check(checks, "gateway_miss p99")
     passthrough = _check(checks, "gateway_miss capacity >= 0.5")
     litellm = _check(checks, "gateway_miss capacity >= 10")
@@ -276,24 +315,24 @@ def test_a_gateway_that_stopped_below_1000_leaves_the_overhead_undecided():
 def test_litellm_that_could_not_run_leaves_its_check_undecided_and_the_benchmark_unpassed():
     missing = TargetOutcome("litellm", could_not_run="pip install failed with exit code 1")
     outcomes = _outcomes(litellm=missing)
-    litellm = _check(evaluate(outcomes, LIMIT_S), "gateway_miss capacity >= 10")
+    litellm = _check(evaluate(outcomes, _rounds(), LIMIT_S), "gateway_miss capacity >= 10")
     assert litellm.passed is None
     assert "pip install failed" in litellm.detail
-    bench_report = report(OverheadParameters.for_run(quick=True), outcomes, LIMIT_S)
+    bench_report = report(OverheadParameters.for_run(quick=True), outcomes, _rounds(), LIMIT_S)
     assert not bench_report.passed
     assert "could not run: pip install failed" in bench_report.tables[1]
 
 
 def test_cache_hits_slower_than_five_ms_at_2000_fail_the_hit_check():
     slow = _ladder("gateway_hit", (250, 1000, 2000), {2000: {"p99_ms": 5.5}})
-    hit = _check(evaluate(_outcomes(gateway_hit=slow), LIMIT_S), "gateway_hit at")
+    hit = _check(evaluate(_outcomes(gateway_hit=slow), _rounds(), LIMIT_S), "gateway_hit at")
     assert hit.passed is False
 
 
 def test_the_report_is_strict_json_even_with_an_empty_step():
     empty = _step(250, p99_ms=float("nan"), p50_ms=float("nan"), errors=1000)
     outcomes = _outcomes(gateway_miss=TargetOutcome("gateway_miss", (empty,)))
-    bench_report = report(OverheadParameters.for_run(quick=True), outcomes, LIMIT_S)
+    bench_report = report(OverheadParameters.for_run(quick=True), outcomes, _rounds(), LIMIT_S)
     document = json.loads(bench_report.to_json("x", started_at=0, elapsed_s=1, load_average={}))
     (step,) = document["figures"]["targets"]["gateway_miss"]["steps"]
     assert step["p99_s"] is None

@@ -31,7 +31,7 @@ def _report(miss_cpu_s, *, processes=None):
             ("gateway_hit", 0.5), ("gateway_miss_2w", miss_cpu_s), ("litellm", 20.0),
         )
     }  # fmt: skip
-    built = report(OverheadParameters.for_run(quick=True), outcomes, 0.05)
+    built = report(OverheadParameters.for_run(quick=True), outcomes, (), 0.05)
     return json.loads(built.to_json("gateway_overhead", started_at=0, elapsed_s=1, load_average={}))
 
 

@@ -23,18 +23,23 @@ cores (past it, four busy processes on two cores wait for each other long enough
 step's p99). The generator's own limit is the rate
 at which its CPU per request would fill one core.
 
+After the ladders, the CPU rounds (``rounds``): the pass-through, the miss and the hit are
+started once more and run one step each, in turn, at 250/s and then at 500/s, three times
+over, so that each ratio of CPU per request compares steps seconds apart, not minutes.
+
 A step passes when its p99 is below ``P99_LIMIT_FACTOR`` times the provider's own p99 at
 ``BASELINE_RATE_RPS``, fewer than ``MAX_ERROR_FRACTION`` of its requests failed, and the
 generator kept its schedule. A target stops climbing at its first failing step (``direct``,
 the reference, climbs its whole ladder); its capacity is its highest passing rate. The checks:
 ``gateway_miss`` adds at most 2 ms of p99 at 1,000/s, costs at most twice the pass-through's
-CPU per request, reaches half the capacity of ``passthrough`` and ten times that of
-``litellm``; ``gateway_hit`` holds 2,000/s with p99 at most 5 ms, costs at most 0.6 times the
-pass-through's CPU per request and reaches its capacity; two workers reach 1.7 times one
-worker's capacity. A comparison with a target that passed no step (capacity 0) is undecided,
-as is the two-worker check when the generator or the machine ran out first. A target that
-could not run (say, LiteLLM could not be installed) is reported with the reason; the checks
-that need it are then undecided, and the benchmark does not pass.
+CPU per request (the median of the rounds), reaches half the capacity of ``passthrough`` and
+ten times that of ``litellm``; ``gateway_hit`` holds 2,000/s with p99 at most 5 ms, costs at
+most 0.6 times the pass-through's CPU per request (the rounds' median) and reaches its
+capacity; two workers reach 1.7 times one worker's capacity. A comparison with a target that
+passed no step (capacity 0) is undecided, as is the two-worker check when the generator or
+the machine ran out first. A target that could not run (say, LiteLLM could not be installed)
+is reported with the reason; the checks that need it are then undecided, and the benchmark
+does not pass.
 
 Every process shares the machine's cores: the generator, the provider, Redis and the target.
 """

@@ -18,7 +18,7 @@ from ..common import BenchOptions, BenchReport, ms, say
 from .parameters import HIT_PROMPTS, MODEL, NAME, WORKERS, OverheadParameters
 from .report import report
 from .steps import P99_LIMIT_FACTOR, baseline_step
-from .targets import Testbed, start_service, warm_cache
+from .targets import RoundTarget, Testbed, start_service, warm_cache
 
 
 def run(options: BenchOptions) -> BenchReport:
@@ -66,6 +66,17 @@ def run(options: BenchOptions) -> BenchReport:
                 "gateway_miss_2w", lambda r: bench.start_gateway(r, "gateway_miss_2w", WORKERS),
                 p99_limit_s=p99_limit_s, workers=WORKERS,
             ),
-            "litellm": bench.climb("litellm", bench.start_litellm, p99_limit_s=p99_limit_s),
         }  # fmt: skip
-    return report(parameters, outcomes, p99_limit_s, cores=os.cpu_count() or 1)
+        rounds = bench.alternate(
+            (
+                RoundTarget("passthrough", bench.start_passthrough),
+                RoundTarget("gateway_miss", lambda r: bench.start_gateway(r, "rounds_miss")),
+                RoundTarget(
+                    "gateway_hit", lambda r: bench.start_gateway(r, "rounds_hit"),
+                    prompts=HIT_PROMPTS, prepare=warm_cache,
+                ),
+            ),
+            parameters.cpu_rounds,
+        )  # fmt: skip
+        outcomes["litellm"] = bench.climb("litellm", bench.start_litellm, p99_limit_s=p99_limit_s)
+    return report(parameters, outcomes, rounds, p99_limit_s, cores=os.cpu_count() or 1)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from ..checks import Check
 from ..common import ms
+from .rounds import CPU_RATES_RPS, CpuRound, round_ratios
 from .steps import TargetOutcome
 
 
@@ -19,15 +20,18 @@ MISS_CPU_FACTOR = 2.0
 """A miss costs at most this multiple of the pass-through's CPU per request."""
 HIT_CPU_FACTOR = 0.6
 """A hit (no upstream call) costs at most this multiple of the pass-through's."""
-CPU_RATES_RPS = (250, 500)
-"""Where CPU per request is compared: rates every target passes, below any saturation."""
 WORKERS_MULTIPLE = 1.7
 
 
 def evaluate(
-    outcomes: Mapping[str, TargetOutcome], p99_limit_s: float, *, cores: int = 2
+    outcomes: Mapping[str, TargetOutcome],
+    rounds: Sequence[CpuRound],
+    p99_limit_s: float,
+    *,
+    cores: int = 2,
 ) -> list[Check]:
-    """The benchmark's checks over the targets' outcomes (``cores``: the machine's)."""
+    """The benchmark's checks over the targets' outcomes and the alternated CPU rounds
+    (``cores``: the machine's)."""
     miss, hit, passthrough = (
         outcomes["gateway_miss"],
         outcomes["gateway_hit"],
@@ -35,11 +39,11 @@ def evaluate(
     )
     return [
         _overhead_check(miss, outcomes["direct"], p99_limit_s),
-        _cpu_check(miss, passthrough, MISS_CPU_FACTOR, p99_limit_s),
+        _cpu_check(rounds, "gateway_miss", MISS_CPU_FACTOR, p99_limit_s),
         _capacity_check(miss, passthrough, PASSTHROUGH_SHARE, p99_limit_s),
         _capacity_check(miss, outcomes["litellm"], LITELLM_MULTIPLE, p99_limit_s),
         _hit_check(hit, p99_limit_s),
-        _cpu_check(hit, passthrough, HIT_CPU_FACTOR, p99_limit_s),
+        _cpu_check(rounds, "gateway_hit", HIT_CPU_FACTOR, p99_limit_s),
         _capacity_check(hit, passthrough, 1, p99_limit_s),
         _workers_check(outcomes["gateway_miss_2w"], miss, p99_limit_s, cores=cores),
     ]
@@ -57,22 +61,16 @@ def _overhead_check(miss: TargetOutcome, direct: TargetOutcome, p99_limit_s: flo
     return Check(name, overhead_s <= OVERHEAD_P99_LIMIT_S, detail)
 
 
-def _cpu_check(
-    ours: TargetOutcome, other: TargetOutcome, factor: float, p99_limit_s: float
-) -> Check:
-    """CPU per request at most ``factor`` times ``other``'s at each of ``CPU_RATES_RPS`` that
-    both passed (at least one)."""
-    name = f"{ours.name} CPU per request <= {factor:g} x {other.name}'s"
-    ratios = {}
-    for rate in CPU_RATES_RPS:
-        mine, theirs = ours.step_at(rate), other.step_at(rate)
-        if mine and theirs and mine.passes(p99_limit_s) and theirs.passes(p99_limit_s):
-            ratios[rate] = (mine.cpu_us_per_request() or 0) / (theirs.cpu_us_per_request() or 1)
-    if not ratios:
+def _cpu_check(rounds: Sequence[CpuRound], ours: str, factor: float, p99_limit_s: float) -> Check:
+    """The median over the rounds of ``ours``'s CPU per request at most ``factor`` times the
+    pass-through's, at each of ``CPU_RATES_RPS`` with a round that both passed (one at least)."""
+    name = f"{ours} CPU per request <= {factor:g} x passthrough's"
+    found = round_ratios(rounds, ours, "passthrough", p99_limit_s)
+    if not found:
         rates = " or ".join(f"{rate:,}/s" for rate in CPU_RATES_RPS)
-        return Check(name, None, f"not measured (no step at {rates} passed by both)")
-    detail = ", ".join(f"{ratio:.2f} x at {rate:,}/s" for rate, ratio in ratios.items())
-    return Check(name, max(ratios.values()) <= factor, detail)
+        return Check(name, None, f"not measured (no round at {rates} passed by both)")
+    detail = "; ".join(ratios.describe() for ratios in found)
+    return Check(name, max(r.median for r in found) <= factor, detail)
 
 
 def _capacity_check(

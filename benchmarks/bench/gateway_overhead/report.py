@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ from stack.ports import LOOPBACK
 
 from ..common import BenchReport, format_table, ms
 from ..litellm_proxy import REQUIREMENT
-from .evaluation import CPU_RATES_RPS, evaluate
+from .evaluation import evaluate
 from .gateway import gateway_args, gateway_config
 from .parameters import (
     HIT_PROMPTS,
@@ -23,6 +23,7 @@ from .parameters import (
     WORKERS,
     OverheadParameters,
 )
+from .rounds import CPU_RATES_RPS, CpuRound, rounds_figures, rounds_table
 from .steps import (
     BASELINE_RATE_RPS,
     MACHINE_SATURATED_SHARE,
@@ -104,12 +105,13 @@ def _target_row(outcome: TargetOutcome, p99_limit_s: float) -> list[str]:
 def report(
     parameters: OverheadParameters,
     outcomes: Mapping[str, TargetOutcome],
+    rounds: Sequence[CpuRound],
     p99_limit_s: float,
     *,
     cores: int = 2,
 ) -> BenchReport:
     """The tables, the figures and the verdict; it passes when every check is met."""
-    checks = evaluate(outcomes, p99_limit_s, cores=cores)
+    checks = evaluate(outcomes, rounds, p99_limit_s, cores=cores)
     direct = outcomes["direct"]
     met = sum(c.passed is True for c in checks)
     capacities = ", ".join(
@@ -151,10 +153,16 @@ def report(
                 }
                 for o in outcomes.values()
             },
+            "cpu_rounds": rounds_figures(rounds, p99_limit_s),
         },
         verdict=verdict,
         passed=all(c.passed is True for c in checks),
-        tables=[steps, targets, "Checks\n" + "\n".join(c.line() for c in checks)],
+        tables=[
+            steps,
+            targets,
+            rounds_table(rounds, p99_limit_s),
+            "Checks\n" + "\n".join(c.line() for c in checks),
+        ],
     )
 
 
@@ -162,6 +170,11 @@ def _parameters(parameters: OverheadParameters) -> dict[str, Any]:
     gateway = gateway_args(provider_url="PROVIDER", redis_url="REDIS", config=Path("CONFIG"))
     return {
         "ladders_rps": {t: list(parameters.ladder(t)) for t in ("direct", "others", "litellm")},
+        "cpu_rounds": {
+            "rounds": parameters.cpu_rounds,
+            "rates_rps": list(CPU_RATES_RPS),
+            "targets": "passthrough, gateway_miss, gateway_hit: one step each at a rate, in turn",
+        },
         "duration_s": parameters.duration_s,
         "warmup_s": parameters.warmup_s,
         "litellm_warmup": {

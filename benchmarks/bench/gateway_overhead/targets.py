@@ -7,7 +7,7 @@ import json
 import os
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,11 +39,25 @@ from .parameters import (
     TENANT,
     OverheadParameters,
 )
+from .rounds import CPU_RATES_RPS, CpuRound
 from .steps import Step, TargetOutcome, busy_line
 
 
 START_TIMEOUT_S = 30.0
 LITELLM_START_TIMEOUT_S = 180.0
+Start = Callable[[ExitStack], tuple[str, int]]
+"""Starts a target, stopped when the stack closes: its URL and the pid to measure."""
+
+
+@dataclass(frozen=True)
+class RoundTarget:
+    """A target of the alternated CPU rounds: how it starts, its prompts, what runs before
+    each of its steps."""
+
+    name: str
+    start: Start
+    prompts: PromptCatalogue = MISS_PROMPTS
+    prepare: Callable[[str], None] | None = None
 
 
 def start_service(running: ExitStack, service: Service, timeout_s: float = START_TIMEOUT_S) -> int:
@@ -72,7 +86,7 @@ class Testbed:
     def climb(
         self,
         name: str,
-        start: Callable[[ExitStack], tuple[str, int]],
+        start: Start,
         *,
         p99_limit_s: float | None,
         prompts: PromptCatalogue = MISS_PROMPTS,
@@ -106,6 +120,42 @@ class Testbed:
             return TargetOutcome(name, tuple(steps), could_not_run=str(exc))
         return TargetOutcome(name, tuple(steps))
 
+    def alternate(self, targets: Sequence[RoundTarget], rounds: int) -> tuple[CpuRound, ...]:
+        """Start every target once and warm it, then ``rounds`` times, at each of
+        ``CPU_RATES_RPS``, one step of each target in turn; each round draws prompts of its
+        own. A target that cannot start ends the rounds with those measured so far."""
+        measured: list[CpuRound] = []
+        try:
+            with ExitStack() as running:
+                started = {target.name: target.start(running) for target in targets}
+                for target in targets:
+                    url, _ = started[target.name]
+                    say(f"{NAME}: rounds: warming {target.name} at {CPU_RATES_RPS[0]:,}/s")
+                    if target.prepare:
+                        target.prepare(url)
+                    warmup = FixedRateLoad(
+                        url, CPU_RATES_RPS[0], self.parameters.warmup_s, target.prompts, 0
+                    )
+                    run_in_child(warmup)
+                for index in range(1, rounds + 1):
+                    steps: dict[str, list[Step]] = {target.name: [] for target in targets}
+                    for rate in CPU_RATES_RPS:
+                        for target in targets:
+                            url, pid = started[target.name]
+                            if target.prepare:
+                                target.prepare(url)
+                            label = f"{target.name} (round {index} of {rounds})"
+                            step = self._step(
+                                label, url, pid, rate, target.prompts, seed=1000 * index + rate
+                            )
+                            steps[target.name].append(step)
+                    measured.append(
+                        {name: TargetOutcome(name, tuple(ladder)) for name, ladder in steps.items()}
+                    )
+        except (StackError, RuntimeError, OSError, redis.RedisError) as exc:
+            say(f"{NAME}: rounds: could not run: {exc}")
+        return tuple(measured)
+
     def _step(
         self,
         name: str,
@@ -113,15 +163,19 @@ class Testbed:
         pid: int,
         rate: int,
         prompts: PromptCatalogue,
+        *,
+        seed: int | None = None,
     ) -> Step:
-        """One measured run, with the CPU of every process and the target's memory."""
+        """One measured run, with the CPU of every process and the target's memory; its
+        prompts are drawn with ``seed`` (by default the rate)."""
         duration_s = self.parameters.duration_s
         say(f"{NAME}: {name}: {rate:,} requests/s for {duration_s:g} s")
         watched = {"target": pid, "redis": self.redis_pid}
         if self.provider_pid != pid:
             watched["provider"] = self.provider_pid
         before = {process: process_usage(p) for process, p in watched.items()}
-        result = run_in_child(FixedRateLoad(url, rate, duration_s, prompts, seed=rate))
+        load = FixedRateLoad(url, rate, duration_s, prompts, seed=rate if seed is None else seed)
+        result = run_in_child(load)
         after = {process: process_usage(p) for process, p in watched.items()}
         cpu_s = {process: after[process].cpu_s - before[process].cpu_s for process in watched}
         summary = Summary.from_dict(result["summary"])
