@@ -250,8 +250,8 @@ class TokenBudgets:
         ]
         keys = self._keys(tenant, period_index)
         try:
-            admitted, settled, reserved, level_index = await self._link.run(
-                lambda r: self._script(_ADMIT_LUA)(keys=keys, args=args, client=r)
+            admitted, settled, reserved, level_index = await self._link.run_script(
+                self._script(_ADMIT_LUA), keys, args
             )
         except RedisUnavailable:
             self._note_outage("admitting requests without a token budget")
@@ -303,8 +303,8 @@ class TokenBudgets:
         """(settled, live reserved) tokens of the current period; may raise RedisUnavailable."""
         now_s = self._clock()
         keys = self._keys(tenant, math.floor(now_s / plan.period_s))
-        settled, reserved = await self._link.run(
-            lambda r: self._script(_USAGE_LUA)(keys=keys, args=[_ms(now_s)], client=r)
+        settled, reserved = await self._link.run_script(
+            self._script(_USAGE_LUA), keys, [_ms(now_s)]
         )
         return int(settled), int(reserved)
 
@@ -319,9 +319,7 @@ class TokenBudgets:
             self._key_ttl_ms(ticket.period_end_s, self._clock()),
         ]
         try:
-            await self._link.run(
-                lambda r: self._script(_SETTLE_LUA)(keys=keys, args=args, client=r)
-            )
+            await self._link.run_script(self._script(_SETTLE_LUA), keys, args)
         except RedisUnavailable:
             self._note_outage("token usage is not being counted")
         else:

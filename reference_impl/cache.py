@@ -79,9 +79,7 @@ class ResponseCache:
             return kept
         redis_key = self.redis_key(key)
         try:
-            reply = await self._link.run(
-                lambda r: self._script(_GET_WITH_TTL)(keys=[redis_key], args=[], client=r)
-            )
+            reply = await self._link.run_script(self._script(_GET_WITH_TTL), [redis_key], [])
         except RedisUnavailable:
             self.errors += 1
             return None

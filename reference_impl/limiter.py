@@ -202,9 +202,7 @@ class _RedisSemaphore:
         args: list[int | str] = [self._now_ms(), self._lease_ms, token]
         args += (limit.cap for limit in limits)
         try:
-            full = await self.link.run(
-                lambda r: self._script(_ACQUIRE_LUA)(keys=keys, args=args, client=r)
-            )
+            full = await self.link.run_script(self._script(_ACQUIRE_LUA), keys, args)
         except RedisUnavailable as exc:
             if exc.may_have_run:
                 self.keep(keys, token)
@@ -217,9 +215,7 @@ class _RedisSemaphore:
     async def renew(self, keys: Sequence[str], token: str) -> bool:
         """Extend the token's lease in every set; False when it had already been lost."""
         args: list[int | str] = [self._now_ms(), self._lease_ms, token]
-        renewed = await self.link.run(
-            lambda r: self._script(_RENEW_LUA)(keys=keys, args=args, client=r)
-        )
+        renewed = await self.link.run_script(self._script(_RENEW_LUA), keys, args)
         return bool(renewed)
 
     async def release(self, keys: Sequence[str], token: str) -> None:
@@ -280,7 +276,7 @@ class _RedisSemaphore:
         for tokens in tokens_by_key.values():
             args += [len(tokens), *tokens]
         keys = list(tokens_by_key)
-        await self.link.run(lambda r: self._script(_RELEASE_LUA)(keys=keys, args=args, client=r))
+        await self.link.run_script(self._script(_RELEASE_LUA), keys, args)
 
     def _schedule_resend(self) -> None:
         if self._resend_timer is not None or self._resend_task is not None:

@@ -15,13 +15,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
-from .redis_wire import RedisWire
+from .redis_wire import Arg, RedisWire, WireScript
 
 
 T = TypeVar("T")
@@ -62,7 +62,8 @@ class RedisLink:
     """A Redis client behind a per-operation timeout and a failure cool-down.
 
     ``wire``, when given, reaches the same Redis as ``client``: scripts registered with
-    ``register_script`` run on it, other commands on ``client``.
+    ``register_script`` run on it, other commands on ``client``. The wire bounds its replies
+    by a timeout of its own, at most the link's.
     """
 
     def __init__(
@@ -74,6 +75,8 @@ class RedisLink:
         cooldown_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if wire is not None and wire.reply_timeout_s > timeout_s:
+            raise ValueError("the wire's reply timeout must not exceed the link's timeout")
         self.client = client
         self.wire = wire
         """The same Redis through one pipelined connection, for the hot path's scripts."""
@@ -121,7 +124,7 @@ class RedisLink:
                 for source in self._sources:
                     await client.script_load(source)
                 if self.wire is not None:
-                    await self.wire.call("PING")
+                    await self.wire.call("PING", timeout_s=timeout_s)
         except (TimeoutError, RedisError, OSError) as exc:
             log.warning(
                 "redis is not answering at start (%r); running without it until it does", exc
@@ -129,10 +132,24 @@ class RedisLink:
 
     async def run(self, operation: Callable[[redis.Redis], Awaitable[T]]) -> T:
         """``await operation(client)`` within the timeout, or ``RedisUnavailable``."""
+        return await self._guarded(operation, timed=True)
+
+    async def run_script(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
+        """Run a registered script within the timeout, or ``RedisUnavailable``. A script on
+        the wire needs no timer of its own: the wire bounds its replies."""
+        if isinstance(script, WireScript):
+            return await self._guarded(lambda _client: script(keys=keys, args=args), timed=False)
+        return await self.run(lambda client: script(keys=keys, args=args, client=client))
+
+    async def _guarded(self, operation: Callable[[redis.Redis], Awaitable[T]], *, timed: bool) -> T:
+        """``operation(client)``, under a timer when ``timed``; a failure starts the
+        cool-down and raises ``RedisUnavailable``."""
         client = self.client
         if client is None or not self.available:
             raise RedisUnavailable("redis is not configured or is cooling down", may_have_run=False)
         try:
+            if not timed:
+                return await operation(client)
             async with asyncio.timeout(self.timeout_s):
                 return await operation(client)
         except (TimeoutError, RedisError, OSError) as exc:

@@ -416,9 +416,7 @@ class SingleFlight:
         cache = flight.cache
         keys = self._flight_keys(key, cache)
         args: list[_ScriptArg] = [token, self._lock_ttl_ms, followed, "1" if cache else "0"]
-        reply = await self._link.run(
-            lambda client: scripts.acquire(keys=keys, args=args, client=client)
-        )
+        reply = await self._link.run_script(scripts.acquire, keys, args)
         match reply:
             case [b"cached", bytes(raw), int(ttl_ms)]:
                 try:
@@ -462,9 +460,7 @@ class SingleFlight:
         keys = [self.lock_key(key)]
         args: list[_ScriptArg] = [token, self._lock_ttl_ms]
         try:
-            kept = await self._link.run(
-                lambda client: scripts.extend(keys=keys, args=args, client=client)
-            )
+            kept = await self._link.run_script(scripts.extend, keys, args)
         except RedisUnavailable:
             return True
         if not kept:
@@ -484,7 +480,7 @@ class SingleFlight:
             token, answer.to_bytes(), self._result_ttl_ms, channel, key, cache_ttl_ms
         ]  # fmt: skip
         try:
-            await self._link.run(lambda client: scripts.finish(keys=keys, args=args, client=client))
+            await self._link.run_script(scripts.finish, keys, args)
         except RedisUnavailable:
             log.warning("flight %s could not share its answer; its lock will expire", key[:12])
 
@@ -493,9 +489,7 @@ class SingleFlight:
         with contextlib.suppress(RedisUnavailable):
             scripts, channel = self._require_scripts(), self._channel()
             keys, args = [self.lock_key(key), self._waiting_key(key)], [token, channel, key]
-            await self._link.run(
-                lambda client: scripts.release(keys=keys, args=args, client=client)
-            )
+            await self._link.run_script(scripts.release, keys, args)
 
     def _require_scripts(self) -> _Scripts:
         if self._scripts is None:

@@ -247,7 +247,11 @@ def _open_redis(
         connect_timeout_s = max(config.redis_timeout_s, 0.2)
         client = connect(config.redis_url, connect_timeout_s=connect_timeout_s)
         opened.push_async_callback(client.aclose)
-        wire = RedisWire.for_url(config.redis_url, connect_timeout_s=connect_timeout_s)
+        wire = RedisWire.for_url(
+            config.redis_url,
+            connect_timeout_s=connect_timeout_s,
+            reply_timeout_s=config.redis_timeout_s,
+        )
         if wire is not None:
             opened.push_async_callback(wire.close)
     elif _needs_redis(config):

@@ -7,7 +7,8 @@ import time
 import pytest
 import redis
 
-from reference_impl.redis_link import CONNECTIONS, RedisLink, connect
+from reference_impl.redis_link import CONNECTIONS, RedisLink, RedisUnavailable, connect
+from reference_impl.redis_wire import RedisWire
 from stack import Toxic, links
 
 
@@ -67,3 +68,36 @@ async def test_a_burst_larger_than_the_pool_waits_for_connections_instead_of_fai
         assert link.available
     finally:
         await client.aclose()
+
+
+async def test_a_script_on_the_wire_that_gets_no_reply_makes_redis_unavailable_and_cools_down(
+    stack,
+):
+    """The wire bounds the wait (no timer of the link's own), and the link treats the late
+    reply like any Redis failure: ``RedisUnavailable``, then refusal during the cool-down."""
+    url = stack.endpoints.redis_proxied
+    wire = RedisWire.for_url(url, connect_timeout_s=1, reply_timeout_s=0.1)
+    link = RedisLink(connect(url, connect_timeout_s=1), wire=wire, timeout_s=0.1, cooldown_s=30)
+    script = link.register_script("return ARGV[1]")
+    try:
+        assert await link.run_script(script, [], ["up"]) == b"up"
+        stack.toxiproxy.add_toxic(links.REDIS, Toxic("drop", "timeout", attributes={"timeout": 0}))
+        try:
+            with pytest.raises(RedisUnavailable):
+                async with asyncio.timeout(1):
+                    await link.run_script(script, [], ["dropped"])
+        finally:
+            stack.toxiproxy.remove_toxic(links.REDIS, "drop")
+        assert not link.available
+        with pytest.raises(RedisUnavailable) as refused:
+            await link.run_script(script, [], ["cooling"])
+        assert refused.value.may_have_run is False
+    finally:
+        await wire.close()
+        await link.client.aclose()
+
+
+def test_a_wire_may_not_wait_longer_than_its_link():
+    wire = RedisWire("127.0.0.1", 6379, connect_timeout_s=1, reply_timeout_s=0.5)
+    with pytest.raises(ValueError, match="reply timeout"):
+        RedisLink(None, wire=wire, timeout_s=0.05)

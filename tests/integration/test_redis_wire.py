@@ -16,7 +16,7 @@ ECHO_KEY = "return {KEYS[1], ARGV[1]}"
 
 
 def _wire(url: str) -> RedisWire:
-    wire = RedisWire.for_url(url, connect_timeout_s=1.0)
+    wire = RedisWire.for_url(url, connect_timeout_s=1.0, reply_timeout_s=1.0)
     assert wire is not None
     return wire
 
@@ -74,6 +74,54 @@ async def test_a_request_that_stops_waiting_never_hands_its_reply_to_the_next(st
         await wire.close()
 
 
+async def test_a_reply_later_than_the_reply_timeout_fails_every_waiting_request(stack):
+    """The wire's own timer: the oldest request overdue closes the connection, and every
+    request waiting on it fails with ``TimeoutError`` at once; the next call reconnects."""
+    wire = RedisWire.for_url(
+        stack.endpoints.redis_proxied, connect_timeout_s=1, reply_timeout_s=0.2
+    )
+    assert wire is not None
+    key = f"wire:{uuid.uuid4().hex}"
+    loop = asyncio.get_running_loop()
+    try:
+        await wire.call("SET", key, "before")
+        stack.toxiproxy.add_toxic(links.REDIS, Toxic("drop", "timeout", attributes={"timeout": 0}))
+        started = loop.time()
+        failed_at: list[float] = []
+        first = asyncio.ensure_future(wire.call("GET", key))
+        await asyncio.sleep(0.1)
+        second = asyncio.ensure_future(wire.call("GET", key))
+        for waiting in (first, second):
+            waiting.add_done_callback(lambda _: failed_at.append(loop.time()))
+        replies = await asyncio.gather(first, second, return_exceptions=True)
+        assert [type(reply) for reply in replies] == [TimeoutError, TimeoutError]
+        assert failed_at[0] - started >= 0.2
+        assert failed_at[1] - failed_at[0] < 0.05  # not at its own deadline, 0.1 s later
+        stack.toxiproxy.remove_toxic(links.REDIS, "drop")
+        await wire.call("SET", key, "after")
+        assert await wire.call("GET", key) == b"after"
+    finally:
+        await wire.close()
+
+
+async def test_a_call_may_wait_longer_than_the_reply_timeout_when_it_says_so(stack):
+    """The warm-up's and the connection's own commands are patient; the hot path's are not."""
+    wire = RedisWire.for_url(
+        stack.endpoints.redis_proxied, connect_timeout_s=1, reply_timeout_s=0.05
+    )
+    assert wire is not None
+    try:
+        await wire.call("PING")
+        stack.toxiproxy.add_toxic(
+            links.REDIS, Toxic("slow", "latency", attributes={"latency": 150})
+        )
+        assert await wire.call("PING", timeout_s=1) == b"PONG"
+        with pytest.raises(TimeoutError):
+            await wire.call("PING")
+    finally:
+        await wire.close()
+
+
 async def test_a_lost_connection_fails_the_waiting_request_and_the_next_one_reconnects(stack):
     wire = _wire(stack.endpoints.redis)
     admin = redis.asyncio.Redis.from_url(stack.endpoints.redis)
@@ -112,6 +160,13 @@ async def test_a_url_with_a_password_and_a_database_authenticates_and_selects(st
 
 
 def test_only_plain_redis_urls_take_the_wire():
-    assert RedisWire.for_url("rediss://127.0.0.1:6380", connect_timeout_s=1) is None
-    assert RedisWire.for_url("unix:///tmp/redis.sock", connect_timeout_s=1) is None
-    assert RedisWire.for_url("redis://127.0.0.1:6380/2", connect_timeout_s=1) is not None
+    assert (
+        RedisWire.for_url("rediss://127.0.0.1:6380", connect_timeout_s=1, reply_timeout_s=1) is None
+    )
+    assert (
+        RedisWire.for_url("unix:///tmp/redis.sock", connect_timeout_s=1, reply_timeout_s=1) is None
+    )
+    assert (
+        RedisWire.for_url("redis://127.0.0.1:6380/2", connect_timeout_s=1, reply_timeout_s=1)
+        is not None
+    )
