@@ -69,11 +69,15 @@ class _WireProtocol(asyncio.Protocol):
         self.closed = True
         if self._timer is not None:
             self._timer.cancel()
-        failure = exc if isinstance(exc, TimeoutError) else None
+        late = isinstance(exc, TimeoutError)
         while self._waiting:
             waiter, _ = self._waiting.popleft()
-            if not waiter.done():
-                waiter.set_exception(failure or ConnectionError(f"redis connection lost: {exc!r}"))
+            if not waiter.done():  # an exception of its own for each, raised where it waits
+                waiter.set_exception(
+                    TimeoutError(str(exc))
+                    if late
+                    else ConnectionError(f"redis connection lost: {exc!r}")
+                )
 
     def close(self, reason: Exception | None = None) -> None:
         """Close now; every request still waiting fails (with ``reason`` if it is a

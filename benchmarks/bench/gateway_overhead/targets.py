@@ -123,7 +123,7 @@ class Testbed:
     def alternate(self, targets: Sequence[RoundTarget], rounds: int) -> tuple[CpuRound, ...]:
         """Start every target once and warm it, then ``rounds`` times, at each of
         ``CPU_RATES_RPS``, one step of each target in turn; each round draws prompts of its
-        own. A target that cannot start ends the rounds with those measured so far."""
+        own. A target that cannot start or run ends the rounds: those completed are returned."""
         measured: list[CpuRound] = []
         try:
             with ExitStack() as running:
