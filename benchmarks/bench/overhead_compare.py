@@ -8,14 +8,17 @@ after its run is shown next to its figures: CPU per request is the figure to com
 shared machine, latency and capacity are more sensitive to other load.
 
 Per target and rate: the target's CPU per request before and after, its ratio to the bare
-pass-through's at the same rate (the figure the checks use), and, where the report has them
-(the newer ones), the CPU per request of every process: the generator, the provider, Redis.
+pass-through's at the same rate, and, where the report has them (the newer ones), the CPU per
+request of every process: the generator, the provider, Redis. Then, for reports with
+alternated rounds, the miss's and the hit's median multiple of the pass-through's CPU per
+request over the rounds: the figure the checks use, and the one to compare across runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -102,6 +105,37 @@ def rows(before: Report, after: Report) -> list[list[str]]:
     return table
 
 
+def round_medians(before: Report, after: Report) -> list[list[str]]:
+    """The miss's and the hit's median multiple of the pass-through's CPU per request over
+    each report's alternated rounds, at each rate (``-`` for a report without rounds)."""
+    rates = sorted(
+        {s["rate_rps"] for r in (before, after) for one in _rounds(r) for s in one["passthrough"]}
+    )
+    return [
+        [target, f"{rate:,}", _median_cell(before, target, rate), _median_cell(after, target, rate)]
+        for target in ("gateway_miss", "gateway_hit")
+        for rate in rates
+    ]
+
+
+def _rounds(report: Report) -> list[Mapping[str, Any]]:
+    rounds: list[Mapping[str, Any]] = report["figures"].get("cpu_rounds", [])
+    return rounds
+
+
+def _median_cell(report: Report, target: str, rate: int) -> str:
+    ratios = []
+    for one in _rounds(report):
+        mine = next((s for s in one.get(target, []) if s["rate_rps"] == rate), None)
+        theirs = next((s for s in one["passthrough"] if s["rate_rps"] == rate), None)
+        if mine and theirs and mine["passed"] and theirs["passed"]:
+            ratios.append((cpu_us(mine) or 0.0) / (cpu_us(theirs) or 1.0))
+    if not ratios:
+        return "-"
+    each = ", ".join(f"{ratio:.2f}" for ratio in ratios)
+    return f"{statistics.median(ratios):.2f} ({each})"
+
+
 def _load(report: Report) -> str:
     load = report.get("load_average") or {}
     return ", ".join(
@@ -131,6 +165,10 @@ def compare(before: Report, after: Report) -> str:
                      title="Capacities"),
         format_table(HEADERS, rows(before, after), title="CPU per request (the target's, "
                      "and, after, the generator's, the provider's and Redis's)"),
+        format_table(["target", "rate/s", "x pass-through before", "after"],
+                     round_medians(before, after),
+                     title="CPU per request in the alternated rounds: the median multiple of the"
+                     " pass-through's (each round's)"),
     ]  # fmt: skip
     for label, report in (("before", before), ("after", after)):
         checks = report["figures"].get("checks", [])

@@ -7,7 +7,15 @@ import pytest
 from benchmarks.bench.gateway_overhead.parameters import OverheadParameters
 from benchmarks.bench.gateway_overhead.report import report
 from benchmarks.bench.gateway_overhead.steps import Step, TargetOutcome
-from benchmarks.bench.overhead_compare import capacities, compare, cpu_us, load_report, main, rows
+from benchmarks.bench.overhead_compare import (
+    capacities,
+    compare,
+    cpu_us,
+    load_report,
+    main,
+    round_medians,
+    rows,
+)
 
 
 def _outcome(name, cpu_s, *, rates=(250, 500), processes=None):
@@ -22,8 +30,9 @@ def _outcome(name, cpu_s, *, rates=(250, 500), processes=None):
     return TargetOutcome(name, steps)
 
 
-def _report(miss_cpu_s, *, processes=None):
-    """A report whose pass-through spends 1 s per 2,500 requests (400 µs each)."""
+def _report(miss_cpu_s, *, processes=None, rounds=3):
+    """A report whose pass-through spends 1 s per 2,500 requests (400 µs each), with
+    ``rounds`` alternated rounds of the same figures."""
     outcomes = {
         name: _outcome(name, cpu_s, processes=processes)
         for name, cpu_s in (
@@ -31,7 +40,11 @@ def _report(miss_cpu_s, *, processes=None):
             ("gateway_hit", 0.5), ("gateway_miss_2w", miss_cpu_s), ("litellm", 20.0),
         )
     }  # fmt: skip
-    built = report(OverheadParameters.for_run(quick=True), outcomes, (), 0.05)
+    alternated = tuple(
+        {name: outcomes[name] for name in ("passthrough", "gateway_miss", "gateway_hit")}
+        for _ in range(rounds)
+    )
+    built = report(OverheadParameters.for_run(quick=True), outcomes, alternated, 0.05)
     return json.loads(built.to_json("gateway_overhead", started_at=0, elapsed_s=1, load_average={}))
 
 
@@ -55,6 +68,14 @@ def test_capacities_before_and_after_and_the_checks_of_both_runs():
     text = compare(before, after)
     assert "Checks before" in text
     assert "Checks after" in text
+
+
+def test_the_rounds_medians_before_and_after_and_a_dash_for_a_report_without_rounds():
+    before, after = _report(3.0, rounds=0), _report(1.5)
+    table = round_medians(before, after)
+    assert ["gateway_miss", "250", "-", "1.50 (1.50, 1.50, 1.50)"] in table
+    assert ["gateway_hit", "500", "-", "0.50 (0.50, 0.50, 0.50)"] in table
+    assert "CPU per request in the alternated rounds" in compare(before, after)
 
 
 def test_the_command_compares_two_reports_and_refuses_other_files(tmp_path, capsys):
