@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -108,32 +107,36 @@ def rows(before: Report, after: Report) -> list[list[str]]:
 def round_medians(before: Report, after: Report) -> list[list[str]]:
     """The miss's and the hit's median multiple of the pass-through's CPU per request over
     each report's alternated rounds, at each rate (``-`` for a report without rounds)."""
-    rates = sorted(
-        {s["rate_rps"] for r in (before, after) for one in _rounds(r) for s in one["passthrough"]}
-    )
+    found = {
+        label: _round_ratios(report) for label, report in (("before", before), ("after", after))
+    }
+    rates = sorted({rate for ratios in found.values() for rate, _ in ratios})
     return [
-        [target, f"{rate:,}", _median_cell(before, target, rate), _median_cell(after, target, rate)]
+        [
+            target,
+            f"{rate:,}",
+            *(_median_cell(ratios.get((rate, target))) for ratios in found.values()),
+        ]
         for target in ("gateway_miss", "gateway_hit")
         for rate in rates
     ]
 
 
-def _rounds(report: Report) -> list[Mapping[str, Any]]:
-    rounds: list[Mapping[str, Any]] = report["figures"].get("cpu_rounds", [])
-    return rounds
+def _round_ratios(report: Report) -> dict[tuple[int, str], Mapping[str, Any]]:
+    """A report's rounds ratios by rate and target (none in a report from before them)."""
+    ratios = report["figures"].get("cpu_rounds", {}).get("ratios", {})
+    return {
+        (entry["rate_rps"], target): entry
+        for target, by_rate in ratios.items()
+        for entry in by_rate
+    }
 
 
-def _median_cell(report: Report, target: str, rate: int) -> str:
-    ratios = []
-    for one in _rounds(report):
-        mine = next((s for s in one.get(target, []) if s["rate_rps"] == rate), None)
-        theirs = next((s for s in one["passthrough"] if s["rate_rps"] == rate), None)
-        if mine and theirs and mine["passed"] and theirs["passed"]:
-            ratios.append((cpu_us(mine) or 0.0) / (cpu_us(theirs) or 1.0))
-    if not ratios:
+def _median_cell(entry: Mapping[str, Any] | None) -> str:
+    if entry is None:
         return "-"
-    each = ", ".join(f"{ratio:.2f}" for ratio in ratios)
-    return f"{statistics.median(ratios):.2f} ({each})"
+    each = ", ".join(f"{ratio:.2f}" for ratio in entry["ratios"])
+    return f"{entry['median']:.2f} ({each})"
 
 
 def _load(report: Report) -> str:

@@ -106,9 +106,21 @@ def _cpu_cell(one: CpuRound, name: str, rate: int, p99_limit_s: float) -> str:
     return f"{step.cpu_us_per_request():.0f}" + ("" if step.passes(p99_limit_s) else " FAIL")
 
 
-def rounds_figures(rounds: Sequence[CpuRound], p99_limit_s: float) -> list[dict[str, Any]]:
-    """The rounds for the JSON report: each target's steps, as the ladders report theirs."""
-    return [
-        {name: [s.to_dict(p99_limit_s) for s in outcome.steps] for name, outcome in one.items()}
-        for one in rounds
-    ]
+def rounds_figures(rounds: Sequence[CpuRound], p99_limit_s: float) -> dict[str, Any]:
+    """The rounds for the JSON report: each target's steps, as the ladders report theirs, and
+    each other target's ratios to the first's per rate, with their median (what the checks
+    use, and what ``overhead_compare`` compares)."""
+    reference, *others = ROUND_TARGETS
+    return {
+        "steps": [
+            {name: [s.to_dict(p99_limit_s) for s in outcome.steps] for name, outcome in one.items()}
+            for one in rounds
+        ],
+        "ratios": {
+            name: [
+                {"rate_rps": found.rate_rps, "ratios": list(found.ratios), "median": found.median}
+                for found in round_ratios(rounds, name, reference, p99_limit_s)
+            ]
+            for name in others
+        },
+    }
