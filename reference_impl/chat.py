@@ -11,10 +11,10 @@ from .answer import Answer
 from .estimate import prompt_tokens_upper
 from .exchange import Exchange, Route, answer_headers, json_answer, start_exchange
 from .flags_chat import flag_chat_request, settle_flags
-from .pipeline import accounted, flight_answer, handle
+from .keys import GATEWAY
+from .pipeline import Accounting, flight_answer, handle
 from .singleflight import Ticket
 from .sse import is_usage_only, replay_as_sse
-from .validation import ChatBody, read_json_object, validate
 
 
 CHAT = Route(name="chat", path="v1/chat/completions", kind="chat", sampled=True, can_degrade=True)
@@ -23,8 +23,8 @@ SSE_HEADERS = {"Cache-Control": "no-cache"}
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     """Answer like OpenAI; the patterns of ``pipeline`` decide how."""
-    raw, data = await read_json_object(request)
-    chat = validate(ChatBody, data)
+    raw = await request.read()
+    data, chat = request.app[GATEWAY].chat_bodies.parse(raw)
     flagged = flag_chat_request(request, data)
     sent: bytes | None = raw
     if flagged is not None and flagged.model is not None:
@@ -47,7 +47,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
             messages=data["messages"],
         )
     events = EventWriter(request, exchange, include_usage=chat.include_usage)
-    async with accounted(exchange) as outcome:
+    async with Accounting(exchange) as outcome:
         served = await handle(exchange, events)
         if isinstance(served, Ticket):
             served = await flight_answer(exchange, served, events if exchange.stream else None)

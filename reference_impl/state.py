@@ -36,6 +36,7 @@ from .singleflight import SingleFlight
 from .slot_table import SlotTable
 from .tracing import NO_TRACING, Tracing
 from .upstream import open_upstream_session
+from .validation import ChatBody, ParsedBodies
 
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ class Gateway:
     """The feature flags of the chat path; None without a ``flags`` section."""
     cache_keys: KeyMemo = field(default_factory=KeyMemo)
     """The cache keys of recent request bodies."""
+    chat_bodies: ParsedBodies[ChatBody] = field(default_factory=lambda: ParsedBodies(ChatBody))
+    """Recent chat request bodies, parsed and checked."""
 
 
 def retry_policy(config: GatewayConfig) -> RetryPolicy:

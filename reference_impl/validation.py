@@ -7,13 +7,17 @@ Two limits keep hostile bodies from the rest of the gateway: a body may nest arr
 at most ``MAX_JSON_DEPTH`` levels deep, and an output cap (``max_tokens``,
 ``max_completion_tokens``) is an integer from 1 to ``MAX_OUTPUT_TOKENS``. An integer longer
 than Python converts (``sys.get_int_max_str_digits()``, 4300 digits) is refused as not JSON.
+
+A request sent again byte for byte (what a cache hit answers) need not be parsed and checked
+again: ``ParsedBodies`` remembers the outcome for recent small bodies.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any, Literal, TypeVar
+from collections import OrderedDict
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import pydantic
 from aiohttp import web
@@ -28,6 +32,11 @@ MAX_JSON_DEPTH = 64
 level 1. Real requests nest a handful of levels (tool and response schemas a few more); the
 limit keeps every recursive walk of a body (validation, the cache key, re-encoding it for the
 provider) far below Python's recursion limit. A deeper body is a 400."""
+
+PARSED_ENTRIES = 512
+PARSED_BODY_BYTES = 4096
+"""``ParsedBodies`` keeps the last ``PARSED_ENTRIES`` bodies of at most this many bytes: about
+15 MiB at most with their parsed objects."""
 
 MAX_OUTPUT_TOKENS = 1_000_000
 """The largest output cap (``max_tokens``, ``max_completion_tokens``) a request may ask for.
@@ -107,10 +116,14 @@ Body = TypeVar("Body", bound=BaseModel)
 
 
 async def read_json_object(request: web.Request) -> tuple[bytes, dict[str, Any]]:
-    """The request body as sent and as a JSON object, or ``InvalidRequest`` saying what is
-    wrong (not JSON, an integer too long to convert, not an object, nested deeper than
-    ``MAX_JSON_DEPTH``)."""
+    """The request body as sent and as a JSON object (``parse_json_object``)."""
     raw = await request.read()
+    return raw, parse_json_object(raw)
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """``raw`` as a JSON object, or ``InvalidRequest`` saying what is wrong (not JSON, an
+    integer too long to convert, not an object, nested deeper than ``MAX_JSON_DEPTH``)."""
     try:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -123,7 +136,7 @@ async def read_json_object(request: web.Request) -> tuple[bytes, dict[str, Any]]
         raise InvalidRequest("the body must be a JSON object")
     if _may_nest_deeper_than(raw, MAX_JSON_DEPTH) and _nests_deeper_than(body, MAX_JSON_DEPTH):
         raise InvalidRequest(_TOO_DEEP)
-    return raw, body
+    return body
 
 
 _TOO_DEEP = f"the body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels"
@@ -159,3 +172,36 @@ def validate(model: type[Body], data: dict[str, Any]) -> Body:
         error = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in error["loc"])
         raise InvalidRequest(f"{where}: {error['msg']}", param=where or None) from None
+
+
+class ParsedBodies(Generic[Body]):
+    """Bodies parsed and validated as ``model``, kept by their bytes for the
+    ``PARSED_ENTRIES`` most recently used of at most ``PARSED_BODY_BYTES``: a body sent again
+    is neither parsed nor checked again. A body refused is not kept.
+
+    Each caller gets a JSON object of its own at the top level, which the gateway may change
+    (``Exchange.rewrite_body``); the values inside are shared, and nothing changes them.
+    """
+
+    def __init__(self, model: type[Body]) -> None:
+        self._model = model
+        self._parsed: OrderedDict[bytes, tuple[dict[str, Any], Body]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._parsed)
+
+    def parse(self, raw: bytes) -> tuple[dict[str, Any], Body]:
+        """``raw`` as a JSON object and as the model, or ``InvalidRequest`` naming what is
+        wrong (``parse_json_object``, ``validate``)."""
+        kept = self._parsed.get(raw)
+        if kept is not None:
+            self._parsed.move_to_end(raw)
+            data, checked = kept
+            return dict(data), checked
+        data = parse_json_object(raw)
+        checked = validate(self._model, data)
+        if len(raw) <= PARSED_BODY_BYTES:
+            self._parsed[raw] = (dict(data), checked)
+            if len(self._parsed) > PARSED_ENTRIES:
+                self._parsed.popitem(last=False)
+        return data, checked
