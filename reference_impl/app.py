@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from .auth import scrape_refusal, tenants
-from .body_deadline import body_deadline
+from .admission import admission
+from .auth import scrape_refusal
 from .chat import chat_completions
 from .config import GatewayConfig
 from .copilot import routes as copilot
 from .embeddings import embeddings
-from .errors import content_encodings, json_errors
+from .errors import json_errors
 from .exchange import labelled_prompt_versions
 from .in_flight import in_flight
 from .keys import CONFIG, GATEWAY, METRICS
@@ -76,13 +76,7 @@ def create_app(config: GatewayConfig) -> web.Application:
     ]
     counted = in_flight({path: gateway_metrics.in_flight(label) for _, path, _, label in api})
     app = web.Application(
-        middlewares=[
-            counted,
-            json_errors,
-            content_encodings,
-            tenants,
-            body_deadline(config.body_timeout_s),
-        ],
+        middlewares=[counted, json_errors, admission(config.body_timeout_s)],
         client_max_size=config.max_body_bytes,
         handler_args={
             "keepalive_timeout": config.idle_timeout_s,

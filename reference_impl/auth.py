@@ -10,7 +10,6 @@ import hashlib
 import hmac
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from .config import ENV_PREFIX
 from .errors import json_error
@@ -69,11 +68,11 @@ def scrape_refusal(request: web.Request) -> web.Response | None:
     return None
 
 
-@web.middleware
-async def tenants(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Resolve the tenant of every ``/v1/`` request; an unknown or missing key gets a JSON 401."""
+def tenant_refusal(request: web.Request) -> web.Response | None:
+    """Resolve the tenant of a ``/v1/`` request (``request[TENANT]``): None, or the JSON 401
+    of an unknown or missing key. Other paths need no tenant."""
     if not request.path.startswith(PROTECTED_PREFIX):
-        return await handler(request)
+        return None
     key = _presented_key(request)
     if key is None:
         return _unauthorized(
@@ -83,4 +82,4 @@ async def tenants(request: web.Request, handler: Handler) -> web.StreamResponse:
     if tenant is None:
         return _unauthorized(request, "the API key is not known", "invalid_api_key")
     request[TENANT] = tenant
-    return await handler(request)
+    return None

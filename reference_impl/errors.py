@@ -147,14 +147,13 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return json_error(500, "internal gateway error", error_type="server_error")
 
 
-@web.middleware
-async def content_encodings(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """A request body in an encoding the gateway does not decode is a JSON 415."""
+def encoding_refusal(request: web.Request) -> web.Response | None:
+    """None, or the JSON 415 of a request body in an encoding the gateway does not decode."""
     encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding not in SUPPORTED_ENCODINGS:
         log.info("unsupported Content-Encoding %r on %s %s", encoding, request.method, request.path)
         return _bad_input(415, "unsupported Content-Encoding", "unsupported_content_encoding")
-    return await handler(request)
+    return None
 
 
 class GatewayRequestHandler(web.RequestHandler):
