@@ -11,6 +11,13 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from typing import Final
+
+
+OK: Final = int(HTTPStatus.OK)
+"""200 as a plain int: an ``HTTPStatus`` member costs a descriptor call on each use."""
+COMPACT_JSON: Final = json.JSONEncoder(separators=(",", ":"))
+"""``json.dumps(..., separators=(",", ":"))`` without building an encoder on each call."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,12 +33,12 @@ class Answer:
     @property
     def cacheable(self) -> bool:
         """Only a full-quality success may be served to later requests."""
-        return self.status == HTTPStatus.OK and not self.degraded
+        return self.status == OK and not self.degraded
 
     def to_bytes(self) -> bytes:
         """A header line of JSON, ``\\n``, the body; ``from_bytes`` restores it exactly."""
         header = {"s": self.status, "h": dict(self.headers), "m": self.model, "d": self.degraded}
-        return json.dumps(header, separators=(",", ":")).encode() + b"\n" + self.body
+        return COMPACT_JSON.encode(header).encode() + b"\n" + self.body
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Answer:

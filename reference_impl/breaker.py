@@ -161,10 +161,9 @@ class CircuitBreaker:
     def _record_closed(self, outcome: _Outcome) -> None:
         if outcome is _Outcome.ABANDONED:
             return
-        self._calls.add()
+        calls = self._calls.add()
         if outcome is _Outcome.FAILURE:
             self._failures.add()
-        calls = self._calls.total()
         if (
             calls >= self.policy.min_calls
             and self._failures.total() / calls >= self.policy.failure_rate

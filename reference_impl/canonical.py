@@ -24,7 +24,6 @@ request a cache hit answers skips the canonical JSON and the HMAC.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 from collections import OrderedDict
@@ -40,6 +39,7 @@ FINGERPRINT_HEX_CHARS = 16
 MEMO_ENTRIES = 1024
 MEMO_BODY_BYTES = 8192
 """Bodies longer than this are not remembered: the memo stays under 8 MiB of bodies."""
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
 
 def is_deterministic(body: Mapping[str, Any], *, opt_in: bool = False) -> bool:
@@ -117,6 +117,9 @@ def _is_number(value: Any) -> bool:
 
 def _canonical(value: Any) -> Any:
     """A JSON value with integral floats written as ints (``1.0`` and ``1`` are one number)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
     if isinstance(value, Mapping):
         return {key: _canonical(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -151,5 +154,5 @@ def _normalised_part(part: Any) -> Any:
 
 
 def _salted_hash(document: Any, *, salt: str) -> str:
-    canonical_json = json.dumps(document, sort_keys=True, separators=(",", ":"))
-    return hmac.new(salt.encode(), canonical_json.encode(), hashlib.sha256).hexdigest()
+    canonical_json = _CANONICAL_JSON.encode(document)
+    return hmac.digest(salt.encode(), canonical_json.encode(), "sha256").hex()

@@ -8,6 +8,7 @@ when the gateway starts; ``load_config`` reads a YAML or JSON file and the envir
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Mapping
@@ -389,7 +390,12 @@ class GatewayConfig(Strict):
 
     def route(self, model: str) -> ModelRoute | None:
         """The configured route of ``model``, if any."""
-        return next((route for route in self.models if route.name == model), None)
+        return self._routes.get(model)
+
+    @functools.cached_property
+    def _routes(self) -> dict[str, ModelRoute]:
+        """The routes by model name (unique: checked at validation)."""
+        return {route.name: route for route in self.models}
 
     def fallback_chain(self, model: str) -> list[str]:
         """``model`` then its fallbacks in order; a cycle is a configuration error."""

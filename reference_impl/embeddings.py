@@ -6,7 +6,7 @@ from aiohttp import web
 
 from .estimate import input_tokens_upper
 from .exchange import Route, json_answer, start_exchange
-from .pipeline import NO_EVENTS, accounted, flight_answer, handle
+from .pipeline import NO_EVENTS, Accounting, flight_answer, handle
 from .singleflight import Ticket
 from .validation import EmbeddingsBody, read_json_object, validate
 
@@ -29,7 +29,7 @@ async def embeddings(request: web.Request) -> web.StreamResponse:
         max_output_tokens=0,
     )
 
-    async with accounted(exchange) as outcome:
+    async with Accounting(exchange) as outcome:
         served = await handle(exchange, NO_EVENTS)
         if isinstance(served, Ticket):
             served = await flight_answer(exchange, served, None)

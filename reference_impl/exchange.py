@@ -19,8 +19,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,12 +119,12 @@ class Exchange:
         """The idempotency key of this exchange's upstream calls: the client's, or one made
         on first use (a request answered without a call needs none)."""
         if not self.idempotency_key:
-            self.idempotency_key = uuid.uuid4().hex
+            self.idempotency_key = secrets.token_hex(16)
         return self.idempotency_key
 
     def cache_status(self) -> str:
         """``hit``, ``miss``, ``coalesced``, or empty for a request that is not cacheable."""
-        return self.ticket.role.value if self.ticket is not None else self.cache
+        return self.ticket.role if self.ticket is not None else self.cache
 
     def fingerprint(self) -> str:
         """The salted hash of the prompt that logs carry instead of the prompt."""

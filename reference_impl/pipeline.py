@@ -23,11 +23,10 @@ cached for the next request).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -61,7 +60,7 @@ LONGEST_WAIT_S = 300.0
 async def handle(exchange: Exchange, tap: Tap) -> Answer | Ticket:
     """Steps 1-6 for ``exchange``: a budget refusal, a cached or direct answer, or the ticket
     of the flight that produces one (``flight_answer``). The route turns it into a response
-    inside ``accounted``. ``tap`` receives the events of a stream this request calls for
+    inside ``Accounting``. ``tap`` receives the events of a stream this request calls for
     itself."""
     refusal = await admit_budget(exchange)
     return refusal if refusal is not None else await serve(exchange, tap)
@@ -89,24 +88,33 @@ class Outcome:
         self.status = exchange.status or response.status
 
 
-@contextlib.asynccontextmanager
-async def accounted(exchange: Exchange, *, annotate: bool = True) -> AsyncIterator[Outcome]:
+class Accounting:
     """Around a route's work on ``exchange``: at its end, however it ends, a budget
     reservation that no upstream call took over is released, the request's metrics and
     access-log line are recorded with the outcome's status and (``annotate``) the request's
-    span gets its tenant, model, status and cache."""
-    outcome = Outcome()
-    try:
-        yield outcome
-    finally:
+    span gets its tenant, model, status and cache.
+
+    A class rather than ``asynccontextmanager``: every request enters it, and a generator's
+    context manager costs several calls more."""
+
+    def __init__(self, exchange: Exchange, *, annotate: bool = True) -> None:
+        self._exchange = exchange
+        self._annotate = annotate
+        self._outcome = Outcome()
+
+    async def __aenter__(self) -> Outcome:
+        return self._outcome
+
+    async def __aexit__(self, *_exc: object) -> None:
+        exchange, status = self._exchange, self._outcome.status
         if not exchange.producing:
             await settle_budget(exchange, None)
-        finished(exchange, outcome.status)
-        if annotate:
+        finished(exchange, status)
+        if self._annotate:
             exchange.gateway.tracing.annotate(
                 tenant=exchange.tenant.name,
                 model=exchange.model,
-                status=outcome.status,
+                status=status,
                 cache=exchange.cache_status(),
                 fingerprint=exchange.fingerprint,
             )
@@ -126,7 +134,7 @@ NO_EVENTS = _NoEvents()
 async def complete(exchange: Exchange) -> Answer:
     """Run the patterns for an exchange the gateway makes itself (never streamed): the
     answer, a budget refusal, or what replaces a failed call."""
-    async with accounted(exchange, annotate=False) as outcome:
+    async with Accounting(exchange, annotate=False) as outcome:
         served = await handle(exchange, NO_EVENTS)
         answer = served if isinstance(served, Answer) else await served.answer()
         outcome.status = answer.status

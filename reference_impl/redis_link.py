@@ -131,29 +131,37 @@ class RedisLink:
             )
 
     async def run(self, operation: Callable[[redis.Redis], Awaitable[T]]) -> T:
-        """``await operation(client)`` within the timeout, or ``RedisUnavailable``."""
-        return await self._guarded(operation, timed=True)
-
-    async def run_script(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
-        """Run a registered script within the timeout, or ``RedisUnavailable``. A script on
-        the wire needs no timer of its own: the wire bounds its replies."""
-        if isinstance(script, WireScript):
-            return await self._guarded(lambda _client: script(keys=keys, args=args), timed=False)
-        return await self.run(lambda client: script(keys=keys, args=args, client=client))
-
-    async def _guarded(self, operation: Callable[[redis.Redis], Awaitable[T]], *, timed: bool) -> T:
-        """``operation(client)``, under a timer when ``timed``; a failure starts the
-        cool-down and raises ``RedisUnavailable``."""
-        client = self.client
-        if client is None or not self.available:
-            raise RedisUnavailable("redis is not configured or is cooling down", may_have_run=False)
+        """``await operation(client)`` within the timeout, or ``RedisUnavailable``; a failure
+        starts the cool-down."""
+        client = self._usable_client()
         try:
-            if not timed:
-                return await operation(client)
             async with asyncio.timeout(self.timeout_s):
                 return await operation(client)
         except (TimeoutError, RedisError, OSError) as exc:
-            if self._clock() >= self._down_until:
-                log.warning("redis unavailable for %.1f s: %r", self.cooldown_s, exc)
-            self._down_until = self._clock() + self.cooldown_s
-            raise RedisUnavailable(str(exc) or type(exc).__name__) from exc
+            raise self._failed(exc) from exc
+
+    async def run_script(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
+        """Run a registered script within the timeout, or ``RedisUnavailable``. A script on
+        the wire needs no timer of its own (the wire bounds its replies), and is awaited here
+        directly: it is on every cache miss's path."""
+        if not isinstance(script, WireScript):
+            return await self.run(lambda client: script(keys=keys, args=args, client=client))
+        self._usable_client()
+        try:
+            return await script(keys=keys, args=args)
+        except (TimeoutError, RedisError, OSError) as exc:
+            raise self._failed(exc) from exc
+
+    def _usable_client(self) -> redis.Redis:
+        """The client, or ``RedisUnavailable`` (none, or cooling down): nothing was sent."""
+        client = self.client
+        if client is None or not self.available:
+            raise RedisUnavailable("redis is not configured or is cooling down", may_have_run=False)
+        return client
+
+    def _failed(self, exc: BaseException) -> RedisUnavailable:
+        """Start the cool-down after ``exc``; the ``RedisUnavailable`` to raise."""
+        if self._clock() >= self._down_until:
+            log.warning("redis unavailable for %.1f s: %r", self.cooldown_s, exc)
+        self._down_until = self._clock() + self.cooldown_s
+        return RedisUnavailable(str(exc) or type(exc).__name__)

@@ -56,7 +56,7 @@ def passed_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {
         name: value
         for name, value in headers.items()
-        if name.lower() in PASSED_HEADERS or name.lower().startswith(PASSED_PREFIX)
+        if (lowered := name.lower()) in PASSED_HEADERS or lowered.startswith(PASSED_PREFIX)
     }
 
 

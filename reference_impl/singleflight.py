@@ -64,7 +64,7 @@ import enum
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -167,12 +167,15 @@ _ScriptArg = str | int | bytes
 
 
 class _Feed:
-    """The chunks of one flight: appended by the producer, read by each consumer at its pace."""
+    """The chunks of one flight: appended by the producer, read by each consumer at its pace.
+
+    The event that wakes consumers waiting for more exists only while one waits: a flight
+    that does not stream makes none."""
 
     def __init__(self) -> None:
         self._chunks: list[bytes] = []
         self._closed = False
-        self._grew = asyncio.Event()
+        self._grew: asyncio.Event | None = None
 
     async def emit(self, chunk: bytes) -> None:
         if self._closed:
@@ -185,8 +188,9 @@ class _Feed:
         self._signal()
 
     def _signal(self) -> None:
-        self._grew.set()
-        self._grew = asyncio.Event()
+        if self._grew is not None:
+            self._grew.set()
+            self._grew = None
 
     async def follow(self) -> AsyncIterator[bytes]:
         position = 0
@@ -197,6 +201,8 @@ class _Feed:
             elif self._closed:
                 return
             else:
+                if self._grew is None:
+                    self._grew = asyncio.Event()
                 await self._grew.wait()
 
 
@@ -204,12 +210,20 @@ class _Feed:
 class _Flight:
     feed: _Feed = field(default_factory=_Feed)
     role: Role = Role.FOLLOWER
-    decided: asyncio.Event = field(default_factory=asyncio.Event)
+    decided: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+    """Done once the role is known; only the join that started the flight waits for it."""
     cache: CacheSlot | None = None
 
     def decide(self, role: Role) -> None:
         self.role = role
-        self.decided.set()
+        self.settle()
+
+    def settle(self) -> None:
+        """Release the join that started the flight (if it still waits)."""
+        if not self.decided.done():
+            self.decided.set_result(None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,7 +332,7 @@ class SingleFlight:
         task = asyncio.create_task(self._fly(key, flight, produce, deadline=deadline))
         task.add_done_callback(lambda done: self._land(key, flight, done))
         self._flights[key] = (flight, task)
-        await flight.decided.wait()
+        await flight.decided
         return Ticket(flight, task, started=True)
 
     async def close(self) -> None:
@@ -349,7 +363,7 @@ class SingleFlight:
         if running is not None and running[0] is flight:
             del self._flights[key]
         flight.feed.close()
-        flight.decided.set()
+        flight.settle()
         if task is not None and not task.cancelled() and (error := task.exception()) is not None:
             log.error("the producer of flight %s failed", key[:12], exc_info=error)
 
@@ -382,9 +396,12 @@ class SingleFlight:
     ) -> Answer | _Next | str:
         """One round: the followed flight's answer, our lock, or a wait; returns what is next.
 
-        A string is the token of the holder followed while waiting.
+        A string is the token of the holder followed while waiting. The notifier's waiter
+        (None when no wake can come) exists before the look and until the wait ends.
         """
-        with self._waiter(key) as waiter:
+        notifier = self._notifier
+        waiter = notifier.waiter(key) if notifier is not None and notifier.listening else None
+        try:
             try:
                 found = await self._acquire(key, flight, token=token, followed=followed)
             except RedisUnavailable:
@@ -397,14 +414,6 @@ class SingleFlight:
             flight.decide(Role.FOLLOWER)
             await asyncio.wait({waiter}, timeout=min(found.lock_left_s, remaining_s))
             return found.token
-
-    @contextlib.contextmanager
-    def _waiter(self, topic: str) -> Iterator[asyncio.Future[None] | None]:
-        """A notifier waiter for ``topic`` while inside, or None if no wake can come."""
-        notifier = self._notifier
-        waiter = notifier.waiter(topic) if notifier is not None and notifier.listening else None
-        try:
-            yield waiter
         finally:
             if waiter is not None:
                 waiter.cancel()

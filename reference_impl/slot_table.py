@@ -127,13 +127,20 @@ class SlotTable:
     def _sum(self, index: int) -> int:
         return sum(self._cells[index :: len(self._columns)])
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        if self._file is None:  # one process, one thread: the event loop runs this alone
-            yield
-            return
-        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        """The file's lock; none in memory (one process, one thread: the event loop runs
+        this alone)."""
+        return _UNLOCKED if self._file is None else _flocked(self._file)
+
+
+_UNLOCKED = contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def _flocked(file: IO[bytes]) -> Iterator[None]:
+    """``file`` locked for this process while inside."""
+    fcntl.flock(file.fileno(), fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(file.fileno(), fcntl.LOCK_UN)

@@ -113,7 +113,7 @@ async def settle_budget(exchange: Exchange, usage: Mapping[str, int] | None) -> 
     """Replace the reservation with what the provider counted, or give it back without usage.
 
     Called once per exchange: by its producer when it called upstream (``call_upstream``),
-    otherwise where the route's work ends (``accounted``)."""
+    otherwise where the route's work ends (``Accounting``)."""
     budgets, reservation = exchange.gateway.budgets, exchange.reservation
     if budgets is None or reservation is None:
         return

@@ -28,11 +28,12 @@ class SlidingCount:
         self._total = 0
         self._head = self._bucket_index()
 
-    def add(self, count: int = 1) -> None:
-        """Count ``count`` events now."""
+    def add(self, count: int = 1) -> int:
+        """Count ``count`` events now; the events counted in the window, these included."""
         self._slide()
         self._counts[self._head % len(self._counts)] += count
         self._total += count
+        return self._total
 
     def total(self) -> int:
         """The events counted in the window."""
@@ -50,8 +51,10 @@ class SlidingCount:
     def _slide(self) -> None:
         """Empty the buckets that the window has left since the last call."""
         now = self._bucket_index()
+        if now <= self._head:  # still in the newest bucket (or a clock that went back)
+            return
         for index in range(self._head + 1, min(now, self._head + len(self._counts)) + 1):
             slot = index % len(self._counts)
             self._total -= self._counts[slot]
             self._counts[slot] = 0
-        self._head = max(self._head, now)
+        self._head = now

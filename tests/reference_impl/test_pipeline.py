@@ -32,7 +32,7 @@ from reference_impl.embeddings import EMBEDDINGS
 from reference_impl.exchange import Exchange, Route, json_answer
 from reference_impl.limiter import OverCapacity, Slot
 from reference_impl.notify import Notifier
-from reference_impl.pipeline import NO_EVENTS, accounted, final_answer, flight_answer, handle
+from reference_impl.pipeline import NO_EVENTS, Accounting, final_answer, flight_answer, handle
 from reference_impl.privacy import PromptStore
 from reference_impl.redis_link import RedisLink
 from reference_impl.resilience import ClientGoneError, Failure, Result, UpstreamRequest
@@ -201,7 +201,7 @@ class Bench:
         """The request through every pattern, answered as JSON; ``joined`` is set once the
         request has its flight's ticket."""
 
-        async with asyncio.timeout(GUARD_S), accounted(exchange) as outcome:
+        async with asyncio.timeout(GUARD_S), Accounting(exchange) as outcome:
             served = await handle(exchange, NO_EVENTS)
             if isinstance(served, Ticket):
                 if joined is not None:
