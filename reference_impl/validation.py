@@ -179,6 +179,11 @@ class ParsedBodies(Generic[Body]):
     ``PARSED_ENTRIES`` most recently used of at most ``PARSED_BODY_BYTES``: a body sent again
     is neither parsed nor checked again. A body refused is not kept.
 
+    A body is kept from its second time on: until then only its bytes are remembered (among
+    the last ``PARSED_ENTRIES`` seen). Bytes are no work for the garbage collector, where
+    parsed objects kept for a while are, so a stream of distinct bodies (cache misses) does
+    not fill the collector's older generations.
+
     Each caller gets a JSON object of its own at the top level, which the gateway may change
     (``Exchange.rewrite_body``); the values inside are shared, and nothing changes them.
     """
@@ -186,6 +191,7 @@ class ParsedBodies(Generic[Body]):
     def __init__(self, model: type[Body]) -> None:
         self._model = model
         self._parsed: OrderedDict[bytes, tuple[dict[str, Any], Body]] = OrderedDict()
+        self._seen: OrderedDict[bytes, None] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._parsed)
@@ -200,8 +206,18 @@ class ParsedBodies(Generic[Body]):
             return dict(data), checked
         data = parse_json_object(raw)
         checked = validate(self._model, data)
-        if len(raw) <= PARSED_BODY_BYTES:
-            self._parsed[raw] = (dict(data), checked)
-            if len(self._parsed) > PARSED_ENTRIES:
-                self._parsed.popitem(last=False)
+        if len(raw) > PARSED_BODY_BYTES:
+            return data, checked
+        if raw in self._seen:  # its second time
+            del self._seen[raw]
+            _keep_recent(self._parsed, raw, (dict(data), checked))
+        else:
+            _keep_recent(self._seen, raw, None)
         return data, checked
+
+
+def _keep_recent(recent: OrderedDict[bytes, Any], raw: bytes, value: Any) -> None:
+    """Add ``raw`` to ``recent``, dropping the oldest beyond ``PARSED_ENTRIES``."""
+    recent[raw] = value
+    if len(recent) > PARSED_ENTRIES:
+        recent.popitem(last=False)

@@ -17,31 +17,37 @@ def _raw(content: str = "hello", **fields: object) -> bytes:
     return json.dumps(body).encode()
 
 
-def test_a_body_sent_again_is_not_parsed_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    bodies = ParsedBodies(ChatBody)
-    first_data, first_chat = bodies.parse(_raw())
+def _no_more_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(validation, "parse_json_object", lambda _raw: pytest.fail("parsed again"))
+
+
+def test_a_body_is_kept_from_its_second_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    bodies = ParsedBodies(ChatBody)
+    bodies.parse(_raw())
+    assert len(bodies) == 0  # once: only its bytes are remembered
+    second_data, second_chat = bodies.parse(_raw())
+    assert len(bodies) == 1
+    _no_more_parsing(monkeypatch)
     data, chat = bodies.parse(_raw())
-    assert chat is first_chat
-    assert data == first_data
+    assert chat is second_chat
+    assert data == second_data
 
 
 def test_each_caller_changes_its_own_top_level_object() -> None:
     """What ``Exchange.rewrite_body`` does to one request never reaches the next."""
     bodies = ParsedBodies(ChatBody)
-    first, _ = bodies.parse(_raw(max_tokens=64))
-    first["model"] = "local-llm"
-    first.pop("max_tokens")
-    second, _ = bodies.parse(_raw(max_tokens=64))
-    second["model"] = "other"
-    third, chat = bodies.parse(_raw(max_tokens=64))
-    assert third["model"] == "gpt-4o-mini"
-    assert third["max_tokens"] == chat.max_tokens == 64
+    for model in ("local-llm", "other", "third"):
+        data, _ = bodies.parse(_raw(max_tokens=64))
+        data["model"] = model
+        data.pop("max_tokens")
+    data, chat = bodies.parse(_raw(max_tokens=64))
+    assert data["model"] == "gpt-4o-mini"
+    assert data["max_tokens"] == chat.max_tokens == 64
 
 
 def test_a_refused_body_is_refused_again_and_not_kept() -> None:
     bodies = ParsedBodies(ChatBody)
-    for _ in range(2):
+    for _ in range(3):
         with pytest.raises(InvalidRequest, match=r"messages: List should have at least 1 item"):
             bodies.parse(b'{"model": "gpt-4o-mini", "messages": []}')
         with pytest.raises(InvalidRequest, match="not valid JSON"):
@@ -52,7 +58,8 @@ def test_a_refused_body_is_refused_again_and_not_kept() -> None:
 def test_a_long_body_is_not_kept() -> None:
     bodies = ParsedBodies(ChatBody)
     long_body = _raw("x" * validation.PARSED_BODY_BYTES)
-    data, _ = bodies.parse(long_body)
+    for _ in range(3):
+        data, _ = bodies.parse(long_body)
     assert data["messages"][0]["content"] == "x" * validation.PARSED_BODY_BYTES
     assert len(bodies) == 0
 
@@ -60,13 +67,25 @@ def test_a_long_body_is_not_kept() -> None:
 def test_the_least_recently_used_body_goes_first(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(validation, "PARSED_ENTRIES", 2)
     bodies = ParsedBodies(ChatBody)
-    _, kept_a = bodies.parse(_raw("a"))
-    bodies.parse(_raw("b"))
-    bodies.parse(_raw("a"))  # used again: "b" is now the oldest
+    for content in ("a", "b", "a", "b"):
+        bodies.parse(_raw(content))
+    bodies.parse(_raw("a"))  # used again: "b" is now the oldest kept
+    bodies.parse(_raw("c"))
     bodies.parse(_raw("c"))
     assert len(bodies) == 2
-    assert bodies.parse(_raw("a"))[1] is kept_a
-    monkeypatch.setattr(validation, "parse_json_object", lambda _raw: pytest.fail("parsed again"))
+    _no_more_parsing(monkeypatch)
+    bodies.parse(_raw("a"))
     bodies.parse(_raw("c"))
     with pytest.raises(pytest.fail.Exception, match="parsed again"):
         bodies.parse(_raw("b"))
+
+
+def test_a_body_seen_once_is_forgotten_among_many(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the last ``PARSED_ENTRIES`` bodies seen once count towards a second time."""
+    monkeypatch.setattr(validation, "PARSED_ENTRIES", 2)
+    bodies = ParsedBodies(ChatBody)
+    for content in ("a", "b", "c", "a"):
+        bodies.parse(_raw(content))
+    assert len(bodies) == 0  # "a" had been forgotten: its second sighting counts as a first
+    bodies.parse(_raw("c"))
+    assert len(bodies) == 1
