@@ -3,9 +3,9 @@
 A client that announces a body and sends only part of it (or sends it a byte at a time)
 would otherwise hold its connection and handler for as long as it likes. ``late_body`` reads
 the body ahead of the handler (``admission``), which then finds it already read; past the
-deadline the client gets a JSON 408 and the connection is closed. The connection handler's settings
-(``create_app``) do the rest: the unread body of a request answered early (a 401) is drained
-for at most ``body_timeout_s`` too, and headers that never complete are cut off by the
+deadline the client gets a JSON 408 and the connection is closed. The connection handler's
+settings (``create_app``) do the rest: the unread body of a request answered early (a 401) is
+drained for at most ``body_timeout_s`` too, and headers that never complete are cut off by the
 ``idle_timeout_s`` keep-alive limit.
 """
 
