@@ -36,7 +36,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
-from .answer import Answer
+from .answer import COMPACT_JSON, Answer
 from .breaker import Admission, Breakers, BreakerState
 from .in_flight import ARRIVED
 from .metrics import GatewayMetrics
@@ -311,7 +311,7 @@ class Resilience:
             body = {**request.body, "model": model}
             if request.stream:
                 body["stream_options"] = {"include_usage": True}
-            payload = json.dumps(body, separators=(",", ":")).encode()
+            payload = COMPACT_JSON.encode(body).encode()
         started = self._clock()
         try:
             outcome = await self._exchange(request, model, payload, headers, tap, since)
@@ -437,7 +437,7 @@ class Resilience:
             raise _CutStream
         if done is not None:
             await _emit(tap, done)
-        body = json.dumps(completion, separators=(",", ":")).encode()
+        body = COMPACT_JSON.encode(completion).encode()
         answer = Answer(
             status=200, body=body, headers=passed_headers(response.headers), model=model
         )

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .answer import COMPACT_JSON
+
 
 DONE_DATA = b"[DONE]"
 _LINE_END = re.compile(rb"[\r\n]")
@@ -261,7 +263,7 @@ def replay_as_sse(
 
     def event(choices: list[dict[str, Any]], **extra: Any) -> bytes:
         chunk = {**head, "choices": choices, **tail, **extra}
-        return b"data: " + json.dumps(chunk, separators=(",", ":")).encode() + b"\n\n"
+        return b"data: " + COMPACT_JSON.encode(chunk).encode() + b"\n\n"
 
     events: list[bytes] = []
     for position, choice in enumerate(completion.get("choices") or []):
