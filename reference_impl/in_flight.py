@@ -15,15 +15,16 @@ from contextvars import ContextVar
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
-from prometheus_client import Gauge
+
+from .metrics import Value
 
 
 ARRIVED: ContextVar[float] = ContextVar("arrived")
 """``time.perf_counter()`` when the request being served arrived."""
 
 
-def in_flight(gauges: Mapping[str, Gauge]) -> Middleware:
-    """A middleware counting the requests of each path of ``gauges`` in its gauge."""
+def in_flight(gauges: Mapping[str, Value]) -> Middleware:
+    """A middleware counting the requests of each path of ``gauges`` in its gauge's value."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -31,10 +32,10 @@ def in_flight(gauges: Mapping[str, Gauge]) -> Middleware:
         gauge = gauges.get(request.path)
         if gauge is None:
             return await handler(request)
-        gauge.inc()
+        gauge.inc(1)
         try:
             return await handler(request)
         finally:
-            gauge.dec()
+            gauge.inc(-1)
 
     return middleware

@@ -241,6 +241,34 @@ def test_upstream_attempts_are_counted_and_timed_by_model_and_outcome() -> None:
     assert got[p + "_duration_seconds_count", labels(model=OTHER, outcome="ok")] == 1
 
 
+def test_a_duration_on_a_bucket_bound_is_counted_in_that_bucket() -> None:
+    metrics = GatewayMetrics()
+    for seconds in (0.001, 1.0, 1.0000001, 60.0):
+        metrics.request_finished(
+            route="chat", tenant="acme", status=200, cache="miss", seconds=seconds
+        )
+    got = samples(metrics.render()[0])
+
+    bucket = "meltproof_gateway_request_duration_seconds_bucket"
+    counts = {
+        le: got[bucket, labels(route="chat", cache="miss", le=le)]
+        for le in ("0.001", "1.0", "1.5", "30.0", "+Inf")
+    }
+    assert counts == {"0.001": 1, "1.0": 2, "1.5": 3, "30.0": 3, "+Inf": 4}
+
+
+def test_token_counts_below_zero_count_as_zero() -> None:
+    metrics = GatewayMetrics(models=["gpt-4o"], prompt_versions=["v1"])
+    usage = {"tenant": "acme", "model": "gpt-4o", "prompt_version": "v1"}
+    metrics.usage(**usage, prompt_tokens=10, completion_tokens=5, cost_usd=0.01)
+    metrics.usage(**usage, prompt_tokens=-10, completion_tokens=-5, cost_usd=-0.01)
+    got = samples(metrics.render()[0])
+
+    assert got["meltproof_gateway_tokens_total", labels(**usage, direction="in")] == 10
+    assert got["meltproof_gateway_tokens_total", labels(**usage, direction="out")] == 5
+    assert got["meltproof_gateway_cost_usd_total", labels(**usage)] == pytest.approx(0.01)
+
+
 def test_time_to_first_token_is_a_histogram_by_model() -> None:
     metrics = GatewayMetrics(models=["gpt-4o", "gpt-4o-mini"])
     metrics.first_token(model="gpt-4o", seconds=0.2)
@@ -282,10 +310,10 @@ def test_every_histogram_has_the_slo_threshold_as_a_bucket_boundary() -> None:
 def test_requests_in_flight_go_up_and_down_per_route() -> None:
     metrics = GatewayMetrics()
     chat, embeddings = metrics.in_flight("chat"), metrics.in_flight("embeddings")
-    chat.inc()
-    chat.inc()
-    embeddings.inc()
-    embeddings.dec()
+    chat.inc(1)
+    chat.inc(1)
+    embeddings.inc(1)
+    embeddings.inc(-1)
     got = samples(metrics.render()[0])
 
     assert got["meltproof_gateway_requests_in_flight", labels(route="chat")] == 2
@@ -340,7 +368,7 @@ metrics = GatewayMetrics()
 metrics.budget_plan(tenant="acme", limit_tokens=1000, period_s=60.0)
 gauge = metrics.in_flight("chat")
 for _ in range({in_flight}):
-    gauge.inc()
+    gauge.inc(1)
 print(os.getpid(), flush=True)
 sys.stdin.read()  # alive until the test closes stdin
 """
