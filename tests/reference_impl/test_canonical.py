@@ -94,6 +94,12 @@ def test_embeddings_keys_use_input_dimensions_and_format() -> None:
     assert key(body) != key({**body, "encoding_format": "base64"})
 
 
+def test_a_salt_longer_than_a_hash_key_still_keys_apart() -> None:
+    long_salt = "s" * 200
+    assert key(BASE, salt=long_salt) != key(BASE, salt=long_salt[:-1] + "t")
+    assert len(key(BASE, salt=long_salt)) == 64
+
+
 def test_prompt_fingerprint_is_short_salted_and_normalised() -> None:
     messages = BASE["messages"]
     fingerprint = prompt_fingerprint(messages, salt="tenant-a")
