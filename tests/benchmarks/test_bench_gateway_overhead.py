@@ -282,6 +282,18 @@ def test_two_workers_short_of_the_multiple_are_undecided_when_the_generator_ran_
     assert "the generator ran out first, at 4,000/s" in check.detail
 
 
+def test_one_worker_counts_with_the_highest_rate_it_passed_in_a_cpu_round_too():
+    """A ladder step that one worker failed by a hair must not make the multiple easy."""
+    one = _ladder("gateway_miss", (250, 500, 1000), {500: {"p99_ms": 51.0}})
+    two = _ladder("gateway_miss_2w", (250, 500, 1000), {1000: {"p99_ms": 80.0}})
+    outcomes = _outcomes(gateway_miss=one, gateway_miss_2w=two)
+    check = _check(evaluate(outcomes, _rounds(), LIMIT_S), "gateway_miss_2w")
+    assert check.passed is False
+    assert check.detail == (
+        "500/s vs 500/s (one worker passed 500/s in a CPU round; its ladder stopped at 250/s)"
+    )
+
+
 def test_more_than_two_ms_of_p99_over_direct_at_1000_fails_the_overhead_check():
     slow = _ladder("gateway_miss", (250, 1000, 2000), {1000: {"p99_ms": 27.5}})
     overhead, *_ = evaluate(_outcomes(gateway_miss=slow), _rounds(), LIMIT_S)
