@@ -12,9 +12,7 @@ from .chat import chat_completions
 from .config import GatewayConfig
 from .copilot import routes as copilot
 from .embeddings import embeddings
-from .errors import json_errors
 from .exchange import labelled_prompt_versions
-from .in_flight import in_flight
 from .keys import CONFIG, GATEWAY, METRICS
 from .metrics import GatewayMetrics
 from .model_list import list_models
@@ -74,9 +72,9 @@ def create_app(config: GatewayConfig) -> web.Application:
         ("POST", "/v1/copilot/outreach", copilot.outreach, "copilot_outreach"),
         ("GET", "/v1/models", list_models(config), "models"),
     ]
-    counted = in_flight({path: gateway_metrics.in_flight(label) for _, path, _, label in api})
+    in_flight = {path: gateway_metrics.in_flight(label) for _, path, _, label in api}
     app = web.Application(
-        middlewares=[counted, json_errors, admission(config.body_timeout_s)],
+        middlewares=[admission(in_flight, config.body_timeout_s)],
         client_max_size=config.max_body_bytes,
         handler_args={
             "keepalive_timeout": config.idle_timeout_s,

@@ -1,7 +1,8 @@
-"""OpenAI-shaped JSON errors: the middlewares that make every error one, and the request
-handler that does the same for what fails before the app sees a request (a malformed
-request line, oversized or too many headers, a bad ``Content-Length``, an HTTP version other
-than 1.0 and 1.1, an ``Expect`` other than ``100-continue``).
+"""OpenAI-shaped JSON errors: what the gateway's middleware answers for what a handler raised
+(``error_response``), and the request handler that does the same for what fails before the
+app sees a request (a malformed request line, oversized or too many headers, a bad
+``Content-Length``, an HTTP version other than 1.0 and 1.1, an ``Expect`` other than
+``100-continue``).
 
 Bad input is the client's problem: a 4xx logged at INFO, without a traceback, and naming the
 kind of problem only: the parser's own messages quote the request's bytes (its key, its
@@ -25,7 +26,6 @@ from aiohttp.http_exceptions import (
     HttpProcessingError,
     LineTooLong,
 )
-from aiohttp.typedefs import Handler
 from aiohttp.web_protocol import RequestPayloadError
 from aiohttp.web_request import BaseRequest
 
@@ -123,28 +123,26 @@ def _unsupported_version(request: BaseRequest) -> web.Response:
     return response
 
 
-@web.middleware
-async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn HTTP exceptions and unexpected failures into JSON error bodies."""
-    try:
-        return await handler(request)
-    except InvalidRequest as exc:
+def error_response(request: web.Request, exc: Exception) -> web.StreamResponse:
+    """The JSON error body of what a handler raised; an HTTP exception below 400 (a redirect)
+    is raised again, as it is not an error. Called from an ``except`` block, so an unexpected
+    failure is logged with its traceback."""
+    if isinstance(exc, InvalidRequest):
         return json_error(400, exc.message, error_type="invalid_request_error", param=exc.param)
-    except web.HTTPException as exc:
+    if isinstance(exc, web.HTTPException):
         if exc.status < HTTPStatus.BAD_REQUEST:
-            raise
+            raise exc
         return _http_exception_json(exc)
-    except Exception as exc:
-        if isinstance(exc, ConnectionResetError) and client_left(request):
-            return _client_left_response(request)
-        if (parse_error := _parse_error(exc)) is not None:  # a body aiohttp could not read
-            log.info(
-                "bad request body on %s %s: %s",
-                request.method, request.path, type(parse_error).__name__,
-            )  # fmt: skip
-            return _http_input_error(parse_error)
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return json_error(500, "internal gateway error", error_type="server_error")
+    if isinstance(exc, ConnectionResetError) and client_left(request):
+        return _client_left_response(request)
+    if (parse_error := _parse_error(exc)) is not None:  # a body aiohttp could not read
+        log.info(
+            "bad request body on %s %s: %s",
+            request.method, request.path, type(parse_error).__name__,
+        )  # fmt: skip
+        return _http_input_error(parse_error)
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return json_error(500, "internal gateway error", error_type="server_error")
 
 
 def encoding_refusal(request: web.Request) -> web.Response | None:

@@ -13,7 +13,7 @@ A client error from the provider (other 4xx) is the answer: no retry, no fallbac
 
 Every attempt reports its model, outcome and duration. A stream reports its time to first
 token once, at the first relayed event with content, counted from the request's arrival
-(``in_flight.ARRIVED``; from the start of the call when there is none) and labelled with
+(``arrival.ARRIVED``; from the start of the call when there is none) and labelled with
 the model that streamed it: failed attempts and fallbacks before it are part of the wait.
 
 Each upstream stream event is parsed before it is relayed: one whose data is not a
@@ -37,8 +37,8 @@ from typing import Any, Protocol
 import aiohttp
 
 from .answer import COMPACT_JSON, Answer
+from .arrival import ARRIVED
 from .breaker import Admission, Breakers, BreakerState
-from .in_flight import ARRIVED
 from .metrics import GatewayMetrics
 from .retry import RETRYABLE_STATUSES, Deadline, RetryBudget, RetryPolicy, next_delay_s
 from .retry import retry_after_s as parse_retry_after
@@ -136,7 +136,7 @@ class _CutStream(Exception):  # noqa: N818 - internal signal
 
 class Resilience:
     """The upstream call path of one gateway worker; ``clock`` times attempts and first
-    tokens (the clock of ``in_flight.ARRIVED``), ``sleep`` waits between attempts."""
+    tokens (the clock of ``arrival.ARRIVED``), ``sleep`` waits between attempts."""
 
     def __init__(
         self,

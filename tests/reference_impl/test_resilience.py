@@ -22,8 +22,8 @@ from aiohttp.test_utils import TestServer
 from fake_clock import FakeClock
 from metric_reports_support import Reports
 
+from reference_impl.arrival import ARRIVED
 from reference_impl.breaker import BreakerPolicy, Breakers, BreakerState
-from reference_impl.in_flight import ARRIVED
 from reference_impl.resilience import Failure, Resilience, Result, UpstreamRequest
 from reference_impl.retry import Backoff, Deadline, RetryBudget, RetryPolicy
 
