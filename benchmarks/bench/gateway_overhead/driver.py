@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from stack.config import StackConfig
@@ -21,26 +22,33 @@ from .steps import P99_LIMIT_FACTOR, baseline_step
 from .targets import RoundTarget, Testbed, start_service, warm_cache
 
 
-def run(options: BenchOptions) -> BenchReport:
-    """Every target against one provider and one Redis of our own, all stopped after."""
-    parameters = OverheadParameters.for_run(quick=options.quick)
-    config = StackConfig.from_env(options.log_dir)
+@contextmanager
+def testbed(parameters: OverheadParameters, log_dir: Path) -> Iterator[Testbed]:
+    """One provider and one Redis of our own, and a scratch directory; all gone after."""
+    config = StackConfig.from_env(log_dir)
     with tempfile.TemporaryDirectory(prefix="meltproof-overhead-") as scratch, ExitStack() as deps:
         work = Path(scratch)
         provider_config = work / "provider.json"
         provider_config.write_text(ProviderConfig(models=(MODEL,)).model_dump_json())
         provider = PythonService(
-            "provider", "stack.provider", port=ephemeral_port(), log_dir=options.log_dir,
+            "provider", "stack.provider", port=ephemeral_port(), log_dir=log_dir,
             args=["--config", str(provider_config)],
         )  # fmt: skip
         provider_pid = start_service(deps, provider)
         binary = find_redis_server(config.redis_server)
-        redis_server = RedisServer(binary, port=ephemeral_port(), log_dir=options.log_dir)
-        bench = Testbed(
+        redis_server = RedisServer(binary, port=ephemeral_port(), log_dir=log_dir)
+        yield Testbed(
             parameters, provider.url, provider_pid, redis_server.url,
-            start_service(deps, redis_server), work, options.log_dir, config.cache_dir,
+            start_service(deps, redis_server), work, log_dir, config.cache_dir,
         )  # fmt: skip
-        direct = bench.climb("direct", lambda _: (provider.url, provider_pid), p99_limit_s=None)
+
+
+def run(options: BenchOptions) -> BenchReport:
+    """Every target against one provider and one Redis of our own, all stopped after."""
+    parameters = OverheadParameters.for_run(quick=options.quick)
+    with testbed(parameters, options.log_dir) as bench:
+        provider_url, provider_pid = bench.provider_url, bench.provider_pid
+        direct = bench.climb("direct", lambda _: (provider_url, provider_pid), p99_limit_s=None)
         baseline = baseline_step(direct)
         if direct.could_not_run or baseline is None or not math.isfinite(baseline.p99_s):
             raise RuntimeError(f"the provider could not be measured: {direct.could_not_run}")

@@ -210,9 +210,12 @@ class Testbed:
         )  # fmt: skip
         return service.url, start_service(running, service)
 
-    def start_gateway(self, running: ExitStack, name: str, workers: int = 1) -> tuple[str, int]:
+    def start_gateway(
+        self, running: ExitStack, name: str, workers: int = 1, source: Path | None = None
+    ) -> tuple[str, int]:
         """A fresh gateway of ``workers`` on an empty Redis, logging to ``<name>.log``; the pid
-        measured is its first process's (its workers are its children)."""
+        measured is its first process's (its workers are its children). ``source``: a source
+        tree whose gateway runs instead of this one."""
         self.empty_redis()
         config = self.work / "gateway.json"
         config.write_text(json.dumps(gateway_config()))
@@ -220,8 +223,9 @@ class Testbed:
             provider_url=self.provider_url, redis_url=self.redis_url, config=config, workers=workers
         )
         service = PythonService(
-            name, "reference_impl", port=ephemeral_port(), log_dir=self.log_dir, args=args
-        )
+            name, "reference_impl", port=ephemeral_port(), log_dir=self.log_dir, args=args,
+            source=source,
+        )  # fmt: skip
         return service.url, start_service(running, service)
 
     def start_litellm(self, running: ExitStack) -> tuple[str, int]:
