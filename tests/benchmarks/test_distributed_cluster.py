@@ -70,6 +70,7 @@ def test_ctrl_c_stops_the_master_and_its_workers(tmp_path: Path) -> None:
         _, err = launcher.communicate(timeout=30)
     finally:
         launcher.kill()
+        launcher.communicate()  # closes the pipe even when the test failed: no leak into others
     assert launcher.returncode == 130
     assert "interrupted; every process was stopped" in err
     assert len(started) == 2  # the master and the local worker

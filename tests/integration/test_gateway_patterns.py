@@ -438,7 +438,16 @@ def _workers_of(pid: int) -> set[int]:
         for task in Path(f"/proc/{pid}/task").iterdir()
         for child in (task / "children").read_text().split()
     }
-    return {c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()}
+    return {c for c in children if b"spawn_main" in _cmdline(c)}
+
+
+def _cmdline(pid: int) -> bytes:
+    """A process's command line; empty once it is gone (a killed worker may be reaped between
+    the listing of the children and this read)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return b""
 
 
 async def test_a_killed_worker_is_replaced(stack, tmp_path):
