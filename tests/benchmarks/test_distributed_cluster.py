@@ -60,7 +60,12 @@ def test_ctrl_c_stops_the_master_and_its_workers(tmp_path: Path) -> None:
         "--duration", "5", "--workers", "1", "--remote-workers", "1",
         "--out", str(tmp_path / "run"),
     ]  # fmt: skip
-    launcher = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+    launcher = subprocess.Popen(
+        argv,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,  # noqa: PLW1509 - it only resets a signal, before exec
+    )
     try:
         assert launcher.stderr is not None
         waiting = launcher.stderr.readline()
@@ -76,6 +81,13 @@ def test_ctrl_c_stops_the_master_and_its_workers(tmp_path: Path) -> None:
     assert len(started) == 2  # the master and the local worker
     assert all(_gone(pid) for pid in started)
     assert not (tmp_path / "run" / "history").exists()
+
+
+def _default_sigint() -> None:
+    """In the launcher's child: Ctrl-C's default action, as a terminal's foreground job has it.
+    A test run as a background job of a shell inherits SIGINT ignored, and so would the
+    launcher, which would then wait out its 60 s."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 DEAF = """\
