@@ -41,7 +41,7 @@ import os
 import platform
 from bisect import bisect_left
 from collections.abc import Iterable
-from typing import Final, Generic, Literal, Protocol, TypeVar
+from typing import Final, Literal, Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_PLAIN_0_0_4,
@@ -52,7 +52,6 @@ from prometheus_client import (
     generate_latest,
     values,
 )
-from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from .worker_processes import WorkerProcesses, live_workers, this_process
@@ -74,33 +73,20 @@ STATUS_CLASSES: Final = {
 OTHER: Final = "other"
 """The label of every model or prompt version outside the known sets."""
 
-M = TypeVar("M", bound=MetricWrapperBase)
 GaugeMode = Literal["livesum", "livemax", "max"]
 """How a gauge's values of several workers are combined (the modes in use here)."""
 
 
 class Value(Protocol):
     """One value of a metric child as prometheus_client keeps it (in memory, or in this
-    worker's file): ``inc`` adds under the value's own lock."""
+    worker's file): ``inc`` adds and ``set`` replaces, under the value's own lock."""
 
     def inc(self, amount: float) -> None: ...
 
-
-class _Children(Generic[M]):
-    """A labelled metric family whose children are looked up once, then cached."""
-
-    def __init__(self, family: M) -> None:
-        self._family = family
-        self._children: dict[tuple[str, ...], M] = {}
-
-    def __call__(self, *label_values: str) -> M:
-        child = self._children.get(label_values)
-        if child is None:
-            child = self._children[label_values] = self._family.labels(*label_values)
-        return child
+    def set(self, value: float) -> None: ...
 
 
-class _Counts:
+class _Values:
     """A labelled counter or gauge family: each child's value, looked up once."""
 
     def __init__(self, family: Counter | Gauge) -> None:
@@ -174,8 +160,8 @@ class GatewayMetrics:
             )
         self.registry = CollectorRegistry()
 
-        def counter(name: str, doc: str, labels: tuple[str, ...]) -> _Counts:
-            return _Counts(Counter(PREFIX + name, doc, labels, registry=self.registry))
+        def counter(name: str, doc: str, labels: tuple[str, ...]) -> _Values:
+            return _Values(Counter(PREFIX + name, doc, labels, registry=self.registry))
 
         def histogram(name: str, doc: str, labels: tuple[str, ...]) -> _Observations:
             return _Observations(
@@ -184,15 +170,8 @@ class GatewayMetrics:
                 )
             )
 
-        def gauge(
-            name: str, doc: str, labels: tuple[str, ...], mode: GaugeMode
-        ) -> _Children[Gauge]:
-            return _Children(
-                Gauge(PREFIX + name, doc, labels, multiprocess_mode=mode, registry=self.registry)
-            )
-
-        def level(name: str, doc: str, labels: tuple[str, ...], mode: GaugeMode) -> _Counts:
-            return _Counts(
+        def gauge(name: str, doc: str, labels: tuple[str, ...], mode: GaugeMode) -> _Values:
+            return _Values(
                 Gauge(PREFIX + name, doc, labels, multiprocess_mode=mode, registry=self.registry)
             )
 
@@ -210,7 +189,7 @@ class GatewayMetrics:
             "event with content, by the model that streamed it.",
             ("model",),
         )
-        self._in_flight = level(
+        self._in_flight = gauge(
             "requests_in_flight",
             "Requests being served, by route (sum over live workers).",
             ("route",),
@@ -278,7 +257,7 @@ class GatewayMetrics:
             ("version", "python_version"),
             "livemax",
         )
-        build(_build_version(), platform.python_version()).set(1)
+        build(_build_version(), platform.python_version()).set(1.0)
         self.registry.register(WorkerProcesses(this_process))
 
     def request_finished(
@@ -303,7 +282,7 @@ class GatewayMetrics:
 
     def budget_plan(self, *, tenant: str, limit_tokens: int, period_s: float) -> None:
         """The token plan of a tenant whose budget is enforced."""
-        self._budget_limit(tenant).set(limit_tokens)
+        self._budget_limit(tenant).set(float(limit_tokens))
         self._budget_period(tenant).set(period_s)
 
     def usage(
@@ -341,7 +320,7 @@ class GatewayMetrics:
     def breaker_transition(self, name: str, old: str, new: str) -> None:  # noqa: ARG002 - the breaker's listener signature
         """A breaker of deployment ``name`` entered ``new`` (one of ``BREAKER_STATES``)."""
         self._breaker_transitions(name, new).inc(1)
-        self._breaker_state(name).set(BREAKER_STATES[new])
+        self._breaker_state(name).set(float(BREAKER_STATES[new]))
 
     def fallback(self, *, from_model: str, to_model: str) -> None:
         """A request went to a fallback model."""

@@ -103,8 +103,10 @@ def cpu_by_round(rounds: Sequence[CpuRound], label: str, rate: int) -> list[floa
     for one in rounds:
         outcome = one.get(label)
         step = None if outcome is None else outcome.step_at(rate)
-        passed = step is not None and step.passes(NO_P99_LIMIT_S)
-        found.append(step.cpu_us_per_request() if passed and step is not None else None)
+        if step is None or not step.passes(NO_P99_LIMIT_S):
+            found.append(None)
+        else:
+            found.append(step.cpu_us_per_request())
     return found
 
 
