@@ -15,6 +15,9 @@ up once, then incremented directly. prometheus_client's own ``inc`` and ``observ
 child's labels on every call and find a bucket by a loop: a cache miss updates 13 values, and
 those checks made 33 of its 1,010 Python calls. The values (``Value``) are prometheus_client's,
 so ``/metrics`` and the multiprocess files are exactly what its own methods would write.
+They are private attributes (a child's ``_value``; a histogram child's ``_sum``, ``_buckets``
+and ``_upper_bounds``): a prometheus_client that has them no more is served through its public
+``inc``, ``set`` and ``observe`` instead, slower but the same.
 
 Several workers (``--workers N``): prometheus_client chooses where values live when it
 is imported — in process memory, or, when ``PROMETHEUS_MULTIPROC_DIR`` is set, in
@@ -41,7 +44,7 @@ import os
 import platform
 from bisect import bisect_left
 from collections.abc import Iterable
-from typing import Final, Literal, Protocol
+from typing import Final, Literal, Protocol, TypeGuard, cast
 
 from prometheus_client import (
     CONTENT_TYPE_PLAIN_0_0_4,
@@ -96,31 +99,60 @@ class _Values:
     def __call__(self, *label_values: str) -> Value:
         value = self._values.get(label_values)
         if value is None:
-            value = self._values[label_values] = self._family.labels(*label_values)._value
+            child = self._family.labels(*label_values)
+            value = self._values[label_values] = _value_of(child)
         return value
+
+
+def _value_of(child: Counter | Gauge) -> Value:
+    """The child's own value, or the child itself where it keeps none we know (a counter's
+    child has no ``set``; no counter is ever set)."""
+    value = getattr(child, "_value", None)
+    return value if _is_value(value) else cast(Value, child)
+
+
+def _is_value(value: object) -> TypeGuard[Value]:
+    return callable(getattr(value, "inc", None)) and callable(getattr(value, "set", None))
 
 
 class _Observations:
     """A labelled histogram family: each child's sum and buckets, looked up once; an
     observation adds to the sum and to the first bucket whose bound is at least the value
-    (``le``: the bucket a value equal to a bound belongs to), as ``Histogram.observe`` does."""
+    (``le``: the bucket a value equal to a bound belongs to), as ``Histogram.observe`` does.
+    A child whose sum and buckets are not where this expects them observes by itself."""
 
     def __init__(self, family: Histogram) -> None:
         self._family = family
-        self._children: dict[tuple[str, ...], tuple[Value, list[Value], list[float]]] = {}
+        self._children: dict[
+            tuple[str, ...], tuple[Value, list[Value], list[float]] | Histogram
+        ] = {}
 
     def observe(self, label_values: tuple[str, ...], amount: float) -> None:
         child = self._children.get(label_values)
         if child is None:
-            family_child = self._family.labels(*label_values)
-            child = self._children[label_values] = (
-                family_child._sum,
-                family_child._buckets,
-                family_child._upper_bounds,
-            )
+            child = self._children[label_values] = _buckets_of(self._family.labels(*label_values))
+        if not isinstance(child, tuple):
+            child.observe(amount)
+            return
         total, buckets, bounds = child
         total.inc(amount)
         buckets[bisect_left(bounds, amount)].inc(1)
+
+
+def _buckets_of(child: Histogram) -> tuple[Value, list[Value], list[float]] | Histogram:
+    """A histogram child's sum, buckets and bounds, or the child where they are not there."""
+    total = getattr(child, "_sum", None)
+    buckets = getattr(child, "_buckets", None)
+    bounds = getattr(child, "_upper_bounds", None)
+    if (
+        _is_value(total)
+        and isinstance(buckets, list)
+        and isinstance(bounds, list)
+        and len(buckets) == len(bounds)
+        and all(_is_value(bucket) for bucket in buckets)
+    ):
+        return total, buckets, bounds
+    return child
 
 
 def _build_version() -> str:

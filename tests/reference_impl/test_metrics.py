@@ -12,10 +12,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from prometheus_client import multiprocess
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.parser import text_string_to_metric_families
 
-from reference_impl.metrics import OTHER, GatewayMetrics
+from reference_impl.metrics import OTHER, GatewayMetrics, _Observations, _Values
 
 
 REPO = Path(__file__).resolve().parents[2]
@@ -267,6 +267,60 @@ def test_token_counts_below_zero_count_as_zero() -> None:
     assert got["meltproof_gateway_tokens_total", labels(**usage, direction="in")] == 10
     assert got["meltproof_gateway_tokens_total", labels(**usage, direction="out")] == 5
     assert got["meltproof_gateway_cost_usd_total", labels(**usage)] == pytest.approx(0.01)
+
+
+def test_children_are_updated_through_their_own_values() -> None:
+    registry = CollectorRegistry()
+    counter = Counter("c", "c", ("route",), registry=registry)
+    histogram = Histogram("h", "h", ("route",), buckets=(0.1, 1.0), registry=registry)
+
+    assert _Values(counter)("chat") is counter.labels("chat")._value
+    _Observations(histogram).observe(("chat",), 0.5)
+    _Observations(histogram).observe(("chat",), 0.1)
+    got = samples(generate_latest(registry))
+
+    assert got["h_bucket", labels(route="chat", le="0.1")] == 1
+    assert got["h_bucket", labels(route="chat", le="1.0")] == 2
+    assert got["h_sum", labels(route="chat")] == pytest.approx(0.6)
+
+
+class _PublicOnly:
+    """A metric family whose children have only prometheus_client's public methods, as a
+    release that keeps its values elsewhere would give."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[str, ...], float]] = []
+
+    def labels(self, *values: str) -> _PublicChild:
+        return _PublicChild(self.calls, values)
+
+
+class _PublicChild:
+    def __init__(self, calls: list[tuple[str, tuple[str, ...], float]], values: tuple[str, ...]):
+        self._calls, self._values = calls, values
+
+    def inc(self, amount: float = 1) -> None:
+        self._calls.append(("inc", self._values, amount))
+
+    def set(self, value: float) -> None:
+        self._calls.append(("set", self._values, value))
+
+    def observe(self, amount: float) -> None:
+        self._calls.append(("observe", self._values, amount))
+
+
+def test_children_without_the_values_expected_are_updated_through_their_methods() -> None:
+    family = _PublicOnly()
+
+    _Values(family)("chat").inc(2)  # type: ignore[arg-type]
+    _Values(family)("breaker").set(1.0)  # type: ignore[arg-type]
+    _Observations(family).observe(("chat", "miss"), 0.25)  # type: ignore[arg-type]
+
+    assert family.calls == [
+        ("inc", ("chat",), 2),
+        ("set", ("breaker",), 1.0),
+        ("observe", ("chat", "miss"), 0.25),
+    ]
 
 
 def test_time_to_first_token_is_a_histogram_by_model() -> None:
