@@ -172,12 +172,35 @@ def test_cpu_used_outside_the_benchmark_counts_towards_the_machine_running_out()
     assert _step(250, busy={"target": 0.5}).others_busy() is None
 
 
-def test_the_machines_cpu_is_read_from_proc_stat(tmp_path):
-    stat = tmp_path / "stat"
+def test_the_machines_cpu_is_read_from_the_cgroups_precise_count(tmp_path):
+    (tmp_path / "cpuacct").mkdir()
+    (tmp_path / "cpuacct" / "cpuacct.usage").write_text("2500000000\n")  # nanoseconds
+    stat = _proc_stat(tmp_path, busy_ticks=1)
+
+    assert machine_cpu_s(cgroup=tmp_path, stat=stat) == 2.5
+
+
+def test_the_machines_cpu_is_read_from_a_unified_cgroup_hierarchy(tmp_path):
+    (tmp_path / "cpu.stat").write_text("usage_usec 1500000\nuser_usec 1000000\n")
+    stat = _proc_stat(tmp_path, busy_ticks=1)
+
+    assert machine_cpu_s(cgroup=tmp_path, stat=stat) == 1.5
+
+
+def test_the_machines_cpu_falls_back_on_proc_stat_without_a_cgroup_count(tmp_path):
     ticks = os.sysconf("SC_CLK_TCK")
+    stat = _proc_stat(tmp_path, busy_ticks=4 * ticks)
+
+    assert machine_cpu_s(cgroup=tmp_path / "none", stat=stat) == 4.0
+
+
+def _proc_stat(directory, *, busy_ticks):
+    """A ``/proc/stat`` whose busy ticks (user, nice, system, irq, softirq, steal) add up to
+    ``busy_ticks``; idle and iowait are not busy."""
+    stat = directory / "stat"
     # user nice system idle iowait irq softirq steal (guest, guest_nice: inside user)
-    stat.write_text(f"cpu  {3 * ticks} 0 {ticks} {5 * ticks} {ticks} 0 0 0 0 0\ncpu0 1 2 3\n")
-    assert machine_cpu_s(stat) == (4.0, 10.0)
+    stat.write_text(f"cpu  {busy_ticks - 1} 0 1 500 100 0 0 0 0 0\ncpu0 1 2 3\n")
+    return stat
 
 
 def test_cpu_per_request_is_per_answered_request_and_per_process():

@@ -15,7 +15,7 @@ non-streaming chat) in a fresh child process.
 Around each run the CPU time of every process is read from ``/proc``: the generator (the
 child's own count), the provider, Redis and the target (with its child processes; LiteLLM's
 without the group guard that runs it), and the target's peak RSS; the generator also reads
-the machine's busy share from ``/proc/stat`` during its run, so that CPU spent by processes
+the machine's busy share during its run (``load.machine_cpu_s``), so that CPU spent by processes
 outside the benchmark shows (``others``). A step names what ran out first: a process busy for
 ``SATURATED_SHARE`` of a core (each is one thread of Python; the target has one per worker),
 or the machine, when every process on it together used ``MACHINE_SATURATED_SHARE`` of all its

@@ -44,7 +44,7 @@ class Step:
     processes_cpu_s: Mapping[str, float] = field(default_factory=dict)
     """CPU time of each process (``PROCESSES``): the target's is also ``cpu_s``."""
     machine_cpu_s: float | None = None
-    """CPU time of the whole machine, every process on it included (``/proc/stat``)."""
+    """CPU time of the whole machine, every process on it included (``load.machine_cpu_s``)."""
     target_workers: int = 1
     """The target's processes that serve requests (each one thread)."""
 
