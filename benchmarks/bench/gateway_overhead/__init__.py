@@ -24,7 +24,7 @@ step's p99). The generator's own limit is the rate
 at which its CPU per request would fill one core.
 
 After the ladders, the CPU rounds (``rounds``): the pass-through, the miss and the hit are
-started once more and run one step each, in turn, at 250/s and then at 500/s, three times
+started once more and run one step each, in turn, at 250/s and then at 500/s, five times
 over, so that each ratio of CPU per request compares steps seconds apart, not minutes.
 
 A step passes when its p99 is below ``P99_LIMIT_FACTOR`` times the provider's own p99 at

@@ -40,13 +40,13 @@ class OverheadParameters:
 
     @classmethod
     def for_run(cls, *, quick: bool) -> OverheadParameters:
-        """250 to 3,000/s (LiteLLM 5 to 200/s), 10 s a step, LiteLLM warmed for 15 s, three
+        """250 to 3,000/s (LiteLLM 5 to 200/s), 10 s a step, LiteLLM warmed for 15 s, five
         CPU rounds; ``quick``: 3 rates (LiteLLM 4), 3 s a step, LiteLLM warmed for 8 s, one
         round."""
         if quick:
             return cls((250, 1000, 2000), (5, 10, 25, 100), 3.0, 1.0, 8.0, 1)
         litellm = (5, 10, 25, 50, 100, 150, 200)
-        return cls((250, 500, 1000, 1500, 2000, 3000), litellm, 10.0, 2.0, 15.0, 3)
+        return cls((250, 500, 1000, 1500, 2000, 3000), litellm, 10.0, 2.0, 15.0, 5)
 
     def warmup(self, target: str) -> tuple[int, float]:
         """The rate and the seconds of ``target``'s warm-up."""
