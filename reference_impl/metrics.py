@@ -112,6 +112,7 @@ def _value_of(child: Counter | Gauge) -> Value:
 
 
 def _is_value(value: object) -> TypeGuard[Value]:
+    """Whether ``value`` can be added to and set, as prometheus_client's values can."""
     return callable(getattr(value, "inc", None)) and callable(getattr(value, "set", None))
 
 

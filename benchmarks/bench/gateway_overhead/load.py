@@ -76,11 +76,8 @@ def run_here(load: FixedRateLoad) -> dict[str, Any]:
     the CPU time the run took this process (the generator's) and the share of the machine's
     CPU time that was busy meanwhile (every process on it)."""
     plan = load.plan()
-    started_at, started_cpu_s, machine_before = (
-        time.monotonic(),
-        time.process_time(),
-        machine_cpu_s(),
-    )
+    started_at, started_cpu_s = time.monotonic(), time.process_time()
+    machine_before = machine_cpu_s()
     result = run_with_fast_loop(run_load(plan))
     cpu_s, busy_s = time.process_time() - started_cpu_s, machine_cpu_s() - machine_before
     total_s = (time.monotonic() - started_at) * (os.cpu_count() or 1)
