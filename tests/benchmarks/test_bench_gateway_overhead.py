@@ -19,7 +19,7 @@ from benchmarks.bench.gateway_overhead.parameters import (
 )
 from benchmarks.bench.gateway_overhead.report import generator_limit_rps, report
 from benchmarks.bench.gateway_overhead.rounds import CPU_RATES_RPS
-from benchmarks.bench.gateway_overhead.steps import Step, TargetOutcome
+from benchmarks.bench.gateway_overhead.steps import Step, TargetOutcome, climb_ladder
 from benchmarks.bench.litellm_proxy import (
     REQUIREMENT,
     link_values,
@@ -118,6 +118,58 @@ def test_capacity_is_the_highest_passing_rate_before_the_first_failure():
 def test_a_target_that_fails_its_first_rate_has_no_capacity_and_one_never_measured_has_none():
     assert _ladder("t", (250,), {250: {"p99_ms": 80.0}}).capacity_rps(LIMIT_S) == 0
     assert TargetOutcome("t", could_not_run="boom").capacity_rps(LIMIT_S) is None
+
+
+def _runs(steps_by_rate, calls=None):
+    """``run(rate, attempt)`` for ``climb_ladder``: each rate's steps in turn, each given once;
+    ``calls`` receives each ``(rate, attempt)``."""
+    pending = {rate: list(steps) for rate, steps in steps_by_rate.items()}
+
+    def run(rate, attempt):
+        if calls is not None:
+            calls.append((rate, attempt))
+        return pending[rate].pop(0)
+
+    return run
+
+
+def test_a_step_that_failed_only_its_p99_runs_once_more_and_the_second_run_decides():
+    calls = []
+    run = _runs({
+        250: [_step(250)],
+        500: [_step(500, p99_ms=80.0), _step(500)],
+        1000: [_step(1000, p99_ms=80.0), _step(1000, p99_ms=90.0)],
+    }, calls)  # fmt: skip
+
+    steps = climb_ladder((250, 500, 1000, 2000), run, LIMIT_S)
+
+    assert calls == [(250, 0), (500, 0), (500, 1), (1000, 0), (1000, 1)]
+
+    assert [(s.rate_rps, s.passes(LIMIT_S)) for s in steps] == [
+        (250, True), (500, False), (500, True), (1000, False), (1000, False),
+    ]  # fmt: skip
+    outcome = TargetOutcome("t", tuple(steps))
+    assert outcome.capacity_rps(LIMIT_S) == 500
+    assert outcome.step_at(500) is steps[2]
+    assert [s.rate_rps for s in outcome.final_steps()] == [250, 500, 1000]
+
+
+def test_a_step_with_errors_or_behind_schedule_is_not_run_again():
+    for failed in (_step(500, errors=50), _step(500, shortfall="the generator fell behind")):
+        run = _runs({250: [_step(250)], 500: [failed]})
+        assert climb_ladder((250, 500, 1000), run, LIMIT_S) == [_step(250), failed]
+
+
+def test_without_a_limit_every_rate_runs_once():
+    run = _runs({25: [_step(25, p99_ms=80.0)], 100: [_step(100, p99_ms=80.0)]})
+    assert [s.rate_rps for s in climb_ladder((25, 100), run, None)] == [25, 100]
+
+
+def test_a_rate_passed_on_its_second_run_keeps_a_whole_ladder_whole():
+    outcome = TargetOutcome("gateway_hit", (_step(250), _step(500, p99_ms=80.0), _step(500)))
+    outcomes = _outcomes(gateway_hit=outcome)
+    targets = report(OverheadParameters.for_run(quick=True), outcomes, _rounds(), LIMIT_S).tables[1]
+    assert any(line.split()[:2] == ["gateway_hit", "500+"] for line in targets.splitlines())
 
 
 def test_a_step_fails_on_one_percent_of_errors_on_a_shortfall_or_on_its_p99():

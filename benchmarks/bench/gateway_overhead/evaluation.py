@@ -122,7 +122,7 @@ def _workers_check(
             f"{check.detail} (one worker passed {theirs:,}/s in a CPU round; its ladder stopped"
             f" at {ladder:,}/s)",
         )
-    failed = next((s for s in workers.steps if not s.passes(p99_limit_s)), None)
+    failed = next((s for s in workers.final_steps() if not s.passes(p99_limit_s)), None)
     if check.passed is False and failed is not None:
         limit = failed.ran_out(cores)
         if limit in {"generator", "machine"}:

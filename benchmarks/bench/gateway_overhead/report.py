@@ -85,7 +85,7 @@ def generator_limit_rps(outcome: TargetOutcome) -> float | None:
 
 def _target_row(outcome: TargetOutcome, p99_limit_s: float) -> list[str]:
     best = outcome.capacity_rps(p99_limit_s)
-    top = bool(outcome.steps) and all(s.passes(p99_limit_s) for s in outcome.steps)
+    top = bool(outcome.steps) and all(s.passes(p99_limit_s) for s in outcome.final_steps())
     peak = max((s.peak_rss_bytes for s in outcome.steps), default=0)
     note = (
         f"could not run: {outcome.could_not_run.splitlines()[0]}" if outcome.could_not_run else ""
@@ -98,7 +98,7 @@ def _target_row(outcome: TargetOutcome, p99_limit_s: float) -> list[str]:
         *("-" if step is None else f"{step.cpu_us_per_request():.0f}" for step in cpu),
         "-" if limit is None else f"{limit:,.0f}",
         f"{peak / 2**20:.0f}" if peak else "-",
-        note or ("passed every step (capacity is at least the top rate)" if top else ""),
+        note or ("passed every rate (capacity is at least the top rate)" if top else ""),
     ]
 
 

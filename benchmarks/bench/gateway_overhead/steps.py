@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,14 +136,42 @@ class TargetOutcome:
     could_not_run: str | None = None
 
     def step_at(self, rate_rps: int) -> Step | None:
-        """The step at ``rate_rps``, if it was measured."""
-        return next((s for s in self.steps if s.rate_rps == rate_rps), None)
+        """The step that decided ``rate_rps`` (the last one run at it), if it was measured."""
+        return next((s for s in reversed(self.steps) if s.rate_rps == rate_rps), None)
+
+    def final_steps(self) -> tuple[Step, ...]:
+        """The step that decided each rate, in the ladder's order (``climb_ladder``)."""
+        last = {step.rate_rps: step for step in self.steps}
+        return tuple(last.values())
 
     def capacity_rps(self, p99_limit_s: float) -> int | None:
         """The highest passing rate below the lowest failing one; None if nothing was measured."""
         if not self.steps:
             return None
         return capacity({s.rate_rps: s.passes(p99_limit_s) for s in self.steps})
+
+
+def climb_ladder(
+    rates: Sequence[int],
+    run: Callable[[int, int], Step],
+    p99_limit_s: float | None,
+    steps: list[Step] | None = None,
+) -> list[Step]:
+    """``run(rate, attempt)`` each of ``rates`` in turn until a step fails ``p99_limit_s``
+    (None: run them all). A step that failed only its p99, with its errors under the limit and on
+    schedule, runs once more (``attempt`` 1; the first is 0) and the second run decides: a stall
+    of the shared machine does not end a ladder, a target out of capacity fails twice. The steps
+    go into ``steps`` as they are run, so that a caller stopped by an error keeps them."""
+    steps = [] if steps is None else steps
+    for rate in rates:
+        steps.append(run(rate, 0))
+        if p99_limit_s is None or steps[-1].passes(p99_limit_s):
+            continue
+        if steps[-1].healthy:
+            steps.append(run(rate, 1))
+        if not steps[-1].passes(p99_limit_s):
+            break
+    return steps
 
 
 def baseline_step(direct: TargetOutcome) -> Step | None:
