@@ -97,7 +97,7 @@ class Testbed:
         workers: int = 1,
     ) -> TargetOutcome:
         """Start a target (of ``workers`` serving processes), warm it, climb its ladder until
-        a step fails, stop it.
+        a rate fails (``climb_ladder``), stop it.
 
         ``p99_limit_s`` None climbs the whole ladder. ``prepare(url)`` runs before each run.
         """
