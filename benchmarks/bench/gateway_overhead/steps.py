@@ -136,11 +136,12 @@ class TargetOutcome:
     could_not_run: str | None = None
 
     def step_at(self, rate_rps: int) -> Step | None:
-        """The step that decided ``rate_rps`` (the last one run at it), if it was measured."""
-        return next((s for s in reversed(self.steps) if s.rate_rps == rate_rps), None)
+        """The step that decided ``rate_rps``, if it was measured."""
+        return next((s for s in self.final_steps() if s.rate_rps == rate_rps), None)
 
     def final_steps(self) -> tuple[Step, ...]:
-        """The step that decided each rate, in the ladder's order (``climb_ladder``)."""
+        """The step that decided each rate (the last one run at it: ``climb_ladder``), in the
+        ladder's order."""
         last = {step.rate_rps: step for step in self.steps}
         return tuple(last.values())
 
@@ -148,7 +149,7 @@ class TargetOutcome:
         """The highest passing rate below the lowest failing one; None if nothing was measured."""
         if not self.steps:
             return None
-        return capacity({s.rate_rps: s.passes(p99_limit_s) for s in self.steps})
+        return capacity({s.rate_rps: s.passes(p99_limit_s) for s in self.final_steps()})
 
 
 def climb_ladder(
