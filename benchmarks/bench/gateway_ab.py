@@ -33,7 +33,7 @@ from stack.errors import StackError
 from .common import format_table, say
 from .gateway_overhead.driver import testbed
 from .gateway_overhead.parameters import HIT_PROMPTS, OverheadParameters
-from .gateway_overhead.rounds import CPU_RATES_RPS, CpuRound, round_ratios
+from .gateway_overhead.rounds import CPU_RATES_RPS, CpuRound, round_ratios, round_step
 from .gateway_overhead.targets import RoundTarget, Testbed, warm_cache
 
 
@@ -82,12 +82,17 @@ def summary_rows(rounds: Sequence[CpuRound], labels: Sequence[str]) -> list[list
 
 
 def figures(rounds: Sequence[CpuRound], labels: Sequence[str]) -> dict[str, Any]:
-    """By target and rate: CPU µs per request in each round (None: the step failed) and the
-    median ratios to the pass-through and to the first tree."""
+    """By target and rate: CPU µs per request in each round (None: the step failed or was
+    disturbed), the CPU seconds the hypervisor took during each round's step, and the median
+    ratios to the pass-through and to the first tree."""
     return {
         label: {
             str(rate): {
                 "cpu_us_per_request": cpu_by_round(rounds, label, rate),
+                "stolen_s": [
+                    None if (step := round_step(one, label, rate)) is None else step.stolen_s
+                    for one in rounds
+                ],
                 "x_passthrough": median_ratio(rounds, label, PASSTHROUGH, rate),
                 "x_first": median_ratio(rounds, label, labels[0], rate),
             }
@@ -98,12 +103,12 @@ def figures(rounds: Sequence[CpuRound], labels: Sequence[str]) -> dict[str, Any]
 
 
 def cpu_by_round(rounds: Sequence[CpuRound], label: str, rate: int) -> list[float | None]:
-    """``label``'s CPU µs per request at ``rate`` in each round; None where its step failed."""
+    """``label``'s CPU µs per request at ``rate`` in each round; None where its step failed or
+    was disturbed."""
     found: list[float | None] = []
     for one in rounds:
-        outcome = one.get(label)
-        step = None if outcome is None else outcome.step_at(rate)
-        if step is None or not step.passes(NO_P99_LIMIT_S):
+        step = round_step(one, label, rate)
+        if step is None or not step.comparable(NO_P99_LIMIT_S):
             found.append(None)
         else:
             found.append(step.cpu_us_per_request())
@@ -111,8 +116,8 @@ def cpu_by_round(rounds: Sequence[CpuRound], label: str, rate: int) -> list[floa
 
 
 def median_ratio(rounds: Sequence[CpuRound], ours: str, other: str, rate: int) -> float | None:
-    """The median over the rounds where both steps passed of ``ours``'s CPU per request over
-    ``other``'s at ``rate``; None if no round had both."""
+    """The median over the rounds where both steps passed undisturbed of ``ours``'s CPU per
+    request over ``other``'s at ``rate``; None if no round had both."""
     found = {r.rate_rps: r for r in round_ratios(rounds, ours, other, NO_P99_LIMIT_S)}
     return found[rate].median if rate in found else None
 
@@ -144,7 +149,8 @@ def report_text(
     headers = ["rate/s", "target", "CPU µs/req by round", "median", "x pass-through", "x 1st"]
     title = (
         f"CPU per request, cache {'hits' if hit else 'misses'}, {len(rounds)} alternated"
-        " rounds (a ratio: the median of the rounds' ratios; '-' a failed step)"
+        " rounds (a ratio: the median of the rounds' ratios; '-' a failed step, or one from"
+        " which the hypervisor took the cores)"
     )
     averages = ", ".join(
         f"{moment} {' '.join(f'{x:.2f}' for x in load[moment])}" for moment in load

@@ -14,19 +14,19 @@ from benchmarks.bench.gateway_ab import (
     summary_rows,
     tree_labels,
 )
-from benchmarks.bench.gateway_overhead.steps import Step, TargetOutcome
+from benchmarks.bench.gateway_overhead.steps import STOLEN_SHARE_LIMIT, Step, TargetOutcome
 
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _outcome(name, cpu_us_by_rate, *, errors=0):
+def _outcome(name, cpu_us_by_rate, *, errors=0, stolen_s=None):
     """A target's steps of 1,000 requests costing ``cpu_us_by_rate[rate]`` µs each."""
     steps = tuple(
         Step(
             rate_rps=rate, duration_s=4.0, achieved_rps=rate, requests=1000, errors=errors,
             p50_s=0.02, p99_s=0.025, shortfall=None, cpu_s=cpu_us * 1000 / 1e6,
-            peak_rss_bytes=2**20,
+            peak_rss_bytes=2**20, stolen_s=stolen_s,
         )
         for rate, cpu_us in cpu_us_by_rate.items()
     )  # fmt: skip
@@ -68,6 +68,15 @@ def test_a_failed_step_counts_in_no_median_and_shows_as_a_dash():
     assert summary_rows(rounds, ["1:base", "2:new"])[2][2] == "900 800 -"
 
 
+def test_a_step_the_hypervisor_disturbed_counts_in_no_median():
+    rounds = list(_rounds((500, 1000, 900), (500, 1000, 800), (500, 1000, 700)))
+    robbed = _outcome(PASSTHROUGH, {250: 900, 500: 500}, stolen_s=0.2)  # 4 s: over 0.08 s
+    rounds[0] = {**rounds[0], PASSTHROUGH: robbed}
+
+    assert cpu_by_round(rounds, PASSTHROUGH, 250) == [None, 500, 500]
+    assert median_ratio(rounds, "2:new", PASSTHROUGH, 250) == pytest.approx(1.5)
+
+
 def test_trees_are_labelled_by_position_and_directory(tmp_path):
     assert tree_labels([tmp_path / "base", tmp_path / "main"]) == ["1:base", "2:main"]
 
@@ -106,7 +115,9 @@ def test_a_round_of_this_tree_runs_beside_the_passthrough(tmp_path, capsys):
     assert document["rounds"] == 1
     for target in (PASSTHROUGH, label):
         for rate in ("250", "500"):
-            (cpu,) = document["targets"][target][rate]["cpu_us_per_request"]
-            assert cpu > 0, (target, rate)
-    assert document["targets"][label]["250"]["x_first"] == 1
+            measured = document["targets"][target][rate]
+            (cpu,), (stolen_s,) = measured["cpu_us_per_request"], measured["stolen_s"]
+            disturbed = stolen_s is not None and stolen_s > STOLEN_SHARE_LIMIT * 1
+            assert cpu is None if disturbed else cpu > 0, (target, rate, stolen_s)
+    assert document["targets"][label]["250"]["x_first"] in {1, None}
     assert "CPU per request, cache misses, 1 alternated rounds" in capsys.readouterr().out

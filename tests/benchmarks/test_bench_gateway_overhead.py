@@ -10,7 +10,7 @@ from aiohttp import web
 
 from benchmarks.bench.gateway_overhead.evaluation import evaluate
 from benchmarks.bench.gateway_overhead.gateway import gateway_args, gateway_config
-from benchmarks.bench.gateway_overhead.load import FixedRateLoad, machine_cpu_s
+from benchmarks.bench.gateway_overhead.load import FixedRateLoad, machine_cpu_s, stolen_cpu_s
 from benchmarks.bench.gateway_overhead.parameters import (
     API_KEY,
     MISS_PROMPTS,
@@ -49,6 +49,7 @@ def _step(
     hits=None,
     cpu_s=2.0,
     busy=None,
+    stolen_s=None,
 ):
     """A step of 10 s; ``busy``: CPU seconds per second of some processes."""
     return Step(
@@ -64,6 +65,7 @@ def _step(
         peak_rss_bytes=50 * 2**20,
         cache={} if hits is None else {"hit": hits, "miss": requests - hits},
         processes_cpu_s={process: 10.0 * share for process, share in (busy or {}).items()},
+        stolen_s=stolen_s,
     )
 
 
@@ -160,6 +162,26 @@ def test_a_step_with_errors_or_behind_schedule_is_not_run_again():
         assert climb_ladder((250, 500, 1000), run, LIMIT_S) == [_step(250), failed]
 
 
+def test_a_step_that_failed_in_any_way_while_disturbed_runs_once_more():
+    calls = []
+    robbed = _step(500, errors=50, shortfall="behind", stolen_s=1.0)
+    run = _runs({250: [_step(250)], 500: [robbed, _step(500)], 1000: [_step(1000)]}, calls)
+
+    steps = climb_ladder((250, 500, 1000), run, LIMIT_S)
+
+    assert calls == [(250, 0), (500, 0), (500, 1), (1000, 0)]
+    assert TargetOutcome("t", tuple(steps)).capacity_rps(LIMIT_S) == 1000
+
+
+def test_a_step_is_disturbed_when_the_hypervisor_took_over_two_hundredths_of_a_core():
+    assert not _step(250).disturbed  # not counted on this machine
+    assert not _step(250, stolen_s=0.2).disturbed  # 10 s: 0.2 s is 2% of a core
+    assert _step(250, stolen_s=0.21).disturbed
+    assert _step(250, stolen_s=0.21).passes(LIMIT_S)
+    assert not _step(250, stolen_s=0.21).comparable(LIMIT_S)
+    assert _step(250, stolen_s=0.05).comparable(LIMIT_S)
+
+
 def test_without_a_limit_every_rate_runs_once():
     run = _runs({25: [_step(25, p99_ms=80.0)], 100: [_step(100, p99_ms=80.0)]})
     assert [s.rate_rps for s in climb_ladder((25, 100), run, None)] == [25, 100]
@@ -246,6 +268,17 @@ def test_the_machines_cpu_falls_back_on_proc_stat_without_a_cgroup_count(tmp_pat
     assert machine_cpu_s(cgroup=tmp_path / "none", stat=stat) == 4.0
 
 
+def test_the_cpu_stolen_by_the_hypervisor_is_proc_stats_steal(tmp_path):
+    ticks = os.sysconf("SC_CLK_TCK")
+    stat = tmp_path / "stat"
+    stat.write_text(f"cpu  10 0 1 500 100 0 0 {3 * ticks} 0 0\ncpu0 1 2 3\n")
+    assert stolen_cpu_s(stat=stat) == 3.0
+
+    stat.write_text("cpu  10 0 1 500 100 0 0\n")  # a kernel without the field
+    assert stolen_cpu_s(stat=stat) is None
+    assert stolen_cpu_s(stat=tmp_path / "none") is None
+
+
 def _proc_stat(directory, *, busy_ticks):
     """A ``/proc/stat`` whose busy ticks (user, nice, system, irq, softirq, steal) add up to
     ``busy_ticks``; idle and iowait are not busy."""
@@ -323,6 +356,17 @@ def test_cpu_is_compared_only_in_rounds_whose_two_steps_passed():
     assert check.detail == "not measured (no round at 250/s or 500/s passed by both)"
 
 
+def test_cpu_is_compared_only_in_rounds_that_the_hypervisor_left_alone():
+    robbed = {
+        (0, "passthrough"): {250: {"stolen_s": 0.5}},
+        (1, "gateway_miss"): {250: {"cpu_s": 3.0}},
+    }
+    checks = evaluate(_outcomes(), _rounds(robbed), LIMIT_S)
+    assert "1.25 x at 250/s (rounds 1.50, 1.00)" in _check(checks, "gateway_miss CPU").detail
+    table = report(OverheadParameters.for_run(quick=True), _outcomes(), _rounds(robbed), LIMIT_S)
+    assert "2000 STOLEN" in table.tables[2]
+
+
 def test_no_round_leaves_the_cpu_checks_undecided():
     checks = evaluate(_outcomes(), (), LIMIT_S)
     assert _check(checks, "gateway_miss CPU").passed is None
@@ -355,6 +399,18 @@ def test_two_workers_short_of_the_multiple_are_undecided_when_the_generator_ran_
     )
     assert check.passed is None
     assert "the generator ran out first, at 4,000/s" in check.detail
+
+
+def test_two_workers_short_of_the_multiple_are_undecided_when_the_step_was_disturbed():
+    failing = {"p99_ms": 80.0, "stolen_s": 1.5}
+    short = _ladder("gateway_miss_2w", (250, 1000, 2000, 4000), {4000: failing})
+    check = _check(
+        evaluate(_outcomes(gateway_miss_2w=short), _rounds(), LIMIT_S), "gateway_miss_2w"
+    )
+    assert check.passed is None
+    assert check.detail == (
+        "2,000/s vs 2,000/s; undecided: the hypervisor took the cores (1.50 s at 4,000/s)"
+    )
 
 
 def test_one_worker_counts_with_the_highest_rate_it_passed_in_a_cpu_round_too():
@@ -414,6 +470,40 @@ def test_cache_hits_slower_than_five_ms_at_2000_fail_the_hit_check():
     slow = _ladder("gateway_hit", (250, 1000, 2000), {2000: {"p99_ms": 5.5}})
     hit = _check(evaluate(_outcomes(gateway_hit=slow), _rounds(), LIMIT_S), "gateway_hit at")
     assert hit.passed is False
+
+
+def test_a_latency_check_failed_on_a_disturbed_step_is_undecided_and_a_pass_stands():
+    def hit_check(**at_2000):
+        hit = _ladder("gateway_hit", (250, 1000, 2000), {2000: at_2000})
+        return _check(evaluate(_outcomes(gateway_hit=hit), _rounds(), LIMIT_S), "gateway_hit at")
+
+    robbed = hit_check(p99_ms=8.4, stolen_s=0.31)
+    assert robbed.passed is None
+    assert robbed.detail == (
+        "p99 8.400 ms, errors 0.00%; undecided: the hypervisor took the cores (0.31 s at 2,000/s)"
+    )
+    assert hit_check(p99_ms=8.4, stolen_s=0.05).passed is False
+    assert hit_check(p99_ms=3.0, stolen_s=0.31).passed is True
+
+    direct = _ladder("direct", (25, 100, 250, 1000, 2000), {1000: {"stolen_s": 0.4}})
+    miss = _ladder("gateway_miss", (250, 1000, 2000), {1000: {"p99_ms": 30.0}})
+    overhead = _check(
+        evaluate(_outcomes(direct=direct, gateway_miss=miss), _rounds(), LIMIT_S),
+        "gateway_miss p99 overhead",
+    )
+    assert overhead.passed is None
+    assert overhead.detail.endswith("undecided: the hypervisor took the cores (0.40 s at 1,000/s)")
+
+
+def test_the_steps_table_shows_the_cpu_stolen_and_marks_a_disturbed_step():
+    hit = _ladder(
+        "gateway_hit", (250, 1000, 2000), {250: {"stolen_s": 0.02}, 2000: {"stolen_s": 0.3}}
+    )
+    steps = report(
+        OverheadParameters.for_run(quick=True), _outcomes(gateway_hit=hit), _rounds(), LIMIT_S
+    ).tables[0]
+    rows = [line.split() for line in steps.splitlines() if line.split()[:1] == ["gateway_hit"]]
+    assert [rows[0][15], rows[2][15], rows[2][16]] == ["0.02", "0.30", "!"]
 
 
 def test_the_report_is_strict_json_even_with_an_empty_step():

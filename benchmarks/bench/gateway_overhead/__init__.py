@@ -16,7 +16,9 @@ Around each run the CPU time of every process is read from ``/proc``: the genera
 child's own count), the provider, Redis and the target (with its child processes; LiteLLM's
 without the group guard that runs it), and the target's peak RSS; the generator also reads
 the machine's busy share during its run (``load.machine_cpu_s``), so that CPU spent by processes
-outside the benchmark shows (``others``). A step names what ran out first: a process busy for
+outside the benchmark shows (``others``), and the CPU time the hypervisor took from the
+machine's cores (``load.stolen_cpu_s``): a step that lost more than ``STOLEN_SHARE_LIMIT`` of
+a core to the host's other tenants is disturbed. A step names what ran out first: a process busy for
 ``SATURATED_SHARE`` of a core (each is one thread of Python; the target has one per worker),
 or the machine, when every process on it together used ``MACHINE_SATURATED_SHARE`` of all its
 cores (past it, four busy processes on two cores wait for each other long enough to fail a
@@ -29,10 +31,12 @@ over, so that each ratio of CPU per request compares steps seconds apart, not mi
 
 A step passes when its p99 is below ``P99_LIMIT_FACTOR`` times the provider's own p99 at
 ``BASELINE_RATE_RPS``, fewer than ``MAX_ERROR_FRACTION`` of its requests failed, and the
-generator kept its schedule. A step that failed only its p99 runs once more, and the second run
-decides (a stall of the shared machine does not end a ladder; a target out of capacity fails
-twice). A target stops climbing at its first failing rate (``direct``, the reference, climbs
-its whole ladder); its capacity is its highest passing rate. The checks:
+generator kept its schedule. A step that failed only its p99, or failed in any way while
+disturbed, runs once more, and the second run decides (a stall of the shared machine does not
+end a ladder; a target out of capacity fails twice). A disturbed step counts in no CPU ratio,
+and a latency check it failed is undecided. A target stops climbing at its first failing rate
+(``direct``, the reference, climbs its whole ladder); its capacity is its highest passing rate.
+The checks:
 ``gateway_miss`` adds at most 2 ms of p99 at 1,000/s, costs at most twice the pass-through's
 CPU per request (the median of the rounds), reaches half the capacity of ``passthrough`` and
 ten times that of ``litellm``; ``gateway_hit`` holds 2,000/s with p99 at most 5 ms, costs at

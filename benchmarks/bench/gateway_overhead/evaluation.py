@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from ..checks import Check
 from ..common import ms
 from .rounds import CPU_RATES_RPS, CpuRound, round_ratios
-from .steps import TargetOutcome
+from .steps import Step, TargetOutcome
 
 
 OVERHEAD_RATE_RPS = 1000
@@ -57,8 +57,10 @@ def _overhead_check(miss: TargetOutcome, direct: TargetOutcome, p99_limit_s: flo
     overhead_s = ours.p99_s - reference.p99_s
     detail = f"{ms(overhead_s)} ms (limit {ms(OVERHEAD_P99_LIMIT_S)} ms)"
     if not ours.passes(p99_limit_s):
-        return Check(name, False, f"{detail}, but the step itself failed")
-    return Check(name, overhead_s <= OVERHEAD_P99_LIMIT_S, detail)
+        check = Check(name, False, f"{detail}, but the step itself failed")
+    else:
+        check = Check(name, overhead_s <= OVERHEAD_P99_LIMIT_S, detail)
+    return _undecided_if_disturbed(check, ours, reference)
 
 
 def _cpu_check(rounds: Sequence[CpuRound], ours: str, factor: float, p99_limit_s: float) -> Check:
@@ -124,6 +126,8 @@ def _workers_check(
         )
     failed = next((s for s in workers.final_steps() if not s.passes(p99_limit_s)), None)
     if check.passed is False and failed is not None:
+        if failed.disturbed:
+            return _undecided_if_disturbed(check, failed)
         limit = failed.ran_out(cores)
         if limit in {"generator", "machine"}:
             what = "the generator" if limit == "generator" else f"the machine ({cores} cores)"
@@ -151,7 +155,20 @@ def _hit_check(hit: TargetOutcome, p99_limit_s: float) -> Check:
         return Check(name, None, f"not measured ({_why(hit)})")
     held = step.healthy and step.p99_s <= min(HIT_P99_LIMIT_S, p99_limit_s)
     detail = f"p99 {ms(step.p99_s)} ms, errors {step.error_fraction:.2%}"
-    return Check(name, held, detail + ("" if step.shortfall is None else ", short"))
+    check = Check(name, held, detail + ("" if step.shortfall is None else ", short"))
+    return _undecided_if_disturbed(check, step)
+
+
+def _undecided_if_disturbed(check: Check, *steps: Step) -> Check:
+    """``check`` undecided if it failed on a step the hypervisor disturbed (``Step.disturbed``):
+    such a failure tells of the host's other tenants, not of the target."""
+    stolen = [step for step in steps if step.disturbed]
+    if check.passed is not False or not stolen:
+        return check
+    what = ", ".join(f"{step.stolen_s:.2f} s at {step.rate_rps:,}/s" for step in stolen)
+    return Check(
+        check.name, None, f"{check.detail}; undecided: the hypervisor took the cores ({what})"
+    )
 
 
 def _why(outcome: TargetOutcome) -> str:

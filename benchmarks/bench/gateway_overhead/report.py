@@ -31,6 +31,7 @@ from .steps import (
     P99_LIMIT_FACTOR,
     PROCESSES,
     SATURATED_SHARE,
+    STOLEN_SHARE_LIMIT,
     Step,
     TargetOutcome,
 )
@@ -38,7 +39,7 @@ from .steps import (
 
 STEP_HEADERS = [
     "target", "rate/s", "achieved/s", "p50 ms", "p99 ms", "Δp50 ms", "Δp99 ms", "errors",
-    "CPU µs/req", "CPU s/s gen", "prov", "redis", "target", "Σ", "others", "ran out",
+    "CPU µs/req", "CPU s/s gen", "prov", "redis", "target", "Σ", "others", "stolen s", "ran out",
     "peak RSS MiB",
     "cache hits", "step",
 ]  # fmt: skip
@@ -67,6 +68,7 @@ def _step_row(
         *("-" if b is None else f"{b:.2f}" for b in busy),
         f"{sum(b for b in busy if b is not None):.2f}",
         "-" if (others := step.others_busy()) is None else f"{others:.2f}",
+        "-" if step.stolen_s is None else f"{step.stolen_s:.2f}" + (" !" if step.disturbed else ""),
         step.ran_out(cores) or "-",
         f"{step.peak_rss_bytes / 2**20:.0f}",
         "-" if (hits := step.cache_hit_fraction) is None else f"{hits:.0%}",
@@ -129,7 +131,9 @@ def report(
         title=f"Steps (Δ: over direct at the same rate; a step passes with p99 < {ms(p99_limit_s)}"
         f" ms, errors < {MAX_ERROR_FRACTION:.0%}, on schedule; CPU s/s: CPU seconds per second"
         f" of the generator, the provider, Redis and the target, Σ of {cores} cores, others: the"
-        " rest of the machine; ran out: a"
+        " rest of the machine; stolen s: CPU seconds the hypervisor took from the machine's"
+        f" cores, '!' over {STOLEN_SHARE_LIMIT:.0%} of a core: a disturbed step, run once more"
+        " if it failed and left out of the CPU ratios; ran out: a"
         f" process at {SATURATED_SHARE:.0%} of a core, or the machine at"
         f" {MACHINE_SATURATED_SHARE:.0%}"
         " of every core)",

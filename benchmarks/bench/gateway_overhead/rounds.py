@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..common import format_table
-from .steps import Step, TargetOutcome
+from .steps import STOLEN_SHARE_LIMIT, Step, TargetOutcome
 
 
 CPU_RATES_RPS = (250, 500)
@@ -51,7 +51,8 @@ def round_ratios(
     rounds: Sequence[CpuRound], ours: str, other: str, p99_limit_s: float
 ) -> list[RoundRatios]:
     """At each of ``CPU_RATES_RPS``, ``ours``'s CPU per request over ``other``'s in every
-    round whose two steps passed; rates with no such round are left out."""
+    round whose two steps passed undisturbed (``Step.comparable``); rates with no such round
+    are left out."""
     found = []
     for rate in CPU_RATES_RPS:
         ratios = tuple(
@@ -65,15 +66,16 @@ def round_ratios(
 
 
 def _ratio(one: CpuRound, ours: str, other: str, rate: int, p99_limit_s: float) -> float | None:
-    mine, theirs = _step(one, ours, rate), _step(one, other, rate)
+    mine, theirs = round_step(one, ours, rate), round_step(one, other, rate)
     if mine is None or theirs is None:
         return None
-    if not (mine.passes(p99_limit_s) and theirs.passes(p99_limit_s)):
+    if not (mine.comparable(p99_limit_s) and theirs.comparable(p99_limit_s)):
         return None
     return (mine.cpu_us_per_request() or 0.0) / (theirs.cpu_us_per_request() or 1.0)
 
 
-def _step(one: CpuRound, name: str, rate: int) -> Step | None:
+def round_step(one: CpuRound, name: str, rate: int) -> Step | None:
+    """``name``'s step at ``rate`` in the round ``one``, if it ran."""
     outcome = one.get(name)
     return None if outcome is None else outcome.step_at(rate)
 
@@ -95,15 +97,18 @@ def rounds_table(rounds: Sequence[CpuRound], p99_limit_s: float) -> str:
     return format_table(
         headers,
         rows,
-        title="CPU per request in alternated rounds (the checks use the median of the rounds)",
+        title="CPU per request in alternated rounds (the checks use the median of the rounds;"
+        f" FAIL: over the p99 limit, STOLEN: the hypervisor took over {STOLEN_SHARE_LIMIT:.0%}"
+        " of a core; either leaves the round's ratio out)",
     )
 
 
 def _cpu_cell(one: CpuRound, name: str, rate: int, p99_limit_s: float) -> str:
-    step = _step(one, name, rate)
+    step = round_step(one, name, rate)
     if step is None:
         return "-"
-    return f"{step.cpu_us_per_request():.0f}" + ("" if step.passes(p99_limit_s) else " FAIL")
+    marks = ("" if step.passes(p99_limit_s) else " FAIL") + (" STOLEN" if step.disturbed else "")
+    return f"{step.cpu_us_per_request():.0f}{marks}"
 
 
 def rounds_figures(rounds: Sequence[CpuRound], p99_limit_s: float) -> dict[str, Any]:

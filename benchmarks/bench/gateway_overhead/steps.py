@@ -20,6 +20,10 @@ SATURATED_SHARE = 0.9
 """A process this busy (CPU seconds per second, of one core) ran out."""
 MACHINE_SATURATED_SHARE = 0.85
 """The machine ran out when every process on it together kept this share of its cores busy."""
+STOLEN_SHARE_LIMIT = 0.02
+"""A step from which the hypervisor took more than this share of one core (0.2 s of a 10 s
+step) was disturbed: its latency and CPU tell of the host's other tenants. Under load the bench
+machine loses 0.01-0.06 s of a 10 s step without its p99 moving, and 0.3 s with it tripled."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class Step:
     """CPU time of the whole machine, every process on it included (``load.machine_cpu_s``)."""
     target_workers: int = 1
     """The target's processes that serve requests (each one thread)."""
+    stolen_s: float | None = None
+    """CPU time the hypervisor took from the machine's cores (``load.stolen_cpu_s``)."""
 
     @property
     def error_fraction(self) -> float:
@@ -66,6 +72,15 @@ class Step:
     def passes(self, p99_limit_s: float) -> bool:
         """Healthy, with p99 below ``p99_limit_s``."""
         return self.healthy and self.p99_s < p99_limit_s
+
+    @property
+    def disturbed(self) -> bool:
+        """The hypervisor took more than ``STOLEN_SHARE_LIMIT`` of a core during the step."""
+        return self.stolen_s is not None and self.stolen_s > STOLEN_SHARE_LIMIT * self.duration_s
+
+    def comparable(self, p99_limit_s: float) -> bool:
+        """Passed and not disturbed: a step whose CPU per request a ratio may use."""
+        return self.passes(p99_limit_s) and not self.disturbed
 
     @property
     def answered(self) -> int:
@@ -160,15 +175,16 @@ def climb_ladder(
 ) -> list[Step]:
     """``run(rate, attempt)`` each of ``rates`` in turn until a step fails ``p99_limit_s``
     (None: run them all). A step that failed only its p99, with its errors under the limit and on
-    schedule, runs once more (``attempt`` 1; the first is 0) and the second run decides: a stall
-    of the shared machine does not end a ladder, a target out of capacity fails twice. The steps
-    go into ``steps`` as they are run, so that a caller stopped by an error keeps them."""
+    schedule, or failed in any way while disturbed (the hypervisor took the machine's cores),
+    runs once more (``attempt`` 1; the first is 0) and the second run decides: a stall of the
+    shared machine does not end a ladder, a target out of capacity fails twice. The steps go
+    into ``steps`` as they are run, so that a caller stopped by an error keeps them."""
     steps = [] if steps is None else steps
     for rate in rates:
         steps.append(run(rate, 0))
         if p99_limit_s is None or steps[-1].passes(p99_limit_s):
             continue
-        if steps[-1].healthy:
+        if steps[-1].healthy or steps[-1].disturbed:
             steps.append(run(rate, 1))
         if not steps[-1].passes(p99_limit_s):
             break

@@ -200,10 +200,13 @@ class Testbed:
             summary=result["summary"],
             processes_cpu_s={"generator": result["cpu_s"], **cpu_s},
             machine_cpu_s=result["machine_busy"] * (os.cpu_count() or 1) * duration_s,
+            stolen_s=result["stolen_s"],
         )
         say(
             f"{NAME}:   p50 {ms(step.p50_s)} ms, p99 {ms(step.p99_s)} ms, errors {step.errors:,},"
-            f" CPU s/s {busy_line(step)}" + (" (short)" if step.shortfall else "")
+            f" CPU s/s {busy_line(step)}"
+            + (" (short)" if step.shortfall else "")
+            + (f" (disturbed: {step.stolen_s:.2f} s stolen)" if step.disturbed else "")
         )
         return step
 
