@@ -83,14 +83,14 @@ def summary_rows(rounds: Sequence[CpuRound], labels: Sequence[str]) -> list[list
 
 def figures(rounds: Sequence[CpuRound], labels: Sequence[str]) -> dict[str, Any]:
     """By target and rate: CPU µs per request in each round (None: the step failed or was
-    disturbed), the CPU seconds the hypervisor took during each round's step, and the median
-    ratios to the pass-through and to the first tree."""
+    disturbed), whether the hypervisor disturbed each round's step, and the median ratios to
+    the pass-through and to the first tree."""
     return {
         label: {
             str(rate): {
                 "cpu_us_per_request": cpu_by_round(rounds, label, rate),
-                "stolen_s": [
-                    None if (step := round_step(one, label, rate)) is None else step.stolen_s
+                "disturbed": [
+                    (step := round_step(one, label, rate)) is not None and step.disturbed
                     for one in rounds
                 ],
                 "x_passthrough": median_ratio(rounds, label, PASSTHROUGH, rate),

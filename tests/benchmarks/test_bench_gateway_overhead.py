@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import time
 
 import pytest
 import yaml
@@ -10,7 +11,7 @@ from aiohttp import web
 
 from benchmarks.bench.gateway_overhead.evaluation import evaluate
 from benchmarks.bench.gateway_overhead.gateway import gateway_args, gateway_config
-from benchmarks.bench.gateway_overhead.load import FixedRateLoad, machine_cpu_s, stolen_cpu_s
+from benchmarks.bench.gateway_overhead.load import FixedRateLoad, machine_cpu_s
 from benchmarks.bench.gateway_overhead.parameters import (
     API_KEY,
     MISS_PROMPTS,
@@ -19,6 +20,7 @@ from benchmarks.bench.gateway_overhead.parameters import (
 )
 from benchmarks.bench.gateway_overhead.report import generator_limit_rps, report
 from benchmarks.bench.gateway_overhead.rounds import CPU_RATES_RPS
+from benchmarks.bench.gateway_overhead.steal import StealWatch, largest_burst, stolen_cpu_s
 from benchmarks.bench.gateway_overhead.steps import Step, TargetOutcome, climb_ladder
 from benchmarks.bench.litellm_proxy import (
     REQUIREMENT,
@@ -50,6 +52,7 @@ def _step(
     cpu_s=2.0,
     busy=None,
     stolen_s=None,
+    stolen_burst_s=None,
 ):
     """A step of 10 s; ``busy``: CPU seconds per second of some processes."""
     return Step(
@@ -66,6 +69,7 @@ def _step(
         cache={} if hits is None else {"hit": hits, "miss": requests - hits},
         processes_cpu_s={process: 10.0 * share for process, share in (busy or {}).items()},
         stolen_s=stolen_s,
+        stolen_burst_s=stolen_burst_s,
     )
 
 
@@ -173,13 +177,38 @@ def test_a_step_that_failed_in_any_way_while_disturbed_runs_once_more():
     assert TargetOutcome("t", tuple(steps)).capacity_rps(LIMIT_S) == 1000
 
 
-def test_a_step_is_disturbed_when_the_hypervisor_took_over_two_hundredths_of_a_core():
+def test_a_step_is_disturbed_when_the_hypervisor_took_two_hundredths_of_a_core_or_a_burst():
     assert not _step(250).disturbed  # not counted on this machine
-    assert not _step(250, stolen_s=0.2).disturbed  # 10 s: 0.2 s is 2% of a core
-    assert _step(250, stolen_s=0.21).disturbed
+    assert not _step(250, stolen_s=0.2, stolen_burst_s=0.01).disturbed  # 10 s: 2% of a core
+    assert _step(250, stolen_s=0.21, stolen_burst_s=0.01).disturbed
+    assert _step(250, stolen_s=0.05, stolen_burst_s=0.04).disturbed  # over 0.03 s at once
     assert _step(250, stolen_s=0.21).passes(LIMIT_S)
     assert not _step(250, stolen_s=0.21).comparable(LIMIT_S)
-    assert _step(250, stolen_s=0.05).comparable(LIMIT_S)
+    assert _step(250, stolen_s=0.05, stolen_burst_s=0.02).comparable(LIMIT_S)
+
+
+def test_the_largest_burst_of_steal_is_the_most_it_grew_within_the_window():
+    samples = [(0.0, 1.0), (0.1, 1.0), (0.2, 1.02), (0.3, 1.09), (0.4, 1.1), (0.7, 1.2)]
+    assert largest_burst(samples, 0.2) == pytest.approx(0.09)  # 1.0 at 0.1 to 1.09 at 0.3
+    assert largest_burst(samples, 0.3) == pytest.approx(0.1)  # 1.0 at 0.1 to 1.1 at 0.4
+    assert largest_burst(samples[:1], 0.2) == 0.0
+
+
+def test_the_steal_is_watched_through_a_step(tmp_path):
+    stat = tmp_path / "stat"
+    ticks = os.sysconf("SC_CLK_TCK")
+    stat.write_text("cpu  10 0 1 500 100 0 0 100 0 0\n")
+    with StealWatch(stat=stat, period_s=0.01) as watch:
+        time.sleep(0.05)
+        stat.write_text(f"cpu  10 0 1 500 100 0 0 {100 + ticks // 20} 0 0\n")
+        time.sleep(0.05)
+    assert watch.stolen is not None
+    assert watch.stolen.total_s == pytest.approx(ticks // 20 / ticks)
+    assert watch.stolen.burst_s == pytest.approx(watch.stolen.total_s)
+
+    with StealWatch(stat=tmp_path / "none") as blind:
+        pass
+    assert blind.stolen is None
 
 
 def test_without_a_limit_every_rate_runs_once():
@@ -496,14 +525,17 @@ def test_a_latency_check_failed_on_a_disturbed_step_is_undecided_and_a_pass_stan
 
 
 def test_the_steps_table_shows_the_cpu_stolen_and_marks_a_disturbed_step():
-    hit = _ladder(
-        "gateway_hit", (250, 1000, 2000), {250: {"stolen_s": 0.02}, 2000: {"stolen_s": 0.3}}
-    )
+    at = {
+        250: {"stolen_s": 0.02, "stolen_burst_s": 0.01},
+        2000: {"stolen_s": 0.08, "stolen_burst_s": 0.07},
+    }
+    hit = _ladder("gateway_hit", (250, 1000, 2000), at)
     steps = report(
         OverheadParameters.for_run(quick=True), _outcomes(gateway_hit=hit), _rounds(), LIMIT_S
     ).tables[0]
     rows = [line.split() for line in steps.splitlines() if line.split()[:1] == ["gateway_hit"]]
-    assert [rows[0][15], rows[2][15], rows[2][16]] == ["0.02", "0.30", "!"]
+    assert rows[0][15:17] == ["0.02", "(0.01)"]
+    assert rows[2][15:18] == ["0.08", "(0.07)", "!"]
 
 
 def test_the_report_is_strict_json_even_with_an_empty_step():

@@ -16,9 +16,10 @@ Around each run the CPU time of every process is read from ``/proc``: the genera
 child's own count), the provider, Redis and the target (with its child processes; LiteLLM's
 without the group guard that runs it), and the target's peak RSS; the generator also reads
 the machine's busy share during its run (``load.machine_cpu_s``), so that CPU spent by processes
-outside the benchmark shows (``others``), and the CPU time the hypervisor took from the
-machine's cores (``load.stolen_cpu_s``): a step that lost more than ``STOLEN_SHARE_LIMIT`` of
-a core to the host's other tenants is disturbed. A step names what ran out first: a process busy for
+outside the benchmark shows (``others``); the bench samples the CPU time the hypervisor took
+from the machine's cores (``steal``): a step that lost more than ``STOLEN_SHARE_LIMIT`` of a
+core, or more than ``STOLEN_BURST_LIMIT_S`` at once, to the host's other tenants is disturbed.
+A step names what ran out first: a process busy for
 ``SATURATED_SHARE`` of a core (each is one thread of Python; the target has one per worker),
 or the machine, when every process on it together used ``MACHINE_SATURATED_SHARE`` of all its
 cores (past it, four busy processes on two cores wait for each other long enough to fail a

@@ -22,12 +22,10 @@ from ...target import Target
 from ...workload import TenantShare, Workload
 from ..common import run_json_child
 from .parameters import API_KEY, MAX_TOKENS, MODEL, MODULE, REQUEST_TIMEOUT_S, TENANT
+from .steal import PROC_STAT, cpu_ticks
 
 
 CGROUP = Path("/sys/fs/cgroup")
-PROC_STAT = Path("/proc/stat")
-STEAL_FIELD = 7
-"""The place of ``steal`` among the ticks of ``/proc/stat``'s ``cpu`` line."""
 
 
 @dataclass(frozen=True)
@@ -75,15 +73,13 @@ def run_in_child(load: FixedRateLoad) -> dict[str, Any]:
 
 def run_here(load: FixedRateLoad) -> dict[str, Any]:
     """Run ``load`` on a fast event loop in this process: its summary, shortfall, cache hits,
-    the CPU time the run took this process (the generator's), the share of the machine's
-    CPU time that was busy meanwhile (every process on it) and the CPU time the hypervisor
-    took from the machine meanwhile (None where the kernel does not count it)."""
+    the CPU time the run took this process (the generator's) and the share of the machine's
+    CPU time that was busy meanwhile (every process on it)."""
     plan = load.plan()
     started_at, started_cpu_s = time.monotonic(), time.process_time()
-    machine_before, stolen_before = machine_cpu_s(), stolen_cpu_s()
+    machine_before = machine_cpu_s()
     result = run_with_fast_loop(run_load(plan))
     cpu_s, busy_s = time.process_time() - started_cpu_s, machine_cpu_s() - machine_before
-    stolen_after = stolen_cpu_s()
     total_s = (time.monotonic() - started_at) * (os.cpu_count() or 1)
     cache = result.table.ops["cache"]
     counts = {status.name.lower(): int((cache == status).sum()) for status in CacheStatus}
@@ -93,9 +89,6 @@ def run_here(load: FixedRateLoad) -> dict[str, Any]:
         "cache": {} if counts["none"] == len(cache) else counts,
         "cpu_s": cpu_s,
         "machine_busy": busy_s / max(total_s, 1e-9),
-        "stolen_s": (
-            None if stolen_before is None or stolen_after is None else stolen_after - stolen_before
-        ),
     }
 
 
@@ -117,29 +110,6 @@ def machine_cpu_s(*, cgroup: Path = CGROUP, stat: Path = PROC_STAT) -> float:
         return int(fields["usage_usec"]) / 1e6
     except (OSError, ValueError, KeyError):
         pass
-    ticks = _cpu_ticks(stat)
+    ticks = cpu_ticks(stat)
     busy_ticks = sum(ticks[:8]) - ticks[3] - ticks[4]  # all but idle and iowait
     return busy_ticks / os.sysconf("SC_CLK_TCK")
-
-
-def stolen_cpu_s(*, stat: Path = PROC_STAT) -> float | None:
-    """CPU seconds the hypervisor took from this virtual machine's cores since it booted
-    (``/proc/stat``'s ``steal``), or None where the kernel does not count it.
-
-    A neighbour on the host that takes the cores for a while stalls every process here at once:
-    on the bench machine, 10 s steps of hits at 2,000/s with 0.00-0.01 s stolen had a p99 of
-    2.9-4.0 ms, and steps with 0.3, 1.0 and 3.7 s stolen 11, 134 and 216 ms.
-    """
-    try:
-        ticks = _cpu_ticks(stat)
-    except (OSError, ValueError):
-        return None
-    if len(ticks) <= STEAL_FIELD:
-        return None
-    return ticks[STEAL_FIELD] / os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_ticks(stat: Path) -> list[int]:
-    """The machine's ``cpu`` line of ``/proc/stat``: user, nice, system, idle, iowait, irq,
-    softirq, steal, ... in clock ticks."""
-    return [int(value) for value in stat.read_text().split("\n", 1)[0].split()[1:]]

@@ -24,6 +24,7 @@ from .parameters import (
     OverheadParameters,
 )
 from .rounds import CPU_RATES_RPS, CpuRound, rounds_figures, rounds_table
+from .steal import BURST_WINDOW_S
 from .steps import (
     BASELINE_RATE_RPS,
     MACHINE_SATURATED_SHARE,
@@ -31,9 +32,11 @@ from .steps import (
     P99_LIMIT_FACTOR,
     PROCESSES,
     SATURATED_SHARE,
+    STOLEN_BURST_LIMIT_S,
     STOLEN_SHARE_LIMIT,
     Step,
     TargetOutcome,
+    stolen_cell,
 )
 
 
@@ -68,7 +71,7 @@ def _step_row(
         *("-" if b is None else f"{b:.2f}" for b in busy),
         f"{sum(b for b in busy if b is not None):.2f}",
         "-" if (others := step.others_busy()) is None else f"{others:.2f}",
-        "-" if step.stolen_s is None else f"{step.stolen_s:.2f}" + (" !" if step.disturbed else ""),
+        stolen_cell(step) + (" !" if step.disturbed else ""),
         step.ran_out(cores) or "-",
         f"{step.peak_rss_bytes / 2**20:.0f}",
         "-" if (hits := step.cache_hit_fraction) is None else f"{hits:.0%}",
@@ -132,8 +135,9 @@ def report(
         f" ms, errors < {MAX_ERROR_FRACTION:.0%}, on schedule; CPU s/s: CPU seconds per second"
         f" of the generator, the provider, Redis and the target, Σ of {cores} cores, others: the"
         " rest of the machine; stolen s: CPU seconds the hypervisor took from the machine's"
-        f" cores, '!' over {STOLEN_SHARE_LIMIT:.0%} of a core: a disturbed step, run once more"
-        " if it failed and left out of the CPU ratios; ran out: a"
+        f" cores (in brackets: the most within {BURST_WINDOW_S:g} s), '!' over"
+        f" {STOLEN_SHARE_LIMIT:.0%} of a core or {STOLEN_BURST_LIMIT_S:g} s at once: a disturbed"
+        " step, run once more if it failed and left out of the CPU ratios; ran out: a"
         f" process at {SATURATED_SHARE:.0%} of a core, or the machine at"
         f" {MACHINE_SATURATED_SHARE:.0%}"
         " of every core)",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..common import format_table
-from .steps import STOLEN_SHARE_LIMIT, Step, TargetOutcome
+from .steps import Step, TargetOutcome
 
 
 CPU_RATES_RPS = (250, 500)
@@ -98,8 +98,8 @@ def rounds_table(rounds: Sequence[CpuRound], p99_limit_s: float) -> str:
         headers,
         rows,
         title="CPU per request in alternated rounds (the checks use the median of the rounds;"
-        f" FAIL: over the p99 limit, STOLEN: the hypervisor took over {STOLEN_SHARE_LIMIT:.0%}"
-        " of a core; either leaves the round's ratio out)",
+        " FAIL: over the p99 limit, STOLEN: disturbed, the hypervisor took the cores; either"
+        " leaves the round's ratio out)",
     )
 
 

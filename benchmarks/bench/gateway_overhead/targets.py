@@ -40,7 +40,8 @@ from .parameters import (
     OverheadParameters,
 )
 from .rounds import CPU_RATES_RPS, CpuRound
-from .steps import Step, TargetOutcome, busy_line, climb_ladder
+from .steal import StealWatch
+from .steps import Step, TargetOutcome, busy_line, climb_ladder, stolen_cell
 
 
 START_TIMEOUT_S = 30.0
@@ -114,7 +115,7 @@ class Testbed:
                 def run(rate: int, attempt: int) -> Step:
                     if prepare:
                         prepare(url)
-                    label = f"{name} (once more: only its p99 failed)" if attempt else name
+                    label = f"{name} (once more: {_why_again(steps[-1])})" if attempt else name
                     seed = rate + RETRY_SEED_STRIDE * attempt
                     step = self._step(label, url, pid, rate, prompts, seed=seed)
                     return dataclasses.replace(step, target_workers=workers)
@@ -180,7 +181,8 @@ class Testbed:
             watched["provider"] = self.provider_pid
         before = {process: process_usage(p) for process, p in watched.items()}
         load = FixedRateLoad(url, rate, duration_s, prompts, seed=rate if seed is None else seed)
-        result = run_in_child(load)
+        with StealWatch() as steal:
+            result = run_in_child(load)
         after = {process: process_usage(p) for process, p in watched.items()}
         cpu_s = {process: after[process].cpu_s - before[process].cpu_s for process in watched}
         summary = Summary.from_dict(result["summary"])
@@ -200,13 +202,14 @@ class Testbed:
             summary=result["summary"],
             processes_cpu_s={"generator": result["cpu_s"], **cpu_s},
             machine_cpu_s=result["machine_busy"] * (os.cpu_count() or 1) * duration_s,
-            stolen_s=result["stolen_s"],
+            stolen_s=None if steal.stolen is None else steal.stolen.total_s,
+            stolen_burst_s=None if steal.stolen is None else steal.stolen.burst_s,
         )
         say(
             f"{NAME}:   p50 {ms(step.p50_s)} ms, p99 {ms(step.p99_s)} ms, errors {step.errors:,},"
             f" CPU s/s {busy_line(step)}"
             + (" (short)" if step.shortfall else "")
-            + (f" (disturbed: {step.stolen_s:.2f} s stolen)" if step.disturbed else "")
+            + (f" (disturbed: {stolen_cell(step)} s stolen)" if step.disturbed else "")
         )
         return step
 
@@ -270,3 +273,8 @@ def warm_cache(url: str) -> None:
         )
         with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_S) as response:  # noqa: S310
             response.read()
+
+
+def _why_again(failed: Step) -> str:
+    """Why ``climb_ladder`` runs the step ``failed`` once more."""
+    return "the hypervisor took the cores" if failed.disturbed else "only its p99 failed"
