@@ -32,12 +32,12 @@ over, so that each ratio of CPU per request compares steps seconds apart, not mi
 
 A step passes when its p99 is below ``P99_LIMIT_FACTOR`` times the provider's own p99 at
 ``BASELINE_RATE_RPS``, fewer than ``MAX_ERROR_FRACTION`` of its requests failed, and the
-generator kept its schedule. A step that failed only its p99, or failed in any way while
-disturbed, runs once more, and the second run decides (a stall of the shared machine does not
-end a ladder; a target out of capacity fails twice). A disturbed step counts in no CPU ratio,
-and a latency check it failed is undecided. A target stops climbing at its first failing rate
-(``direct``, the reference, climbs its whole ladder); its capacity is its highest passing rate.
-The checks:
+generator kept its schedule. A step that failed only its p99, or that was disturbed (passed
+or not), runs once more, and the second run decides (a stall of the shared machine neither
+ends a ladder nor stands as a reference; a target out of capacity fails twice). A disturbed
+step counts in no CPU ratio, and a latency check whose verdict it could have made is
+undecided. A target stops climbing at its first failing rate (``direct``, the reference,
+climbs its whole ladder); its capacity is its highest passing rate. The checks:
 ``gateway_miss`` adds at most 2 ms of p99 at 1,000/s, costs at most twice the pass-through's
 CPU per request (the median of the rounds), reaches half the capacity of ``passthrough`` and
 ten times that of ``litellm``; ``gateway_hit`` holds 2,000/s with p99 at most 5 ms, costs at

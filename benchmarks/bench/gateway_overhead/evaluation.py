@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from ..checks import Check
 from ..common import ms
 from .rounds import CPU_RATES_RPS, CpuRound, round_ratios
+from .steal import BURST_WINDOW_S
 from .steps import Step, TargetOutcome
 
 
@@ -60,7 +61,9 @@ def _overhead_check(miss: TargetOutcome, direct: TargetOutcome, p99_limit_s: flo
         check = Check(name, False, f"{detail}, but the step itself failed")
     else:
         check = Check(name, overhead_s <= OVERHEAD_P99_LIMIT_S, detail)
-    return _undecided_if_disturbed(check, ours, reference)
+    # a stall of ours makes the overhead look larger; one of the reference's, smaller
+    check = _undecided_if_disturbed(check, ours)
+    return _undecided_if_disturbed(check, reference, verdict=True)
 
 
 def _cpu_check(rounds: Sequence[CpuRound], ours: str, factor: float, p99_limit_s: float) -> Check:
@@ -159,13 +162,18 @@ def _hit_check(hit: TargetOutcome, p99_limit_s: float) -> Check:
     return _undecided_if_disturbed(check, step)
 
 
-def _undecided_if_disturbed(check: Check, *steps: Step) -> Check:
-    """``check`` undecided if it failed on a step the hypervisor disturbed (``Step.disturbed``):
-    such a failure tells of the host's other tenants, not of the target."""
+def _undecided_if_disturbed(check: Check, *steps: Step, verdict: bool = False) -> Check:
+    """``check`` undecided if its verdict is ``verdict`` (a failure by default) and rests on a
+    step the hypervisor disturbed (``Step.disturbed``): such a verdict tells of the host's other
+    tenants, not of the target."""
     stolen = [step for step in steps if step.disturbed]
-    if check.passed is not False or not stolen:
+    if check.passed is not verdict or not stolen:
         return check
-    what = ", ".join(f"{step.stolen_s:.2f} s at {step.rate_rps:,}/s" for step in stolen)
+    what = "; ".join(
+        f"{step.stolen_s or 0.0:.2f} s, {step.stolen_burst_s or 0.0:.2f} s of it within"
+        f" {BURST_WINDOW_S:g} s, at {step.rate_rps:,}/s"
+        for step in stolen
+    )
     return Check(
         check.name, None, f"{check.detail}; undecided: the hypervisor took the cores ({what})"
     )

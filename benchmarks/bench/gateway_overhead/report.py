@@ -137,7 +137,7 @@ def report(
         " rest of the machine; stolen s: CPU seconds the hypervisor took from the machine's"
         f" cores (in brackets: the most within {BURST_WINDOW_S:g} s), '!' over"
         f" {STOLEN_SHARE_LIMIT:.0%} of a core or {STOLEN_BURST_LIMIT_S:g} s at once: a disturbed"
-        " step, run once more if it failed and left out of the CPU ratios; ran out: a"
+        " step, run once more and left out of the CPU ratios; ran out: a"
         f" process at {SATURATED_SHARE:.0%} of a core, or the machine at"
         f" {MACHINE_SATURATED_SHARE:.0%}"
         " of every core)",

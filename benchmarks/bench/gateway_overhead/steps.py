@@ -188,18 +188,19 @@ def climb_ladder(
 ) -> list[Step]:
     """``run(rate, attempt)`` each of ``rates`` in turn until a step fails ``p99_limit_s``
     (None: run them all). A step that failed only its p99, with its errors under the limit and on
-    schedule, or failed in any way while disturbed (the hypervisor took the machine's cores),
-    runs once more (``attempt`` 1; the first is 0) and the second run decides: a stall of the
-    shared machine does not end a ladder, a target out of capacity fails twice. The steps go
-    into ``steps`` as they are run, so that a caller stopped by an error keeps them."""
+    schedule, or that the hypervisor disturbed (``Step.disturbed``), passed or not, runs once
+    more (``attempt`` 1; the first is 0) and the second run decides: a stall of the shared
+    machine neither ends a ladder nor stands as a reference, a target out of capacity fails
+    twice. The steps go into ``steps`` as they are run, so that a caller stopped by an error
+    keeps them."""
     steps = [] if steps is None else steps
     for rate in rates:
-        steps.append(run(rate, 0))
-        if p99_limit_s is None or steps[-1].passes(p99_limit_s):
-            continue
-        if steps[-1].healthy or steps[-1].disturbed:
+        first = run(rate, 0)
+        steps.append(first)
+        stalled = p99_limit_s is not None and first.healthy and not first.passes(p99_limit_s)
+        if first.disturbed or stalled:
             steps.append(run(rate, 1))
-        if not steps[-1].passes(p99_limit_s):
+        if p99_limit_s is not None and not steps[-1].passes(p99_limit_s):
             break
     return steps
 
