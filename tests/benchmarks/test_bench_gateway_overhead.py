@@ -211,7 +211,9 @@ def test_the_steal_is_watched_through_a_step(tmp_path):
     stat.write_text("cpu  10 0 1 500 100 0 0 100 0 0\n")
     with StealWatch(stat=stat, period_s=0.01) as watch:
         time.sleep(0.05)
-        stat.write_text(f"cpu  10 0 1 500 100 0 0 {100 + ticks // 20} 0 0\n")
+        later = tmp_path / "later"  # replaced whole, as the kernel's file never is half-written
+        later.write_text(f"cpu  10 0 1 500 100 0 0 {100 + ticks // 20} 0 0\n")
+        later.replace(stat)
         time.sleep(0.05)
     assert watch.stolen is not None
     assert watch.stolen.total_s == pytest.approx(ticks // 20 / ticks)

@@ -275,6 +275,6 @@ def warm_cache(url: str) -> None:
             response.read()
 
 
-def _why_again(failed: Step) -> str:
-    """Why ``climb_ladder`` runs the step ``failed`` once more."""
-    return "the hypervisor took the cores" if failed.disturbed else "only its p99 failed"
+def _why_again(first: Step) -> str:
+    """Why ``climb_ladder`` runs a rate whose first step was ``first`` once more."""
+    return "the hypervisor took the cores" if first.disturbed else "only its p99 failed"
