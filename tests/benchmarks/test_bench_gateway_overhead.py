@@ -205,6 +205,13 @@ def test_the_largest_burst_of_steal_is_the_most_it_grew_within_the_window():
     assert largest_burst(samples[:1], 0.2) == 0.0
 
 
+def test_a_burst_of_exactly_the_limit_does_not_disturb_a_step(tmp_path):
+    """Ticks of 0.01 s subtracted as floats must not cross the limit by a rounding error."""
+    samples = [(0.0, 12345.64), (0.1, 12345.67)]
+    burst_s = largest_burst(samples, 0.2)
+    assert not _step(250, stolen_s=burst_s, stolen_burst_s=burst_s).disturbed
+
+
 def test_the_steal_is_watched_through_a_step(tmp_path):
     stat = tmp_path / "stat"
     ticks = os.sysconf("SC_CLK_TCK")

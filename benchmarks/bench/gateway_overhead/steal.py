@@ -58,8 +58,14 @@ def largest_burst(samples: list[tuple[float, float]], window_s: float) -> float:
     for moment, stolen in samples:
         while moment - samples[start][0] > window_s:
             start += 1
-        largest = max(largest, stolen - samples[start][1])
+        largest = max(largest, _seconds(stolen - samples[start][1]))
     return largest
+
+
+def _seconds(difference_s: float) -> float:
+    """A difference of two tick counts in seconds, to the microsecond: 12,345.67 - 12,345.64 is
+    0.030000000000654836 as floats, which must not count as more than 0.03."""
+    return round(difference_s, 6)
 
 
 class StealWatch:
@@ -90,7 +96,7 @@ class StealWatch:
         self._take()
         samples = self._samples
         if len(samples) >= 2:  # noqa: PLR2004 - a first and a last sample
-            total_s = samples[-1][1] - samples[0][1]
+            total_s = _seconds(samples[-1][1] - samples[0][1])
             self.stolen = Stolen(total_s, largest_burst(samples, BURST_WINDOW_S))
 
     def _sample(self) -> None:
