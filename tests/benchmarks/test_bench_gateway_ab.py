@@ -15,6 +15,7 @@ from benchmarks.bench.gateway_ab import (
     summary_rows,
     tree_labels,
 )
+from benchmarks.bench.gateway_overhead.steal import Stolen
 from benchmarks.bench.gateway_overhead.steps import Step, TargetOutcome
 
 
@@ -27,7 +28,8 @@ def _outcome(name, cpu_us_by_rate, *, errors=0, stolen_s=None):
         Step(
             rate_rps=rate, duration_s=4.0, achieved_rps=rate, requests=1000, errors=errors,
             p50_s=0.02, p99_s=0.025, shortfall=None, cpu_s=cpu_us * 1000 / 1e6,
-            peak_rss_bytes=2**20, stolen_s=stolen_s,
+            peak_rss_bytes=2**20,
+            stolen=None if stolen_s is None else Stolen(stolen_s, 0.0),
         )
         for rate, cpu_us in cpu_us_by_rate.items()
     )  # fmt: skip

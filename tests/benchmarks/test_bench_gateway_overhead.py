@@ -20,7 +20,12 @@ from benchmarks.bench.gateway_overhead.parameters import (
 )
 from benchmarks.bench.gateway_overhead.report import generator_limit_rps, report
 from benchmarks.bench.gateway_overhead.rounds import CPU_RATES_RPS
-from benchmarks.bench.gateway_overhead.steal import StealWatch, largest_burst, stolen_cpu_s
+from benchmarks.bench.gateway_overhead.steal import (
+    StealWatch,
+    Stolen,
+    largest_burst,
+    stolen_cpu_s,
+)
 from benchmarks.bench.gateway_overhead.steps import Step, TargetOutcome, climb_ladder
 from benchmarks.bench.litellm_proxy import (
     REQUIREMENT,
@@ -68,8 +73,7 @@ def _step(
         peak_rss_bytes=50 * 2**20,
         cache={} if hits is None else {"hit": hits, "miss": requests - hits},
         processes_cpu_s={process: 10.0 * share for process, share in (busy or {}).items()},
-        stolen_s=stolen_s,
-        stolen_burst_s=stolen_burst_s,
+        stolen=None if stolen_s is None else Stolen(stolen_s, stolen_burst_s or 0.0),
     )
 
 

@@ -166,13 +166,14 @@ def _undecided_if_disturbed(check: Check, *steps: Step, verdict: bool = False) -
     """``check`` undecided if its verdict is ``verdict`` (a failure by default) and rests on a
     step the hypervisor disturbed (``Step.disturbed``): such a verdict tells of the host's other
     tenants, not of the target."""
-    stolen = [step for step in steps if step.disturbed]
-    if check.passed is not verdict or not stolen:
+    robbed = [(step.rate_rps, step.stolen) for step in steps if step.disturbed]
+    if check.passed is not verdict or not robbed:
         return check
     what = "; ".join(
-        f"{step.stolen_s or 0.0:.2f} s, {step.stolen_burst_s or 0.0:.2f} s of it within"
-        f" {BURST_WINDOW_S:g} s, at {step.rate_rps:,}/s"
-        for step in stolen
+        f"{stolen.total_s:.2f} s, {stolen.burst_s:.2f} s of it within {BURST_WINDOW_S:g} s,"
+        f" at {rate:,}/s"
+        for rate, stolen in robbed
+        if stolen is not None
     )
     return Check(
         check.name, None, f"{check.detail}; undecided: the hypervisor took the cores ({what})"

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..rate_search import capacity
+from .steal import Stolen
 
 
 P99_LIMIT_FACTOR = 2.0
@@ -53,10 +54,9 @@ class Step:
     """CPU time of the whole machine, every process on it included (``load.machine_cpu_s``)."""
     target_workers: int = 1
     """The target's processes that serve requests (each one thread)."""
-    stolen_s: float | None = None
-    """CPU time the hypervisor took from the machine's cores (``steal.StealWatch``)."""
-    stolen_burst_s: float | None = None
-    """The most of it taken within ``steal.BURST_WINDOW_S``."""
+    stolen: Stolen | None = None
+    """CPU time the hypervisor took from the machine's cores (``steal.StealWatch``); None
+    where the kernel does not count it."""
 
     @property
     def error_fraction(self) -> float:
@@ -81,8 +81,11 @@ class Step:
     def disturbed(self) -> bool:
         """The hypervisor took more than ``STOLEN_SHARE_LIMIT`` of a core during the step, or
         more than ``STOLEN_BURST_LIMIT_S`` at once."""
-        total_s, burst_s = self.stolen_s or 0.0, self.stolen_burst_s or 0.0
-        return total_s > STOLEN_SHARE_LIMIT * self.duration_s or burst_s > STOLEN_BURST_LIMIT_S
+        stolen = self.stolen
+        return stolen is not None and (
+            stolen.total_s > STOLEN_SHARE_LIMIT * self.duration_s
+            or stolen.burst_s > STOLEN_BURST_LIMIT_S
+        )
 
     def comparable(self, p99_limit_s: float) -> bool:
         """Passed and not disturbed: a step whose CPU per request a ratio may use."""
@@ -150,9 +153,9 @@ def busy_line(step: Step) -> str:
 
 def stolen_cell(step: Step) -> str:
     """The CPU seconds the hypervisor took, in all and at most at once: ``0.08 (0.07)``."""
-    if step.stolen_s is None:
+    if step.stolen is None:
         return "-"
-    return f"{step.stolen_s:.2f} ({step.stolen_burst_s or 0.0:.2f})"
+    return f"{step.stolen.total_s:.2f} ({step.stolen.burst_s:.2f})"
 
 
 @dataclass(frozen=True)

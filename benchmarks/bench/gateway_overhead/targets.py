@@ -202,8 +202,7 @@ class Testbed:
             summary=result["summary"],
             processes_cpu_s={"generator": result["cpu_s"], **cpu_s},
             machine_cpu_s=result["machine_busy"] * (os.cpu_count() or 1) * duration_s,
-            stolen_s=None if steal.stolen is None else steal.stolen.total_s,
-            stolen_burst_s=None if steal.stolen is None else steal.stolen.burst_s,
+            stolen=steal.stolen,
         )
         say(
             f"{NAME}:   p50 {ms(step.p50_s)} ms, p99 {ms(step.p99_s)} ms, errors {step.errors:,},"
